@@ -1,0 +1,184 @@
+// cinder.conf, read with Cinder's option names. Unknown options are ignored as oslo.config does;
+// a bad or missing required option stops the process with one line naming it ([section] option).
+import fs from 'node:fs';
+import os from 'node:os';
+import { parse as parseIni } from 'ini';
+import { z } from 'zod';
+
+const bool = z
+  .union([z.boolean(), z.string()])
+  .transform((v, ctx) => {
+    if (typeof v === 'boolean') return v;
+    const s = v.trim().toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(s)) return true;
+    if (['false', '0', 'no', 'off'].includes(s)) return false;
+    ctx.addIssue({ code: 'custom', message: `expected a boolean, got '${v}'` });
+    return z.NEVER;
+  });
+const int = (min?: number, max?: number) =>
+  z.union([z.number(), z.string()]).transform((v, ctx) => {
+    const n = typeof v === 'number' ? v : Number(v.trim());
+    if (!Number.isInteger(n) || (min !== undefined && n < min) || (max !== undefined && n > max)) {
+      ctx.addIssue({ code: 'custom', message: `expected an integer${min !== undefined ? ` >= ${min}` : ''}${max !== undefined ? ` <= ${max}` : ''}, got '${v}'` });
+      return z.NEVER;
+    }
+    return n;
+  });
+const list = z.union([z.string(), z.array(z.string())]).transform((v) =>
+  (Array.isArray(v) ? v : v.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+
+export const defaultSectionSchema = z.object({
+  transport_url: z
+    .string()
+    .regex(/^rabbit:\/\//, "must be a rabbit:// URL, e.g. rabbit://guest:guest@127.0.0.1:5672/")
+    .default('rabbit://guest:guest@127.0.0.1:5672/'),
+  host: z.string().min(1).default(os.hostname()),
+  enabled_backends: list.default([]),
+  auth_strategy: z.enum(['noauth', 'keystone']).default('keystone'),
+  rpc_response_timeout: int(1).default(60),
+  control_exchange: z.string().min(1).default('openstack'),
+  state_path: z.string().min(1).default('/var/lib/cinder'),
+  my_ip: z.string().min(1).default('127.0.0.1'),
+  osapi_volume_listen: z.string().min(1).default('0.0.0.0'),
+  osapi_volume_listen_port: int(1, 65535).default(8776),
+  /** Prefix for every command run as root (Cinder builds it from rootwrap_config). */
+  root_helper: z.string().default('sudo cinder-rootwrap /etc/cinder/rootwrap.conf'),
+  /** Where cinder-rtstool is found; Cinder runs it by name through rootwrap. */
+  rtstool_path: z.string().min(1).default('cinder-rtstool'),
+  amqp_durable_queues: bool.default(false),
+  storage_availability_zone: z.string().default('nova'),
+  log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+});
+
+export const backendSectionSchema = z.object({
+  volume_driver: z
+    .enum(['cinder.volume.drivers.lvm.LVMVolumeDriver'])
+    .default('cinder.volume.drivers.lvm.LVMVolumeDriver'),
+  volume_group: z.string().min(1).default('cinder-volumes'),
+  volume_backend_name: z.string().min(1).optional(),
+  target_helper: z.enum(['lioadm']).default('lioadm'),
+  target_ip_address: z.string().min(1).optional(),
+  target_port: int(1, 65535).default(3260),
+  target_prefix: z.string().min(1).default('iqn.2010-10.org.openstack:'),
+  target_protocol: z.enum(['iscsi', 'iser']).optional(),
+  /** Deprecated name of target_protocol, still read by Cinder. */
+  iscsi_protocol: z.enum(['iscsi', 'iser']).optional(),
+  iscsi_secondary_ip_addresses: list.default([]),
+  lvm_type: z.enum(['default', 'thin', 'auto']).default('default'),
+  lvm_mirrors: int(0).default(0),
+  volume_clear: z.enum(['zero', 'none']).default('zero'),
+  volume_clear_size: int(0).default(0),
+  volume_dd_blocksize: z.string().default('1M'),
+  /** Run the storage commands on another host over ssh (ControlMaster); empty means locally. */
+  ssh_host: z.string().optional(),
+  ssh_user: z.string().default('root'),
+  ssh_port: int(1, 65535).default(22),
+  ssh_private_key: z.string().optional(),
+  command_timeout: int(1).default(120),
+});
+
+export type DefaultSection = z.infer<typeof defaultSectionSchema>;
+export type BackendConfig = z.infer<typeof backendSectionSchema> & {
+  name: string;
+  target_protocol: 'iscsi' | 'iser';
+  target_ip_address: string;
+};
+
+export interface CinderConfig {
+  DEFAULT: DefaultSection;
+  database: { connection: string };
+  oslo_concurrency: { lock_path: string };
+  backends: BackendConfig[];
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function sectionOf<T extends z.ZodTypeAny>(schema: T, raw: unknown, section: string): z.infer<T> {
+  const r = schema.safeParse(raw ?? {});
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const opt = issue.path.join('.') || '?';
+  throw new ConfigError(`config error: [${section}] ${opt}: ${issue.message}`);
+}
+
+/** `$state_path`-style interpolation, as oslo.config does for string options. */
+function interpolate(v: string, vars: Record<string, string>): string {
+  return v.replace(/\$\{?(\w+)\}?/g, (m, k: string) => vars[k] ?? m);
+}
+
+export function parseConfig(text: string): CinderConfig {
+  const raw = parseIni(text) as Record<string, Record<string, unknown>>;
+  const DEFAULT = sectionOf(defaultSectionSchema, raw.DEFAULT, 'DEFAULT');
+  const vars = { state_path: DEFAULT.state_path, host: DEFAULT.host, my_ip: DEFAULT.my_ip };
+  const connection = raw.database?.connection;
+  const database = {
+    connection: interpolate(
+      typeof connection === 'string' && connection ? connection : `sqlite:///${DEFAULT.state_path}/cinder.sqlite`,
+      vars,
+    ),
+  };
+  const lockPath = raw.oslo_concurrency?.lock_path;
+  const oslo_concurrency = {
+    lock_path: interpolate(typeof lockPath === 'string' && lockPath ? lockPath : '$state_path/lock', vars),
+  };
+  const backends = DEFAULT.enabled_backends.map((name): BackendConfig => {
+    if (!raw[name]) throw new ConfigError(`config error: [DEFAULT] enabled_backends: section [${name}] is missing`);
+    const b = sectionOf(backendSectionSchema, raw[name], name);
+    return {
+      ...b,
+      name,
+      target_protocol: b.target_protocol ?? b.iscsi_protocol ?? 'iscsi',
+      target_ip_address: interpolate(b.target_ip_address ?? DEFAULT.my_ip, vars),
+    };
+  });
+  return { DEFAULT, database, oslo_concurrency, backends };
+}
+
+export function loadConfig(file: string): CinderConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`config error: cannot read --config-file ${file}: ${(e as Error).message}`);
+  }
+  return parseConfig(text);
+}
+
+/** `--config-file X` from argv; exits with one line when it is missing or the file is bad. */
+export function loadConfigFromArgv(argv: string[]): CinderConfig {
+  const i = argv.indexOf('--config-file');
+  const file = i >= 0 ? argv[i + 1] : undefined;
+  if (!file) {
+    process.stderr.write('config error: --config-file <cinder.conf> is required\n');
+    process.exit(2);
+  }
+  try {
+    return loadConfig(file);
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    process.exit(2);
+  }
+}
+
+/** `hostname@backend` as the volume service registers (cinder/cmd/volume.py). */
+export function serviceHost(cfg: CinderConfig, backend: BackendConfig): string {
+  return `${cfg.DEFAULT.host}@${backend.name}`;
+}
+
+/** The pool part of volume.host: volume_backend_name, or 'LVM' when unset (lvm.py). */
+export function poolName(backend: BackendConfig): string {
+  return backend.volume_backend_name ?? 'LVM';
+}
+
+/** rabbit://u:p@h:port/vhost → amqp://u:p@h:port/vhost (amqplib form). */
+export function amqpUrl(transportUrl: string): string {
+  return transportUrl.replace(/^rabbit:\/\//, 'amqp://');
+}

@@ -1,0 +1,127 @@
+// Cinder's table and column names (cinder/db/sqlalchemy/models.py) for the tables the detach path
+// touches. Timestamps are stored as SQLAlchemy stores DateTime on SQLite: 'YYYY-MM-DD HH:MM:SS.ffffff'.
+// Rows are never removed on these paths: `deleted`/`deleted_at` mark a soft delete (CinderBase).
+import { sqliteTable, text, integer, index } from 'drizzle-orm/sqlite-core';
+
+const base = {
+  created_at: text('created_at'),
+  updated_at: text('updated_at'),
+  deleted_at: text('deleted_at'),
+  deleted: integer('deleted', { mode: 'boolean' }).notNull().default(false),
+};
+
+export const volumes = sqliteTable(
+  'volumes',
+  {
+    ...base,
+    id: text('id').primaryKey(),
+    _name_id: text('_name_id'),
+    ec2_id: text('ec2_id'),
+    user_id: text('user_id'),
+    project_id: text('project_id'),
+    snapshot_id: text('snapshot_id'),
+    cluster_name: text('cluster_name'),
+    host: text('host'),
+    size: integer('size'),
+    availability_zone: text('availability_zone'),
+    status: text('status'),
+    attach_status: text('attach_status'),
+    migration_status: text('migration_status'),
+    scheduled_at: text('scheduled_at'),
+    launched_at: text('launched_at'),
+    terminated_at: text('terminated_at'),
+    display_name: text('display_name'),
+    display_description: text('display_description'),
+    provider_location: text('provider_location'),
+    provider_auth: text('provider_auth'),
+    provider_geometry: text('provider_geometry'),
+    provider_id: text('provider_id'),
+    volume_type_id: text('volume_type_id'),
+    source_volid: text('source_volid'),
+    encryption_key_id: text('encryption_key_id'),
+    consistencygroup_id: text('consistencygroup_id'),
+    group_id: text('group_id'),
+    bootable: integer('bootable', { mode: 'boolean' }).default(false),
+    multiattach: integer('multiattach', { mode: 'boolean' }).default(false),
+    replication_status: text('replication_status'),
+    replication_extended_status: text('replication_extended_status'),
+    replication_driver_data: text('replication_driver_data'),
+    previous_status: text('previous_status'),
+    service_uuid: text('service_uuid'),
+    shared_targets: integer('shared_targets', { mode: 'boolean' }).default(true),
+    use_quota: integer('use_quota', { mode: 'boolean' }).default(true),
+  },
+  (t) => [index('volumes_service_uuid_idx').on(t.service_uuid, t.deleted)],
+);
+
+export const volumeAttachment = sqliteTable(
+  'volume_attachment',
+  {
+    ...base,
+    id: text('id').primaryKey(),
+    volume_id: text('volume_id')
+      .notNull()
+      .references(() => volumes.id),
+    attached_host: text('attached_host'),
+    instance_uuid: text('instance_uuid'),
+    mountpoint: text('mountpoint'),
+    attach_time: text('attach_time'),
+    detach_time: text('detach_time'),
+    attach_mode: text('attach_mode'),
+    attach_status: text('attach_status'),
+    connection_info: text('connection_info'),
+    connector: text('connector'),
+  },
+  (t) => [index('attachments_volume_id_idx').on(t.volume_id)],
+);
+
+export const volumeAdminMetadata = sqliteTable(
+  'volume_admin_metadata',
+  {
+    ...base,
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    key: text('key'),
+    value: text('value'),
+    volume_id: text('volume_id')
+      .notNull()
+      .references(() => volumes.id),
+  },
+  (t) => [index('volume_admin_metadata_volume_id_idx').on(t.volume_id)],
+);
+
+export const volumeMetadata = sqliteTable(
+  'volume_metadata',
+  {
+    ...base,
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    key: text('key'),
+    value: text('value'),
+    volume_id: text('volume_id')
+      .notNull()
+      .references(() => volumes.id),
+  },
+  (t) => [index('volume_metadata_volume_id_idx').on(t.volume_id)],
+);
+
+/** cinder-volume registers here; Python peers read rpc/object versions and liveness from it. */
+export const services = sqliteTable('services', {
+  ...base,
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  uuid: text('uuid'),
+  host: text('host'),
+  binary: text('binary'),
+  topic: text('topic'),
+  report_count: integer('report_count').notNull().default(0),
+  disabled: integer('disabled', { mode: 'boolean' }).default(false),
+  availability_zone: text('availability_zone'),
+  rpc_current_version: text('rpc_current_version'),
+  object_current_version: text('object_current_version'),
+  cluster_name: text('cluster_name'),
+});
+
+export type VolumeRow = typeof volumes.$inferSelect;
+export type NewVolumeRow = typeof volumes.$inferInsert;
+export type AttachmentRow = typeof volumeAttachment.$inferSelect;
+export type NewAttachmentRow = typeof volumeAttachment.$inferInsert;
+export type AdminMetadataRow = typeof volumeAdminMetadata.$inferSelect;
+export type MetadataRow = typeof volumeMetadata.$inferSelect;
