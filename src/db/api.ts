@@ -1,0 +1,471 @@
+// The DB functions the attach/detach path uses, one per cinder/db/sqlalchemy/api.py function it
+// mirrors. Every read filters deleted=0; "delete" is a soft delete. Conditional updates are ONE
+// `UPDATE … WHERE` statement (Cinder's conditional_update) and report whether a row matched.
+import { and, asc, eq, inArray, isNull, notLike, or, sql, type SQL } from 'drizzle-orm';
+import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
+import { randomUUID } from 'node:crypto';
+import type { Db } from './client.js';
+import { dbNow } from './client.js';
+import {
+  services,
+  volumeAdminMetadata,
+  volumeAttachment,
+  volumeMetadata,
+  volumes,
+  type AttachmentRow,
+  type NewVolumeRow,
+  type VolumeRow,
+} from './schema.js';
+import type { Volume, VolumeAttachment } from '../objects/volume.js';
+import { parseJsonColumn } from '../objects/volume.js';
+import { InvalidUUID, VolumeNotFound } from '../common/exceptions.js';
+
+// ---------------------------------------------------------------------------------------------
+// conditional_update's expected-value language (cinder/db/sqlalchemy/api.py _process_expected…)
+
+/** db.Not(v): "different from v", where NULL counts as different unless v contains None. */
+export class Not {
+  constructor(readonly value: Expected) {}
+}
+export type Scalar = string | number | boolean | null;
+export type Expected = Scalar | readonly Scalar[] | Not;
+
+function condition(col: SQLiteColumn, expected: Expected): SQL {
+  if (expected instanceof Not) {
+    const v = expected.value;
+    if (v === null) return sql`${col} IS NOT NULL`;
+    if (Array.isArray(v)) {
+      if (v.includes(null)) return sql`NOT (${condition(col, v)})`;
+      return sql`(${col} NOT IN ${v} OR ${col} IS NULL)`;
+    }
+    return sql`(${col} != ${v} OR ${col} IS NULL)`;
+  }
+  if (expected === null) return isNull(col);
+  if (Array.isArray(expected)) {
+    const values = expected.filter((v) => v !== null) as (string | number | boolean)[];
+    if (expected.includes(null)) return or(isNull(col), ...values.map((v) => eq(col, v)))!;
+    return inArray(col, values);
+  }
+  return eq(col, expected as string | number | boolean);
+}
+
+type VolumeColumn = keyof typeof volumes.$inferSelect;
+
+/**
+ * objects.Volume.conditional_update(values, expected): UPDATE volumes SET values, updated_at=now
+ * WHERE deleted=0 AND id=? AND <expected…> [AND <extra filters>]. True iff a row matched
+ * (SQLite's changes() counts matched rows, as Cinder relies on).
+ */
+export function volumeConditionalUpdate(
+  db: Db,
+  volumeId: string,
+  values: Partial<Record<VolumeColumn, unknown>> | SQLValues,
+  expected: Partial<Record<VolumeColumn, Expected>>,
+  filters: SQL[] = [],
+): boolean {
+  const where = [eq(volumes.deleted, false)];
+  for (const [k, v] of Object.entries(expected)) {
+    where.push(condition(volumes[k as VolumeColumn] as SQLiteColumn, v as Expected));
+  }
+  where.push(...filters, eq(volumes.id, volumeId));
+  const res = db
+    .update(volumes)
+    .set({ ...(values as Record<string, unknown>), updated_at: dbNow() })
+    .where(and(...where))
+    .run();
+  return res.changes > 0;
+}
+type SQLValues = Record<string, SQL | unknown>;
+
+/**
+ * The unreserve CASE (volume/api.py unreserve_volume): in-use when a live attachment with
+ * attach_status != 'detached' exists, else available — evaluated inside the same UPDATE.
+ */
+export const STATUS_FROM_LIVE_ATTACHMENTS = sql`CASE WHEN EXISTS (SELECT 1 FROM volume_attachment WHERE volume_attachment.volume_id = volumes.id AND volume_attachment.attach_status != 'detached' AND NOT volume_attachment.deleted) THEN 'in-use' ELSE 'available' END`;
+
+// ---------------------------------------------------------------------------------------------
+// Reads
+
+function toAttachment(r: AttachmentRow): VolumeAttachment {
+  return {
+    ...r,
+    connector: parseJsonColumn(r.connector),
+    connection_info: parseJsonColumn(r.connection_info),
+  };
+}
+
+function kv(rows: { key: string | null; value: string | null }[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const r of rows) if (r.key !== null) out[r.key] = r.value ?? '';
+  return out;
+}
+
+function hydrate(db: Db, row: VolumeRow): Volume {
+  const atts = db
+    .select()
+    .from(volumeAttachment)
+    .where(and(eq(volumeAttachment.volume_id, row.id), eq(volumeAttachment.deleted, false)))
+    .orderBy(asc(volumeAttachment.created_at))
+    .all();
+  const admin = db
+    .select({ key: volumeAdminMetadata.key, value: volumeAdminMetadata.value })
+    .from(volumeAdminMetadata)
+    .where(and(eq(volumeAdminMetadata.volume_id, row.id), eq(volumeAdminMetadata.deleted, false)))
+    .all();
+  const meta = db
+    .select({ key: volumeMetadata.key, value: volumeMetadata.value })
+    .from(volumeMetadata)
+    .where(and(eq(volumeMetadata.volume_id, row.id), eq(volumeMetadata.deleted, false)))
+    .all();
+  return { ...row, volume_attachment: atts.map(toAttachment), admin_metadata: kv(admin), metadata: kv(meta) };
+}
+
+/** volume_get: a live volume, optionally restricted to a project (model_query project_only). */
+export function volumeGet(db: Db, volumeId: string, opts: { projectId?: string | null } = {}): Volume | null {
+  const where = [eq(volumes.id, volumeId), eq(volumes.deleted, false)];
+  if (opts.projectId !== undefined && opts.projectId !== null) where.push(eq(volumes.project_id, opts.projectId));
+  const row = db.select().from(volumes).where(and(...where)).get();
+  return row ? hydrate(db, row) : null;
+}
+
+export function volumeGetOrThrow(db: Db, volumeId: string, opts: { projectId?: string | null } = {}): Volume {
+  const v = volumeGet(db, volumeId, opts);
+  if (!v) throw new VolumeNotFound({ volume_id: volumeId });
+  return v;
+}
+
+export function volumeGetAll(db: Db, opts: { projectId?: string | null; limit?: number } = {}): Volume[] {
+  const where = [eq(volumes.deleted, false)];
+  if (opts.projectId) where.push(eq(volumes.project_id, opts.projectId));
+  let q = db.select().from(volumes).where(and(...where)).orderBy(sql`${volumes.created_at} DESC`, sql`${volumes.id} DESC`).$dynamic();
+  if (opts.limit) q = q.limit(opts.limit);
+  return q.all().map((r) => hydrate(db, r));
+}
+
+/** volume_attachment_get: live rows only, of any volume (Cinder does not check the volume). */
+export function attachmentGet(db: Db, attachmentId: string): VolumeAttachment | null {
+  const row = db
+    .select()
+    .from(volumeAttachment)
+    .where(and(eq(volumeAttachment.id, attachmentId), eq(volumeAttachment.deleted, false)))
+    .get();
+  return row ? toAttachment(row) : null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writes
+
+export function volumeCreate(
+  db: Db,
+  values: Omit<NewVolumeRow, 'created_at' | 'updated_at' | 'deleted'>,
+  metadata: Record<string, string> = {},
+): Volume {
+  const now = dbNow();
+  db.transaction((tx) => {
+    tx.insert(volumes).values({ ...values, created_at: now, deleted: false }).run();
+    for (const [key, value] of Object.entries(metadata)) {
+      tx.insert(volumeMetadata).values({ volume_id: values.id, key, value, created_at: now, deleted: false }).run();
+    }
+  });
+  return volumeGetOrThrow(db, values.id);
+}
+
+/** volume_update: a plain UPDATE (object save), bumping updated_at as the ORM does. */
+export function volumeUpdate(db: Db, volumeId: string, values: Partial<Record<VolumeColumn, unknown>>): void {
+  db.update(volumes)
+    .set({ ...(values as Record<string, unknown>), updated_at: dbNow() })
+    .where(and(eq(volumes.id, volumeId), eq(volumes.deleted, false)))
+    .run();
+}
+
+export function attachmentUpdate(
+  db: Db,
+  attachmentId: string,
+  values: Partial<Omit<AttachmentRow, 'connector' | 'connection_info'>> & {
+    connector?: unknown;
+    connection_info?: unknown;
+  },
+): void {
+  const v: Record<string, unknown> = { ...values, updated_at: dbNow() };
+  if ('connector' in values) v.connector = values.connector == null ? null : JSON.stringify(values.connector);
+  if ('connection_info' in values)
+    v.connection_info = values.connection_info == null ? null : JSON.stringify(values.connection_info);
+  db.update(volumeAttachment).set(v).where(eq(volumeAttachment.id, attachmentId)).run();
+}
+
+/** Volume.begin_attach(mode): INSERT an 'attaching' attachment, then admin md attached_mode=mode. */
+export function beginAttach(db: Db, volumeId: string, mode: string): VolumeAttachment {
+  const id = randomUUID();
+  const now = dbNow();
+  db.transaction((tx) => {
+    tx.insert(volumeAttachment)
+      .values({ id, volume_id: volumeId, attach_status: 'attaching', created_at: now, deleted: false })
+      .run();
+    adminMetadataSet(tx as unknown as Db, volumeId, { attached_mode: mode });
+  });
+  return attachmentGet(db, id)!;
+}
+
+const UUID_LIKE = /^[0-9a-f]{32}$/;
+/** oslo_utils.uuidutils.is_uuid_like: canonical after removing urn:uuid:, braces and dashes. */
+export function isUuidLike(v: unknown): boolean {
+  if (typeof v !== 'string') return false;
+  const s = v.toLowerCase().replace(/^urn:uuid:/, '').replace(/[{}-]/g, '');
+  return UUID_LIKE.test(s);
+}
+
+/**
+ * volume_attached (db/sqlalchemy/api.py): the attachment gets mountpoint, status, instance,
+ * host, attach_time, attach_mode; the volume in-use/attached (or attaching/attaching when
+ * mark_attached is false, the attachments API). A non-uuid instance raises InvalidUUID.
+ */
+export function volumeAttached(
+  db: Db,
+  attachmentId: string,
+  instanceUuid: string | null,
+  hostName: string | null,
+  mountpoint: string | null,
+  attachMode: string,
+  markAttached = true,
+): { volume: Volume; attachment: VolumeAttachment } {
+  if (instanceUuid && !isUuidLike(instanceUuid)) throw new InvalidUUID({ uuid: instanceUuid });
+  const status = markAttached ? 'attached' : 'attaching';
+  let volumeId = '';
+  db.transaction(
+    (tx) => {
+      const att = tx.select().from(volumeAttachment).where(eq(volumeAttachment.id, attachmentId)).get();
+      if (!att) throw new Error(`attachment ${attachmentId} vanished`);
+      volumeId = att.volume_id;
+      const now = dbNow();
+      tx.update(volumeAttachment)
+        .set({
+          mountpoint,
+          attach_status: status,
+          instance_uuid: instanceUuid,
+          attached_host: hostName,
+          attach_time: now,
+          attach_mode: attachMode,
+          updated_at: now,
+        })
+        .where(eq(volumeAttachment.id, attachmentId))
+        .run();
+      tx.update(volumes)
+        .set({ status: markAttached ? 'in-use' : 'attaching', attach_status: status, updated_at: now })
+        .where(eq(volumes.id, volumeId))
+        .run();
+    },
+    { behavior: 'immediate' },
+  );
+  return { volume: volumeGetOrThrow(db, volumeId), attachment: attachmentGet(db, attachmentId)! };
+}
+
+/**
+ * _get_statuses_from_attachments: the alphabetically first non-error attach_status among the
+ * volume's live attachments (attached > attaching > detaching > reserved), 'detached' if none;
+ * status maps attached→in-use, detached→available, else the same string.
+ */
+function statusesFromAttachments(db: Db, volumeId: string): { attach_status: string; status: string } {
+  const row = db
+    .select({ s: volumeAttachment.attach_status })
+    .from(volumeAttachment)
+    .where(
+      and(
+        eq(volumeAttachment.deleted, false),
+        eq(volumeAttachment.volume_id, volumeId),
+        notLike(volumeAttachment.attach_status, 'error_%'),
+      ),
+    )
+    .orderBy(asc(volumeAttachment.attach_status))
+    .limit(1)
+    .get();
+  const attach_status = row?.s ?? 'detached';
+  const status = attach_status === 'attached' ? 'in-use' : attach_status === 'detached' ? 'available' : attach_status;
+  return { attach_status, status };
+}
+
+export interface DetachedUpdates {
+  volumeUpdates: { attach_status: string; status?: string };
+  attachmentUpdates: { attach_status: 'detached'; detach_time: string; deleted: true; deleted_at: string } | null;
+}
+
+/**
+ * volume_detached: one transaction (write lock first, Cinder's SELECT … FOR UPDATE): soft-delete
+ * the attachment if it exists (of any volume), then recompute the volume's statuses from what
+ * remains. The status is left alone when the last attachment goes during a migration or upload.
+ */
+export function volumeDetached(db: Db, volumeId: string, attachmentId: string | null): DetachedUpdates {
+  return db.transaction(
+    (tx) => {
+      const t = tx as unknown as Db;
+      const vol = t
+        .select({ status: volumes.status, migration_status: volumes.migration_status })
+        .from(volumes)
+        .where(and(eq(volumes.id, volumeId), eq(volumes.deleted, false)))
+        .get();
+      if (!vol) throw new VolumeNotFound({ volume_id: volumeId });
+      const now = dbNow();
+      let attachmentUpdates: DetachedUpdates['attachmentUpdates'] = null;
+      if (attachmentId) {
+        const res = t
+          .update(volumeAttachment)
+          .set({ deleted: true, deleted_at: now, attach_status: 'detached', detach_time: now, updated_at: now })
+          .where(and(eq(volumeAttachment.id, attachmentId), eq(volumeAttachment.deleted, false)))
+          .run();
+        if (res.changes > 0) {
+          attachmentUpdates = { attach_status: 'detached', detach_time: now, deleted: true, deleted_at: now };
+        }
+      }
+      const computed = statusesFromAttachments(t, volumeId);
+      const volumeUpdates: DetachedUpdates['volumeUpdates'] = { attach_status: computed.attach_status };
+      const ms = vol.migration_status;
+      if (
+        computed.attach_status !== 'detached' ||
+        (!ms && vol.status !== 'uploading') ||
+        ms === 'success' ||
+        ms === 'error'
+      ) {
+        volumeUpdates.status = computed.status;
+      }
+      t.update(volumes)
+        .set({ ...volumeUpdates, updated_at: now })
+        .where(eq(volumes.id, volumeId))
+        .run();
+      return { volumeUpdates, attachmentUpdates };
+    },
+    { behavior: 'immediate' },
+  );
+}
+
+/** volume_admin_metadata_update (delete=False): upsert keys, keeping other keys. */
+export function adminMetadataSet(db: Db, volumeId: string, md: Record<string, string>): void {
+  const now = dbNow();
+  for (const [key, value] of Object.entries(md)) {
+    const existing = db
+      .select({ id: volumeAdminMetadata.id })
+      .from(volumeAdminMetadata)
+      .where(
+        and(
+          eq(volumeAdminMetadata.volume_id, volumeId),
+          eq(volumeAdminMetadata.key, key),
+          eq(volumeAdminMetadata.deleted, false),
+        ),
+      )
+      .get();
+    if (existing) {
+      db.update(volumeAdminMetadata).set({ value, updated_at: now }).where(eq(volumeAdminMetadata.id, existing.id)).run();
+    } else {
+      db.insert(volumeAdminMetadata).values({ volume_id: volumeId, key, value, created_at: now, deleted: false }).run();
+    }
+  }
+}
+
+/**
+ * volume_admin_metadata_delete: soft-delete every live row with that key; updated_at is left
+ * unchanged (Cinder sets it to itself).
+ */
+export function adminMetadataDelete(db: Db, volumeId: string, key: string): void {
+  db.update(volumeAdminMetadata)
+    .set({ deleted: true, deleted_at: dbNow(), updated_at: sql`${volumeAdminMetadata.updated_at}` })
+    .where(
+      and(
+        eq(volumeAdminMetadata.volume_id, volumeId),
+        eq(volumeAdminMetadata.key, key),
+        eq(volumeAdminMetadata.deleted, false),
+      ),
+    )
+    .run();
+}
+
+/**
+ * Volume.finish_detach(attachment_id): volume_detached, then always drop admin md attached_mode
+ * (even with other attachments left or an unknown id). Returns the refreshed volume.
+ */
+export function finishDetach(db: Db, volumeId: string, attachmentId: string | null): Volume {
+  volumeDetached(db, volumeId, attachmentId);
+  adminMetadataDelete(db, volumeId, 'attached_mode');
+  return volumeGetOrThrow(db, volumeId);
+}
+
+/**
+ * volume_destroy: status 'deleted', deleted=1, migration_status NULL, updated_at preserved, and
+ * the same soft delete on the volume's metadata, admin metadata and attachments.
+ */
+export function volumeDestroy(db: Db, volumeId: string): void {
+  const now = dbNow();
+  db.transaction((tx) => {
+    tx.update(volumes)
+      .set({ status: 'deleted', deleted: true, deleted_at: now, migration_status: null, updated_at: sql`${volumes.updated_at}` })
+      .where(eq(volumes.id, volumeId))
+      .run();
+    for (const t of [volumeMetadata, volumeAdminMetadata] as const) {
+      tx.update(t)
+        .set({ deleted: true, deleted_at: now, updated_at: sql`${t.updated_at}` })
+        .where(and(eq(t.volume_id, volumeId), eq(t.deleted, false)))
+        .run();
+    }
+    tx.update(volumeAttachment)
+      .set({ deleted: true, deleted_at: now, attach_status: 'detached', updated_at: sql`${volumeAttachment.updated_at}` })
+      .where(and(eq(volumeAttachment.volume_id, volumeId), eq(volumeAttachment.deleted, false)))
+      .run();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// services (how Python peers and our API find live volume backends)
+
+export function serviceReport(
+  db: Db,
+  s: { host: string; binary: string; topic: string; availability_zone: string; rpc: string; objects: string },
+): void {
+  const now = dbNow();
+  const existing = db
+    .select({ id: services.id, report_count: services.report_count })
+    .from(services)
+    .where(and(eq(services.host, s.host), eq(services.binary, s.binary), eq(services.deleted, false)))
+    .get();
+  if (existing) {
+    db.update(services)
+      .set({
+        updated_at: now,
+        report_count: existing.report_count + 1,
+        rpc_current_version: s.rpc,
+        object_current_version: s.objects,
+      })
+      .where(eq(services.id, existing.id))
+      .run();
+  } else {
+    db.insert(services)
+      .values({
+        uuid: randomUUID(),
+        host: s.host,
+        binary: s.binary,
+        topic: s.topic,
+        availability_zone: s.availability_zone,
+        rpc_current_version: s.rpc,
+        object_current_version: s.objects,
+        created_at: now,
+        updated_at: now,
+        deleted: false,
+        report_count: 1,
+      })
+      .run();
+  }
+}
+
+/** Services of a binary whose heartbeat is newer than `downTimeS` (Cinder's service_down_time, 60). */
+export function servicesUp(db: Db, binary: string, downTimeS = 60) {
+  const since = dbNow(new Date(Date.now() - downTimeS * 1000));
+  return db
+    .select()
+    .from(services)
+    .where(
+      and(
+        eq(services.binary, binary),
+        eq(services.deleted, false),
+        eq(services.disabled, false),
+        sql`${services.updated_at} >= ${since}`,
+      ),
+    )
+    .orderBy(asc(services.host))
+    .all();
+}

@@ -1,0 +1,392 @@
+// cinder/volume/manager.py VolumeManager for the attach/detach path: the decision trees, the
+// per-volume locks held across the driver calls, and Cinder's DB writes on success and on error.
+import type { RequestContext } from '../common/context.js';
+import type { Db } from '../db/client.js';
+import { dbNow } from '../db/client.js';
+import * as dbapi from '../db/api.js';
+import type { VolumeDriver } from '../drivers/driver.js';
+import {
+  CinderException,
+  DriverNotInitialized,
+  ExportFailure,
+  InvalidConnectorException,
+  InvalidInput,
+  InvalidUUID,
+  InvalidVolume,
+  InvalidVolumeAttachMode,
+  RemoveExportException,
+  VolumeAttached,
+  VolumeBackendAPIException,
+  VolumeIsBusy,
+} from '../common/exceptions.js';
+import type { Connector, Volume, VolumeAttachment } from '../objects/volume.js';
+import type { Logger } from '../common/log.js';
+import type { Notifier } from './notifier.js';
+import { sanitizeHostname } from './utils.js';
+import { and, eq, ne } from 'drizzle-orm';
+import { volumeAttachment } from '../db/schema.js';
+
+/** Runs fn while holding the named inter-process lock (tooz file lock `cinder-<name>`). */
+export interface VolumeLocks {
+  withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  removeVolumeLocks?(volumeId: string): Promise<void> | void;
+}
+
+export interface VolumeManagerDeps {
+  db: Db;
+  driver: VolumeDriver;
+  locks: VolumeLocks;
+  notifier: Notifier;
+  logger: Logger;
+  /** hostname@backend, as the service registers. */
+  host: string;
+  /** The pool part of volume.host (volume_backend_name or 'LVM'). */
+  pool: string;
+}
+
+function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export class VolumeManager {
+  readonly host: string;
+  private readonly db: Db;
+  private readonly driver: VolumeDriver;
+  private readonly locks: VolumeLocks;
+  private readonly notifier: Notifier;
+  private readonly log: Logger;
+  private readonly pool: string;
+
+  constructor(d: VolumeManagerDeps) {
+    this.db = d.db;
+    this.driver = d.driver;
+    this.locks = d.locks;
+    this.notifier = d.notifier;
+    this.log = d.logger;
+    this.host = d.host;
+    this.pool = d.pool;
+  }
+
+  /** volume_utils.require_driver_initialized. */
+  private requireDriverInitialized(): void {
+    if (!this.driver.initialized) throw new DriverNotInitialized();
+  }
+
+  /**
+   * init_host: set the driver up, re-export in-use volumes (an in-use volume whose export fails
+   * goes to error), then mark the driver initialized. A setup failure leaves the driver
+   * uninitialized: the service still runs and every call answers DriverNotInitialized.
+   */
+  async initHost(): Promise<void> {
+    try {
+      await this.driver.doSetup();
+      await this.driver.checkForSetupError();
+    } catch (e) {
+      this.log.error({ err: errText(e) }, 'Failed to initialize driver.');
+      return;
+    }
+    for (const volume of this.myVolumes()) {
+      if (volume.status !== 'in-use') continue;
+      try {
+        await this.driver.ensureExport(volume);
+      } catch (e) {
+        this.log.error({ volume_id: volume.id, err: errText(e) }, 'Failed to re-export volume, setting to ERROR.');
+        dbapi.volumeConditionalUpdate(this.db, volume.id, { status: 'error' }, { status: 'in-use' });
+      }
+    }
+    this.driver.initialized = true;
+    this.log.info({ host: this.host }, 'Driver initialization completed successfully.');
+  }
+
+  private myVolumes(): Volume[] {
+    return dbapi
+      .volumeGetAll(this.db)
+      .filter((v) => v.host !== null && (v.host === this.host || v.host.startsWith(`${this.host}#`)));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // create / delete (casts)
+
+  async createVolume(ctx: RequestContext, volume: Volume): Promise<void> {
+    const log = this.log.child({ request_id: ctx.request_id, volume_id: volume.id });
+    // The API has no scheduler: it picks the backend, the manager adds the pool as Cinder's
+    // scheduler would have (host@backend#pool).
+    const host = volume.host && volume.host.includes('#') ? volume.host : `${this.host}#${this.pool}`;
+    if (host !== volume.host) {
+      dbapi.volumeUpdate(this.db, volume.id, { host });
+      volume.host = host;
+    }
+    this.notifier.info(ctx, volume, 'create.start');
+    try {
+      this.requireDriverInitialized();
+      const update = await this.driver.createVolume(volume);
+      dbapi.volumeUpdate(this.db, volume.id, { ...(update ?? {}), status: 'available', launched_at: dbNow() });
+    } catch (e) {
+      log.error({ err: errText(e) }, 'Volume create failed.');
+      dbapi.volumeUpdate(this.db, volume.id, { status: 'error' });
+      return;
+    }
+    this.notifier.info(ctx, dbapi.volumeGetOrThrow(this.db, volume.id), 'create.end');
+    log.info('Created volume successfully.');
+  }
+
+  async deleteVolume(ctx: RequestContext, volume: Volume, unmanageOnly = false): Promise<void> {
+    await this.locks.withLock(`${volume.id}-delete_volume`, () => this.deleteVolumeLocked(ctx, volume, unmanageOnly));
+    await this.locks.removeVolumeLocks?.(volume.id);
+  }
+
+  private async deleteVolumeLocked(ctx: RequestContext, volume: Volume, unmanageOnly: boolean): Promise<void> {
+    const log = this.log.child({ request_id: ctx.request_id, volume_id: volume.id });
+    const current = dbapi.volumeGet(this.db, volume.id);
+    if (!current) {
+      log.debug('Tried to delete volume, but it no longer exists, moving on.');
+      return;
+    }
+    if (current.attach_status === 'attached') {
+      // Async after a cast: the client never sees this, the status is left as is.
+      const e = new VolumeAttached({ volume_id: volume.id });
+      log.error({ err: e.message }, 'Unable to delete volume.');
+      return;
+    }
+    this.notifier.info(ctx, current, 'delete.start');
+    try {
+      this.requireDriverInitialized();
+      await this.driver.removeExport(current);
+      if (!unmanageOnly) await this.driver.deleteVolume(current);
+    } catch (e) {
+      if (e instanceof VolumeIsBusy) {
+        log.error({ err: e.message }, 'Unable to delete busy volume.');
+        dbapi.volumeUpdate(this.db, volume.id, { status: 'available' });
+        return;
+      }
+      log.error({ err: errText(e) }, 'Unable to delete volume.');
+      dbapi.volumeUpdate(this.db, volume.id, { status: unmanageOnly ? 'error_unmanaging' : 'error_deleting' });
+      return;
+    }
+    dbapi.volumeDestroy(this.db, volume.id);
+    this.notifier.info(ctx, current, 'delete.end');
+    log.info('Deleted volume successfully.');
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // attach
+
+  async attachVolume(
+    ctx: RequestContext,
+    volumeId: string,
+    instanceUuid: string | null,
+    hostName: string | null,
+    mountpoint: string,
+    mode: string,
+    volume?: Volume,
+  ): Promise<VolumeAttachment> {
+    return this.locks.withLock(volumeId, async () => {
+      const vol = volume ?? dbapi.volumeGetOrThrow(this.db, volumeId);
+      const md = vol.admin_metadata;
+      if (vol.status === 'attaching' && md.attached_mode && md.attached_mode !== mode) {
+        throw new InvalidVolume({ reason: 'being attached by different mode' });
+      }
+      const hostSanitized = hostName ? sanitizeHostname(hostName) : null;
+      // Idempotency: the same instance (or host) already tracked for this volume.
+      const existing = this.db
+        .select()
+        .from(volumeAttachment)
+        .where(
+          and(
+            eq(volumeAttachment.deleted, false),
+            eq(volumeAttachment.volume_id, volumeId),
+            ne(volumeAttachment.attach_status, 'detached'),
+            instanceUuid
+              ? eq(volumeAttachment.instance_uuid, instanceUuid)
+              : eq(volumeAttachment.attached_host, hostSanitized ?? ''),
+          ),
+        )
+        .get();
+      if (existing) {
+        dbapi.volumeUpdate(this.db, volumeId, { status: 'in-use' });
+        return dbapi.attachmentGet(this.db, existing.id)!;
+      }
+      if (vol.status === 'in-use' && !vol.multiattach && !vol.migration_status) {
+        throw new InvalidVolume({ reason: 'volume is already attached and multiple attachments are not enabled' });
+      }
+      this.notifier.info(ctx, vol, 'attach.start');
+      const attachment = dbapi.beginAttach(this.db, volumeId, mode);
+      if (instanceUuid && !dbapi.isUuidLike(instanceUuid)) {
+        dbapi.attachmentUpdate(this.db, attachment.id, { attach_status: 'error_attaching' });
+        throw new InvalidUUID({ uuid: instanceUuid });
+      }
+      try {
+        if (md.readonly === 'True' && mode !== 'ro') {
+          throw new InvalidVolumeAttachMode({ mode, volume_id: volumeId });
+        }
+        this.requireDriverInitialized();
+      } catch (e) {
+        dbapi.attachmentUpdate(this.db, attachment.id, { attach_status: 'error_attaching' });
+        throw e;
+      }
+      const res = dbapi.volumeAttached(this.db, attachment.id, instanceUuid, hostSanitized, mountpoint, mode);
+      this.notifier.info(ctx, res.volume, 'attach.end');
+      this.log.info(
+        { request_id: ctx.request_id, volume_id: volumeId, attachment_id: attachment.id },
+        'Attach volume completed successfully.',
+      );
+      return res.attachment;
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // detach (spec §2.3): lock cinder-<volume_id>-detach_volume across the driver call
+
+  async detachVolume(
+    ctx: RequestContext,
+    volumeId: string,
+    attachmentId: string | null,
+    volume?: Volume,
+  ): Promise<void> {
+    return this.locks.withLock(`${volumeId}-detach_volume`, async () => {
+      const log = this.log.child({ request_id: ctx.request_id, volume_id: volumeId, attachment_id: attachmentId });
+      // The passed object may predate the lock holder before us; re-read what the decision needs.
+      const vol = dbapi.volumeGet(this.db, volumeId) ?? volume ?? dbapi.volumeGetOrThrow(this.db, volumeId);
+      let attachment: VolumeAttachment;
+      if (attachmentId) {
+        const found = dbapi.attachmentGet(this.db, attachmentId);
+        if (!found) {
+          // Not attached (any more): only make the status right, e.g. roll 'detaching' back.
+          log.info('Volume detach called, but volume not attached.');
+          dbapi.finishDetach(this.db, volumeId, attachmentId);
+          return;
+        }
+        attachment = found;
+      } else {
+        const atts = vol.volume_attachment;
+        if (atts.length > 1) {
+          const msg = 'Detach volume failed: More than one attachment, but no attachment_id provided.';
+          log.error(msg);
+          throw new InvalidVolume({ reason: msg });
+        }
+        if (atts.length === 0) {
+          log.info('Volume detach called, but volume not attached.');
+          dbapi.volumeUpdate(this.db, volumeId, { status: 'available', attach_status: 'detached' });
+          return;
+        }
+        attachment = atts[0];
+      }
+      const alog = log.child({ attachment_id: attachment.id });
+      this.notifier.info(ctx, vol, 'detach.start');
+      try {
+        this.requireDriverInitialized();
+      } catch (e) {
+        dbapi.attachmentUpdate(this.db, attachment.id, { attach_status: 'error_detaching' });
+        throw e;
+      }
+      alog.info({ instance: attachment.instance_uuid }, 'Detaching volume.');
+      try {
+        this.requireDriverInitialized();
+        // Unconditional: with LIO this deletes the whole target even if other attachments remain.
+        await this.driver.removeExport(vol);
+      } catch (e) {
+        if (e instanceof DriverNotInitialized) throw e;
+        alog.error({ err: errText(e) }, 'Detach volume failed, due to remove-export failure.');
+        // No DB change: the attachment stays attached and the volume stays detaching, so a
+        // retried os-detach (or roll_detaching) recovers.
+        throw new RemoveExportException({ volume: volumeId, reason: errText(e) });
+      }
+      const after = dbapi.finishDetach(this.db, volumeId, attachment.id);
+      this.notifier.info(ctx, after, 'detach.end');
+      alog.info('Detach volume completed successfully.');
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // connections (no lock in Cinder's manager; the LIO helper serializes rtstool itself)
+
+  async initializeConnection(ctx: RequestContext, volume: Volume, connector: Connector): Promise<Record<string, unknown>> {
+    const log = this.log.child({ request_id: ctx.request_id, volume_id: volume.id });
+    this.requireDriverInitialized();
+    try {
+      this.driver.validateConnector(connector);
+    } catch (e) {
+      if (e instanceof InvalidConnectorException) throw new InvalidInput({ reason: e.message });
+      const msg = `Validate volume connection failed (error: ${errText(e)}).`;
+      log.error(msg);
+      throw new VolumeBackendAPIException({ data: msg });
+    }
+    let update;
+    try {
+      update = await this.driver.createExport(volume, connector);
+    } catch (e) {
+      if (!(e instanceof CinderException)) throw e;
+      const msg = `Create export of volume failed (${e.msg})`;
+      log.error(msg);
+      throw new VolumeBackendAPIException({ data: msg });
+    }
+    try {
+      if (update && Object.keys(update).length > 0) {
+        dbapi.volumeUpdate(this.db, volume.id, update as Record<string, unknown>);
+        Object.assign(volume, update);
+      }
+    } catch (e) {
+      log.error({ err: errText(e) }, 'Model update failed.');
+      try {
+        await this.driver.removeExport(volume);
+      } catch {
+        log.error('Could not remove export after DB model failed.');
+      }
+      throw new ExportFailure({ reason: errText(e) });
+    }
+    let conn;
+    try {
+      conn = await this.driver.initializeConnection(volume, connector);
+    } catch (e) {
+      const msg = `Driver initialize connection failed (error: ${errText(e)}).`;
+      log.error(msg);
+      await this.driver.removeExport(volume);
+      throw new VolumeBackendAPIException({ data: msg });
+    }
+    const info = this.parseConnectionOptions(volume, conn);
+    log.info('Initialize volume connection completed successfully.');
+    return info;
+  }
+
+  /** _parse_connection_options: qos_specs, access_mode, encrypted, cacheable (no volume types here). */
+  private parseConnectionOptions(
+    volume: Volume,
+    conn: { driver_volume_type: string; data: Record<string, unknown> },
+  ): Record<string, unknown> {
+    const data = { ...conn.data };
+    data.qos_specs = null;
+    const md = volume.admin_metadata;
+    data.access_mode = md.attached_mode ?? (md.readonly === 'True' ? 'ro' : 'rw');
+    if (data.encrypted === undefined || data.encrypted === null) data.encrypted = Boolean(volume.encryption_key_id);
+    // Every Cinder volume has a type (at least __DEFAULT__); none here carries the extra spec
+    // cacheable='<is> True', so a driver's True is overridden and the flag is always false.
+    data.cacheable = false;
+    return { driver_volume_type: conn.driver_volume_type, data };
+  }
+
+  async terminateConnection(ctx: RequestContext, volumeId: string, connector: unknown, force = false): Promise<void> {
+    this.requireDriverInitialized();
+    const volume = dbapi.volumeGetOrThrow(this.db, volumeId);
+    const log = this.log.child({ request_id: ctx.request_id, volume_id: volumeId });
+    try {
+      await this.driver.terminateConnection(volume, connector, { force });
+    } catch (e) {
+      const msg = `Terminate volume connection failed: ${errText(e)}`;
+      log.error(msg);
+      throw new VolumeBackendAPIException({ data: msg });
+    }
+    log.info('Terminate volume connection completed successfully.');
+  }
+
+  async removeExport(ctx: RequestContext, volumeId: string): Promise<void> {
+    this.requireDriverInitialized();
+    const volume = dbapi.volumeGetOrThrow(this.db, volumeId);
+    try {
+      await this.driver.removeExport(volume);
+    } catch (e) {
+      this.log.error({ volume_id: volumeId, err: errText(e) }, 'Remove volume export failed.');
+      throw new VolumeBackendAPIException({ data: 'Remove volume export failed.' });
+    }
+    this.log.info({ volume_id: volumeId }, 'Remove volume export completed successfully.');
+  }
+}
