@@ -273,7 +273,7 @@ export class VolumeAPI implements VolumeApiSurface {
   async terminateConnection(ctx: RequestContext, volume: Volume, connector: unknown, force = false): Promise<void> {
     authorize(ctx, `${P}terminate_connection`, volume);
     this.attachmentDeletionAllowed(ctx, null, volume);
-    await this.rpc.terminateConnection(ctx, volume, connector, force);
+    await this.rpc.terminateConnection(ctx, volume, connector as Connector, force);
     this.log.info({ volume_id: volume.id }, 'Terminate volume connection completed successfully.');
     // An 'attaching' volume goes back to in-use/available, as Cinder's API does after the RPC.
     await this.unreserveVolume(ctx, volume);

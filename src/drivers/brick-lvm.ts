@@ -1,0 +1,354 @@
+// The volume-group wrapper the LVM driver uses (cinder/brick/local_dev/lvm.py): the exact lvm argv,
+// which commands are prefixed `env LC_ALL=C` (lvchange and lvremove are not), and the retries
+// (exit code 139 for lvm queries/creates, 5 attempts for activation, 3 for removal).
+//
+// Assumed LVM version: >= 2.02.107 (every supported distribution). Cinder probes the version with
+// `lvm version` and would drop `-K` (< 2.02.99) and `--ignoreskippedcluster` (< 2.02.103) on older
+// LVM; this port always passes them and does not run the probe.
+import type { CommandExecutor, ExecResult } from '../common/executor.js';
+import { ProcessExecutionError } from '../common/executor.js';
+import { VolumeGroupNotFound } from '../common/exceptions.js';
+import type { Logger } from '../common/log.js';
+
+export const LVM_CMD_PREFIX: readonly string[] = ['env', 'LC_ALL=C'];
+
+/** First removal attempt's --config; the retry after `udevadm settle` appends LVM_RETRY_CONFIG. */
+export const LVM_REMOVE_CONFIG = 'activation { retry_deactivation = 1} ';
+export const LVM_RETRY_CONFIG = 'devices { ignore_suspended_devices = 1}';
+
+export type Sleep = (ms: number) => Promise<void>;
+export const realSleep: Sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export interface LvInfo {
+  vg: string;
+  name: string;
+  size: string;
+}
+
+export interface VgInfo {
+  name: string;
+  size: number;
+  available: number;
+  lv_count: number;
+  uuid: string;
+}
+
+export interface PvInfo {
+  vg: string;
+  name: string;
+  size: number;
+  available: number;
+}
+
+export interface RetryPolicy {
+  /** Total attempts. */
+  retries: number;
+  /** Seconds; wait before attempt n+1 is interval * backoff^(n-1). */
+  interval: number;
+  backoff: number;
+  retryIf: (e: unknown) => boolean;
+}
+
+/** cinder.utils.retry (tenacity, exponential wait, reraise the last error). */
+export async function retry<T>(fn: () => Promise<T>, policy: RetryPolicy, sleep: Sleep, logger?: Logger, what = 'call'): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (attempt >= policy.retries || !policy.retryIf(e)) throw e;
+      const waitS = policy.interval * policy.backoff ** (attempt - 1);
+      logger?.debug({ attempt, wait_s: waitS, err: (e as Error).message }, `Retrying ${what}`);
+      await sleep(waitS * 1000);
+    }
+  }
+}
+
+const isPEE = (e: unknown): e is ProcessExecutionError => e instanceof ProcessExecutionError;
+const RETRY_139: Omit<RetryPolicy, 'retryIf'> = { retries: 3, interval: 0.5, backoff: 0.5 };
+const retryIfExit139 = (e: unknown) => isPEE(e) && e.exitCode === 139;
+
+/** Python's str() of a float (`9.5`, `950.0`). */
+export function pyFloatStr(x: number): string {
+  if (Number.isInteger(x)) return `${x}.0`;
+  return String(x);
+}
+
+/** Python's str.split() with no argument. */
+function words(s: string): string[] {
+  const t = s.trim();
+  return t === '' ? [] : t.split(/\s+/);
+}
+
+export interface BrickLvmOptions {
+  executor: CommandExecutor;
+  logger: Logger;
+  sleep?: Sleep;
+}
+
+export class BrickLVM {
+  vgThinPool: string | null = null;
+  vgSize = 0;
+  vgFreeSpace = 0;
+  vgLvCount = 0;
+  vgUuid: string | null = null;
+  vgThinPoolSize = 0;
+  vgThinPoolFreeSpace = 0;
+  vgProvisionedCapacity = 0;
+  pvList: PvInfo[] = [];
+  private readonly executor: CommandExecutor;
+  private readonly logger: Logger;
+  private readonly sleep: Sleep;
+
+  constructor(
+    readonly vgName: string,
+    opts: BrickLvmOptions,
+  ) {
+    this.executor = opts.executor;
+    this.logger = opts.logger;
+    this.sleep = opts.sleep ?? realSleep;
+  }
+
+  /**
+   * Cinder's `LVM(vg_name, ...)` constructor: the VG must exist (VolumeGroupNotFound), a thin pool
+   * `<vg>-pool` is created and activated for lvm_type thin, and the PVs are listed.
+   */
+  static async open(vgName: string, lvmType: 'default' | 'thin', opts: BrickLvmOptions): Promise<BrickLVM> {
+    const vg = new BrickLVM(vgName, opts);
+    if (!(await vg.vgExists())) {
+      opts.logger.error(`Unable to locate Volume Group ${vgName}`);
+      throw new VolumeGroupNotFound({ vg_name: vgName });
+    }
+    if (lvmType === 'thin') {
+      const poolName = `${vgName}-pool`;
+      if ((await vg.getVolume(poolName)) === null) {
+        try {
+          await vg.createThinPool(poolName);
+        } catch (e) {
+          // Another service may have created it meanwhile.
+          if (!isPEE(e) || (await vg.getVolume(poolName)) === null) throw e;
+        }
+      }
+      vg.vgThinPool = poolName;
+      await vg.activateLv(poolName);
+    }
+    vg.pvList = await vg.getAllPhysicalVolumes(vgName);
+    return vg;
+  }
+
+  private root(argv: string[]): Promise<ExecResult> {
+    return this.executor.execute(argv, { runAsRoot: true });
+  }
+
+  /** An lvm command retried on exit code 139 (LP #1901783). */
+  private runLvm(argv: string[]): Promise<ExecResult> {
+    return retry(() => this.root(argv), { ...RETRY_139, retryIf: retryIfExit139 }, this.sleep, this.logger, argv[2]);
+  }
+
+  async vgExists(): Promise<boolean> {
+    const { stdout } = await this.root([...LVM_CMD_PREFIX, 'vgs', '--noheadings', '-o', 'name', this.vgName]);
+    return words(stdout).includes(this.vgName);
+  }
+
+  /** `lvs` for the VG or one LV; a "not found" answer is an empty list. */
+  async getLvInfo(lvName?: string): Promise<LvInfo[]> {
+    const argv = [...LVM_CMD_PREFIX, 'lvs', '--noheadings', '--unit=g', '-o', 'vg_name,name,size', '--nosuffix', '--readonly'];
+    argv.push(lvName !== undefined ? `${this.vgName}/${lvName}` : this.vgName);
+    const run = async (): Promise<string | null> => {
+      try {
+        return (await this.root(argv)).stdout;
+      } catch (e) {
+        if (isPEE(e) && (e.stderr.includes('not found') || e.stderr.includes('Failed to find'))) {
+          this.logger.info(
+            { vg_name: this.vgName, lv_name: lvName ?? null },
+            'Logical Volume not found when querying LVM info.',
+          );
+          return null;
+        }
+        throw e;
+      }
+    };
+    const out = await retry(run, { ...RETRY_139, retryIf: retryIfExit139 }, this.sleep, this.logger, 'lvs');
+    const list: LvInfo[] = [];
+    if (out !== null) {
+      const w = words(out);
+      for (let i = 0; i + 2 < w.length; i += 3) list.push({ vg: w[i], name: w[i + 1], size: w[i + 2] });
+    }
+    return list;
+  }
+
+  getVolumes(lvName?: string): Promise<LvInfo[]> {
+    return this.getLvInfo(lvName);
+  }
+
+  async getVolume(name: string): Promise<LvInfo | null> {
+    return (await this.getLvInfo(name)).find((lv) => lv.name === name) ?? null;
+  }
+
+  async getAllVolumeGroups(vgName?: string): Promise<VgInfo[]> {
+    const argv = [
+      ...LVM_CMD_PREFIX, 'vgs', '--noheadings', '--unit=g', '-o', 'name,size,free,lv_count,uuid', '--separator', ':', '--nosuffix',
+    ];
+    if (vgName !== undefined) argv.push(vgName);
+    const { stdout } = await this.root(argv);
+    return words(stdout).map((line) => {
+      const f = line.split(':');
+      return { name: f[0], size: Number(f[1]), available: Number(f[2]), lv_count: Number.parseInt(f[3], 10), uuid: f[4] };
+    });
+  }
+
+  async getAllPhysicalVolumes(vgName?: string): Promise<PvInfo[]> {
+    const argv = [
+      ...LVM_CMD_PREFIX, 'pvs', '--noheadings', '--unit=g', '-o', 'vg_name,name,size,free', '--separator', '|', '--nosuffix',
+      '--ignoreskippedcluster',
+    ];
+    const { stdout } = await this.root(argv);
+    let pvs = words(stdout);
+    if (vgName !== undefined) pvs = pvs.filter((pv) => pv.split('|')[0] === vgName);
+    return pvs.map((pv) => {
+      const f = pv.split('|');
+      return { vg: f[0], name: f[1], size: Number(f[2]), available: Number(f[3]) };
+    });
+  }
+
+  async updateVolumeGroupInfo(): Promise<void> {
+    const list = await this.getAllVolumeGroups(this.vgName);
+    if (list.length !== 1) {
+      this.logger.error(`Unable to find VG: ${this.vgName}`);
+      throw new VolumeGroupNotFound({ vg_name: this.vgName });
+    }
+    this.vgSize = list[0].size;
+    this.vgFreeSpace = list[0].available;
+    this.vgLvCount = list[0].lv_count;
+    this.vgUuid = list[0].uuid;
+    let total = 0;
+    if (this.vgThinPool !== null) {
+      for (const lv of await this.getLvInfo()) {
+        const size = Number(/\d$/.test(lv.size) ? lv.size : lv.size.slice(0, -1));
+        if (lv.name === this.vgThinPool) {
+          this.vgThinPoolSize = size;
+          this.vgThinPoolFreeSpace = await this.getThinPoolFreeSpace(this.vgThinPool);
+        } else {
+          total += size;
+        }
+      }
+      total = Math.round(total * 100) / 100;
+    }
+    this.vgProvisionedCapacity = total;
+  }
+
+  async getThinPoolFreeSpace(poolName: string): Promise<number> {
+    const argv = [
+      ...LVM_CMD_PREFIX, 'lvs', '--noheadings', '--unit=g', '-o', 'size,data_percent', '--separator', ':', '--nosuffix',
+      `/dev/${this.vgName}/${poolName}`,
+    ];
+    try {
+      const { stdout } = await this.runLvm(argv);
+      const [size, percent] = stdout.trim().split(':').map(Number);
+      return Math.round((size - (size / 100) * percent) * 100) / 100;
+    } catch (e) {
+      if (!isPEE(e)) throw e;
+      this.logger.error({ cmd: e.cmd, stdout: e.stdout, stderr: e.stderr }, 'Error querying thin pool about data_percent');
+      return 0;
+    }
+  }
+
+  /** `lvcreate -T -L <95% of free>g <vg>/<pool>`; returns the size string used. */
+  async createThinPool(name?: string, sizeStr?: string): Promise<string> {
+    const pool = name ?? `${this.vgName}-pool`;
+    if (!sizeStr) {
+      await this.updateVolumeGroupInfo();
+      sizeStr = `${pyFloatStr(this.vgFreeSpace * 0.95)}g`;
+    }
+    this.logger.debug({ pool: `${this.vgName}/${pool}`, size: sizeStr }, 'Creating thin pool');
+    await this.runLvm([...LVM_CMD_PREFIX, 'lvcreate', '-T', '-L', sizeStr, `${this.vgName}/${pool}`]);
+    this.vgThinPool = pool;
+    return sizeStr;
+  }
+
+  /** `lvcreate -n <name> <vg> -L <size>` (or the thin `-T -V` form), with optional mirroring. */
+  async createVolume(name: string, sizeStr: string, lvType: 'default' | 'thin' = 'default', mirrorCount = 0): Promise<void> {
+    const argv =
+      lvType === 'thin'
+        ? [...LVM_CMD_PREFIX, 'lvcreate', '-T', '-V', sizeStr, '-n', name, `${this.vgName}/${this.vgThinPool}`]
+        : [...LVM_CMD_PREFIX, 'lvcreate', '-n', name, this.vgName, '-L', sizeStr];
+    if (mirrorCount > 0) {
+      argv.push('--type=mirror', '-m', String(mirrorCount), '--nosync', '--mirrorlog', 'mirrored');
+      const terras = Number.parseInt(sizeStr.slice(0, -1), 10) / 1024.0;
+      if (terras >= 1.5) {
+        // Region size: next power of two.
+        argv.push('-R', String(2 ** Math.ceil(Math.log(terras) / Math.log(2))));
+      }
+    }
+    try {
+      await this.runLvm(argv);
+    } catch (e) {
+      if (isPEE(e)) {
+        this.logger.error({ cmd: e.cmd, stdout: e.stdout, stderr: e.stderr }, 'Error creating Volume');
+        try {
+          this.logger.error({ vgs: await this.getAllVolumeGroups() }, 'Current state');
+        } catch {
+          /* the state dump is best effort */
+        }
+      }
+      throw e;
+    }
+  }
+
+  private mangleLvName(name: string): string {
+    // LVM reserves names starting with "snapshot".
+    return name.startsWith('snapshot') ? `_${name}` : name;
+  }
+
+  /** `lvchange -a y --yes -K <vg>/<lv>` (root, no env prefix), up to 5 attempts. */
+  async activateLv(name: string, opts: { permanent?: boolean } = {}): Promise<void> {
+    const argv = ['lvchange', '-a', 'y', '--yes', ...(opts.permanent ? ['-k', 'n'] : ['-K']), `${this.vgName}/${this.mangleLvName(name)}`];
+    await retry(
+      async () => {
+        try {
+          await this.root(argv);
+        } catch (e) {
+          if (isPEE(e)) this.logger.error({ cmd: e.cmd, stdout: e.stdout, stderr: e.stderr }, 'Error activating LV');
+          throw e;
+        }
+      },
+      { retries: 5, interval: 1, backoff: 2, retryIf: isPEE },
+      this.sleep,
+      this.logger,
+      'lvchange',
+    );
+  }
+
+  /**
+   * `lvremove --config 'activation { retry_deactivation = 1} ' -f <vg>/<lv>`; on failure `udevadm settle`
+   * and once more skipping suspended devices. The whole sequence is tried up to 3 times.
+   */
+  async delete(name: string): Promise<void> {
+    const target = `${this.vgName}/${name}`;
+    await retry(
+      async () => {
+        try {
+          await this.root(['lvremove', '--config', LVM_REMOVE_CONFIG, '-f', target]);
+        } catch (e) {
+          if (!isPEE(e)) throw e;
+          this.logger.debug({ cmd: e.cmd, stderr: e.stderr }, 'Error reported running lvremove; udev settle and retry');
+          await this.root(['udevadm', 'settle']);
+          await this.root(['lvremove', '--config', LVM_REMOVE_CONFIG + LVM_RETRY_CONFIG, '-f', target]);
+          this.logger.debug({ lv: name }, 'Successfully deleted volume after udev settle.');
+        }
+      },
+      { retries: 3, interval: 1, backoff: 2, retryIf: isPEE },
+      this.sleep,
+      this.logger,
+      'lvremove',
+    );
+  }
+
+  /** lvdisplay attr starting with o/O: the LV is a snapshot origin. */
+  async lvHasSnapshot(name: string): Promise<boolean> {
+    const { stdout } = await this.runLvm([
+      ...LVM_CMD_PREFIX, 'lvdisplay', '--noheading', '-C', '-o', 'Attr', '--readonly', `${this.vgName}/${name}`,
+    ]);
+    const attr = stdout.trim();
+    return attr.startsWith('o') || attr.startsWith('O');
+  }
+}

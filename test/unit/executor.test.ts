@@ -1,0 +1,180 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { ProcessExecutionError, ProcessSpawnError, formatCommand, redactText } from '../../src/common/executor.js';
+import { ProcessExecutor, createBackendExecutor, shellQuote } from '../../src/common/executor-process.js';
+
+function captureLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s)) });
+  return { logger, lines, text: () => lines.map((l) => JSON.stringify(l)).join('\n') };
+}
+
+describe('ProcessExecutor (real processes)', () => {
+  it('runs an argv without a shell and captures stdout', async () => {
+    const ex = new ProcessExecutor();
+    const r = await ex.execute(['/bin/echo', 'a  b', '$HOME', '*']);
+    expect(r).toEqual({ stdout: 'a  b $HOME *\n', stderr: '', exitCode: 0 });
+  });
+
+  it('captures stderr and accepts configured exit codes', async () => {
+    const ex = new ProcessExecutor();
+    const r = await ex.execute(['sh', '-c', 'echo out; echo err >&2; exit 3'], { checkExitCode: [0, 3] });
+    expect(r).toEqual({ stdout: 'out\n', stderr: 'err\n', exitCode: 3 });
+  });
+
+  it('raises ProcessExecutionError for a non-accepted exit code', async () => {
+    const ex = new ProcessExecutor();
+    const err = await ex.execute(['false']).catch((e) => e);
+    expect(err).toBeInstanceOf(ProcessExecutionError);
+    expect(err.exitCode).toBe(1);
+    expect(err.cmd).toBe('false');
+    expect(err.stdout).toBe('');
+  });
+
+  it('kills a command that exceeds its timeout and raises ProcessExecutionError', async () => {
+    const ex = new ProcessExecutor({ defaultTimeoutMs: 60_000 });
+    const err = await ex.execute(['sleep', '30'], { timeoutMs: 200 }).catch((e) => e);
+    expect(err).toBeInstanceOf(ProcessExecutionError);
+    expect(err.exitCode).toBeNull();
+    expect(err.message).toContain('timed out');
+  });
+
+  it('uses the default timeout when the call gives none', async () => {
+    const ex = new ProcessExecutor({ defaultTimeoutMs: 200 });
+    const err = await ex.execute(['sleep', '30']).catch((e) => e);
+    expect(err).toBeInstanceOf(ProcessExecutionError);
+    expect(err.message).toContain('timed out');
+  });
+
+  it('raises ProcessSpawnError (OSError) when the binary does not exist', async () => {
+    const ex = new ProcessExecutor();
+    const err = await ex.execute(['/nonexistent/cinder-rtstool', 'verify']).catch((e) => e);
+    expect(err).toBeInstanceOf(ProcessSpawnError);
+    expect(err.code).toBe('ENOENT');
+    expect(err.name).toBe('OSError');
+  });
+
+  it('prefixes the root helper (split on whitespace) only for runAsRoot', async () => {
+    const ex = new ProcessExecutor({ rootHelper: '  env   ROOTED=yes ' });
+    const rooted = await ex.execute(['sh', '-c', 'echo "${ROOTED:-no}"'], { runAsRoot: true });
+    const plain = await ex.execute(['sh', '-c', 'echo "${ROOTED:-no}"']);
+    expect(rooted.stdout).toBe('yes\n');
+    expect(plain.stdout).toBe('no\n');
+    expect(ex.buildArgv(['lvs', 'x'], { runAsRoot: true })).toEqual(['env', 'ROOTED=yes', 'lvs', 'x']);
+  });
+
+  it('passes extra environment locally', async () => {
+    const ex = new ProcessExecutor();
+    const r = await ex.execute(['sh', '-c', 'echo "$CINDER_X"'], { env: { CINDER_X: 'v' } });
+    expect(r.stdout).toBe('v\n');
+  });
+
+  it('runs many commands concurrently', async () => {
+    const ex = new ProcessExecutor();
+    const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => ex.execute(['/bin/echo', String(i)])));
+    expect(rs.map((r) => r.stdout)).toEqual(Array.from({ length: 20 }, (_, i) => `${i}\n`));
+  });
+});
+
+describe('secret masking', () => {
+  it('redactText / formatCommand mask every occurrence', () => {
+    expect(redactText('a SECRET b SECRETSECRET', ['SECRET'])).toBe('a *** b ******');
+    expect(redactText('nothing', ['', 'x'])).toBe('nothing');
+    expect(formatCommand(['rtstool', 'create', 'USER1', 'PASS1'], ['USER1', 'PASS1'])).toBe('rtstool create *** ***');
+  });
+
+  it('debug-logs every command with secrets masked', async () => {
+    const { logger, text, lines } = captureLogger();
+    const ex = new ProcessExecutor({ logger, rootHelper: 'env' });
+    await ex.execute(['/bin/echo', 'add-initiator', 'iqn.x', 'chapuser1', 'chappass1'], {
+      runAsRoot: true,
+      redact: ['chapuser1', 'chappass1'],
+    });
+    expect(text()).not.toContain('chappass1');
+    expect(text()).not.toContain('chapuser1');
+    expect(lines.some((l) => l.cmd === 'env /bin/echo add-initiator iqn.x *** ***')).toBe(true);
+  });
+
+  it('masks secrets in ProcessExecutionError cmd, stdout and stderr', async () => {
+    const { logger, text } = captureLogger();
+    const ex = new ProcessExecutor({ logger });
+    const err = await ex
+      .execute(['sh', '-c', 'echo "$0 $1"; echo "$1" >&2; exit 2', 'usr9', 'pw9'], { redact: ['usr9', 'pw9'] })
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(ProcessExecutionError);
+    expect(err.cmd).not.toContain('pw9');
+    expect(err.stdout).toBe('*** ***\n');
+    expect(err.stderr).toBe('***\n');
+    expect(err.message).not.toContain('pw9');
+    expect(text()).not.toContain('pw9');
+  });
+
+  it('does not log at info level', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(s) });
+    await new ProcessExecutor({ logger }).execute(['true']);
+    expect(lines).toEqual([]);
+  });
+});
+
+describe('ssh mode', () => {
+  const ssh = { host: 'storage1', user: 'root', port: 2222, controlPath: '/tmp/cm-%C' };
+
+  it('shellQuote leaves safe words and quotes the rest', () => {
+    expect(shellQuote('iqn.2010-10.org.openstack:volume-1')).toBe('iqn.2010-10.org.openstack:volume-1');
+    expect(shellQuote('')).toBe("''");
+    expect(shellQuote('activation { retry_deactivation = 1} ')).toBe("'activation { retry_deactivation = 1} '");
+    expect(shellQuote("it's")).toBe(`'it'\\''s'`);
+    expect(shellQuote('a;b')).toBe("'a;b'");
+  });
+
+  it('builds the ControlMaster ssh argv with the root helper applied remotely', () => {
+    const ex = new ProcessExecutor({ ssh: { ...ssh, privateKey: '/k/id' }, rootHelper: 'sudo' });
+    expect(ex.buildArgv(['lvremove', '--config', 'activation { retry_deactivation = 1} ', '-f', 'vg/lv'], { runAsRoot: true })).toEqual([
+      'ssh',
+      '-o', 'ControlMaster=auto',
+      '-o', 'ControlPath=/tmp/cm-%C',
+      '-o', 'ControlPersist=60',
+      '-o', 'BatchMode=yes',
+      '-o', 'StrictHostKeyChecking=no',
+      '-o', 'UserKnownHostsFile=/dev/null',
+      '-p', '2222',
+      '-i', '/k/id',
+      'root@storage1',
+      '--',
+      "sudo lvremove --config 'activation { retry_deactivation = 1} ' -f vg/lv",
+    ]);
+  });
+
+  it('omits -i without a key and the root helper for non-root commands', () => {
+    const ex = new ProcessExecutor({ ssh, rootHelper: 'sudo' });
+    const argv = ex.buildArgv(['cinder-rtstool', 'verify']);
+    expect(argv).not.toContain('-i');
+    expect(argv.at(-1)).toBe('cinder-rtstool verify');
+  });
+
+  it('passes env through env(1) after the root helper', () => {
+    const ex = new ProcessExecutor({ ssh, rootHelper: 'sudo' });
+    expect(ex.buildArgv(['lvs'], { runAsRoot: true, env: { LC_ALL: 'C' } }).at(-1)).toBe('sudo env LC_ALL=C lvs');
+  });
+
+  it('the quoted command line survives a remote shell unchanged', () => {
+    const ex = new ProcessExecutor({ ssh });
+    const args = ['a b', "it's", '$HOME', '', '*', 'x"y', 'back\\slash', 'tab\there', 'new\nline', '-p3260', '-a10.0.0.1,[::1]'];
+    const line = ex.buildArgv(['printf', '%s\\n', ...args]).at(-1)!;
+    const r = spawnSync('sh', ['-c', line], { encoding: 'utf8' });
+    expect(r.stdout).toBe(args.map((a) => `${a}\n`).join(''));
+  });
+
+  it('createBackendExecutor picks ssh from ssh_host and the timeout from command_timeout', () => {
+    const local = createBackendExecutor({ ssh_user: 'root', ssh_port: 22, command_timeout: 5 }, { root_helper: 'sudo' });
+    expect(local.buildArgv(['x'], { runAsRoot: true })).toEqual(['sudo', 'x']);
+    const remote = createBackendExecutor(
+      { ssh_host: 'h', ssh_user: 'u', ssh_port: 22, command_timeout: 5 },
+      { root_helper: '' },
+      { controlPath: '/tmp/c' },
+    );
+    expect(remote.buildArgv(['x'], { runAsRoot: true })).toContain('u@h');
+  });
+});
