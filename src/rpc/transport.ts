@@ -1,0 +1,543 @@
+// AMQP plumbing for the oslo.messaging "rabbit" driver, on amqplib.
+//
+// - One AMQP connection (heartbeat 60, TCP_NODELAY) with one confirm channel for every publish
+//   (each publish waits for its Basic.Ack, like kombu's confirm_publish) and one channel per
+//   consumer group (an RPC server target, or the client's reply queue). oslo uses separate
+//   connections for these; the broker only sees channels, so one connection is enough.
+// - Declarations copy oslo's flags exactly: RabbitMQ answers 406 PRECONDITION_FAILED when two
+//   parties declare the same entity differently, so durable/auto_delete/x-args must match.
+// - Consumer groups are declarative (queues + bindings), so after a connection loss the
+//   connection is re-opened (oslo's rabbit_retry_interval/backoff/interval_max = 1/2/30 s) and
+//   every group is re-declared and re-consumed, as oslo does on reconnect.
+import { basename } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { connect, type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Message, type Options } from 'amqplib';
+import pino from 'pino';
+import type { Logger } from '../common/log.js';
+import { hexId } from './ids.js';
+
+export interface TransportOptions {
+  /** rabbit://user:pass@host:port[,user:pass@host2:port]/vhost (amqp:// accepted too). */
+  url: string;
+  /** heartbeat_timeout_threshold (s). */
+  heartbeat?: number;
+  /** [DEFAULT] control_exchange. */
+  controlExchange?: string;
+  /** amqp_durable_queues: durable topic exchange and topic queues. */
+  durableQueues?: boolean;
+  /** amqp_auto_delete: auto_delete on the topic exchange and topic queues. */
+  autoDelete?: boolean;
+  /** rabbit_quorum_queue: topic queues durable with x-queue-type quorum (exchange durable). */
+  quorumQueues?: boolean;
+  /** rabbit_ha_queues: x-ha-policy all on every queue. */
+  haQueues?: boolean;
+  /** rabbit_transient_queues_ttl (s): x-expires of reply and fanout queues. */
+  transientQueuesTtl?: number;
+  /** rabbit_retry_interval / rabbit_retry_backoff / rabbit_interval_max (s). */
+  retryInterval?: number;
+  retryBackoff?: number;
+  intervalMax?: number;
+  /** TCP connect timeout (ms). */
+  connectTimeoutMs?: number;
+}
+
+export interface ResolvedTransportOptions {
+  heartbeat: number;
+  controlExchange: string;
+  durableQueues: boolean;
+  autoDelete: boolean;
+  quorumQueues: boolean;
+  haQueues: boolean;
+  transientQueuesTtl: number;
+  retryInterval: number;
+  retryBackoff: number;
+  intervalMax: number;
+  connectTimeoutMs: number;
+}
+
+/** Defaults are oslo.messaging 14's. */
+export function resolveTransportOptions(opts: Omit<TransportOptions, 'url'> = {}): ResolvedTransportOptions {
+  return {
+    heartbeat: opts.heartbeat ?? 60,
+    controlExchange: opts.controlExchange ?? 'openstack',
+    durableQueues: opts.durableQueues ?? false,
+    autoDelete: opts.autoDelete ?? false,
+    quorumQueues: opts.quorumQueues ?? false,
+    haQueues: opts.haQueues ?? false,
+    transientQueuesTtl: opts.transientQueuesTtl ?? 1800,
+    retryInterval: opts.retryInterval ?? 1,
+    retryBackoff: opts.retryBackoff ?? 2,
+    intervalMax: opts.intervalMax ?? 30,
+    connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
+  };
+}
+
+export interface ExchangeDecl {
+  name: string;
+  type: 'topic' | 'fanout' | 'direct';
+  options: Options.AssertExchange;
+}
+
+export interface QueueDecl {
+  name: string;
+  options: Options.AssertQueue;
+  bindings: { exchange: ExchangeDecl; routingKey: string }[];
+}
+
+/** The declarations oslo makes, derived from the options that change them (spec §2, §13). */
+export class Topology {
+  constructor(private readonly o: ResolvedTransportOptions) {}
+
+  private haArgs(): Record<string, unknown> {
+    return this.o.haQueues ? { 'x-ha-policy': 'all' } : {};
+  }
+
+  /** `openstack` topic exchange: durable only with amqp_durable_queues / rabbit_quorum_queue. */
+  controlExchange(): ExchangeDecl {
+    return {
+      name: this.o.controlExchange,
+      type: 'topic',
+      options: { durable: this.o.durableQueues || this.o.quorumQueues, autoDelete: this.o.autoDelete },
+    };
+  }
+
+  /** `<topic>_fanout`: never durable, always auto-delete. */
+  fanoutExchange(topic: string): ExchangeDecl {
+    return { name: `${topic}_fanout`, type: 'fanout', options: { durable: false, autoDelete: true } };
+  }
+
+  /** `<topic>` or `<topic>.<server>`, bound to the control exchange under its own name. */
+  topicQueue(name: string): QueueDecl {
+    const args: Record<string, unknown> = { ...this.haArgs() };
+    if (this.o.quorumQueues) args['x-queue-type'] = 'quorum';
+    return {
+      name,
+      options: {
+        durable: this.o.durableQueues || this.o.quorumQueues,
+        autoDelete: this.o.autoDelete,
+        exclusive: false,
+        arguments: args,
+      },
+      bindings: [{ exchange: this.controlExchange(), routingKey: name }],
+    };
+  }
+
+  private transient(name: string): Options.AssertQueue {
+    return {
+      durable: false,
+      autoDelete: false,
+      exclusive: false,
+      // A JS integer below 2^31 is encoded as a signed int, which is what oslo sends.
+      arguments: { 'x-expires': this.o.transientQueuesTtl * 1000, ...this.haArgs() },
+    };
+  }
+
+  /** `<topic>_fanout_<hex>` bound to `<topic>_fanout` with the topic as key (ignored by fanout). */
+  fanoutQueue(topic: string, suffix: string = hexId()): QueueDecl {
+    const name = `${topic}_fanout_${suffix}`;
+    return { name, options: this.transient(name), bindings: [{ exchange: this.fanoutExchange(topic), routingKey: topic }] };
+  }
+
+  /** `reply_<hex>`: reached through the default exchange by name, so no binding. */
+  replyQueue(suffix: string = hexId()): QueueDecl {
+    const name = `reply_${suffix}`;
+    return { name, options: this.transient(name), bindings: [] };
+  }
+}
+
+/** A received message, with ack/reject bound to the channel it came on. */
+export interface Delivery {
+  queue: string;
+  content: Buffer;
+  properties: ConsumeMessage['properties'];
+  fields: ConsumeMessage['fields'];
+  ack(): void;
+  reject(requeue?: boolean): void;
+}
+
+export interface ConsumerSpec {
+  /** For logs. */
+  name: string;
+  /** Declared (exchange, queue, bindings) in order, then consumed in order. */
+  queues: QueueDecl[];
+  onMessage(d: Delivery): void;
+}
+
+export interface ConsumerHandle {
+  /** Stop consuming; optionally delete queues first (an RPC server's fanout queues). */
+  close(opts?: { deleteQueues?: string[] }): Promise<void>;
+}
+
+export interface PublishRequest {
+  exchange: string;
+  routingKey: string;
+  body: Buffer;
+  /** Declared on the publish channel before its first use there (oslo declares before publishing). */
+  declare?: ExchangeDecl;
+  /** Per-message TTL in ms, as a string: calls only. */
+  expiration?: string;
+  /** true for replies only. */
+  mandatory?: boolean;
+  /** Epoch ms after which the message must not be sent any more (a call that already timed out
+   * while the connection was being re-established). */
+  deadline?: number;
+}
+
+/** 'returned': a mandatory message was unroutable (Basic.Return), e.g. the reply queue is gone. */
+export type PublishOutcome = 'ok' | 'returned';
+
+/** What the RPC client and server need from a transport (the unit tests fake this). */
+export interface RpcTransport {
+  readonly topology: Topology;
+  publish(req: PublishRequest): Promise<PublishOutcome>;
+  consume(spec: ConsumerSpec): Promise<ConsumerHandle>;
+}
+
+/** Publish properties, exactly as kombu sends them (spec §4): no correlation_id, reply_to, etc. */
+export function publishProperties(req: Pick<PublishRequest, 'expiration' | 'mandatory'>): Options.Publish {
+  const p: Options.Publish = {
+    contentType: 'application/json',
+    contentEncoding: 'utf-8',
+    headers: {},
+    deliveryMode: 2,
+    priority: 0,
+    mandatory: req.mandatory === true,
+  };
+  if (req.expiration !== undefined) p.expiration = req.expiration;
+  return p;
+}
+
+export interface BrokerAddress {
+  hostname: string;
+  port: number;
+  username: string;
+  password: string;
+}
+
+/** Parse an oslo transport URL (several comma-separated hosts allowed). `vhost` stays escaped. */
+export function parseTransportUrl(url: string): { hosts: BrokerAddress[]; vhost: string } {
+  const m = /^(rabbit|amqp):\/\/([^/?#]*)(\/[^?#]*)?(?:\?[^#]*)?$/.exec(url.trim());
+  if (!m) throw new Error(`unsupported transport URL (expected rabbit://...): ${url.replace(/:[^:@/]*@/, ':***@')}`);
+  const hosts = m[2].split(',').map((part): BrokerAddress => {
+    const at = part.lastIndexOf('@');
+    const cred = at >= 0 ? part.slice(0, at) : '';
+    const hostport = at >= 0 ? part.slice(at + 1) : part;
+    const colon = cred.indexOf(':');
+    const username = at >= 0 ? decodeURIComponent(colon >= 0 ? cred.slice(0, colon) : cred) : 'guest';
+    const password = at >= 0 ? decodeURIComponent(colon >= 0 ? cred.slice(colon + 1) : '') : 'guest';
+    const hp = /^(\[[^\]]+\]|[^:]*)(?::(\d+))?$/.exec(hostport);
+    const hostname = (hp?.[1] ?? hostport).replace(/^\[|\]$/g, '') || 'localhost';
+    return { hostname, port: hp?.[2] ? Number(hp[2]) : 5672, username, password };
+  });
+  return { hosts, vhost: (m[3] ?? '/').slice(1) };
+}
+
+interface Group {
+  spec: ConsumerSpec;
+  channel: Channel | null;
+  setup: Promise<void> | null;
+  closed: boolean;
+}
+
+interface PubState {
+  ch: ConfirmChannel;
+  closed: boolean;
+  declared: Set<string>;
+  /** Bodies of in-flight mandatory publishes → whether the broker returned them. */
+  mandatory: Map<string, boolean>;
+}
+
+export class Transport implements RpcTransport {
+  readonly topology: Topology;
+  private readonly o: ResolvedTransportOptions;
+  private readonly hosts: BrokerAddress[];
+  private readonly vhost: string;
+  private readonly log: Logger;
+  private readonly connectionName = `${basename(process.argv[1] ?? 'node')}:${process.pid}:${randomUUID()}`;
+  private hostIndex = 0;
+  private model: ChannelModel | null = null;
+  private connecting: Promise<ChannelModel> | null = null;
+  private pub: Promise<PubState> | null = null;
+  private readonly groups = new Set<Group>();
+  private closed = false;
+  private readonly stopping = new AbortController();
+
+  constructor(opts: TransportOptions, logger?: Logger) {
+    this.o = resolveTransportOptions(opts);
+    const { hosts, vhost } = parseTransportUrl(opts.url);
+    this.hosts = hosts;
+    this.vhost = vhost;
+    this.topology = new Topology(this.o);
+    this.log = (logger ?? pino({ level: 'silent' })).child({ component: 'rpc-transport' });
+  }
+
+  /** Open the first connection: one attempt per configured host, then fail. */
+  async connect(): Promise<void> {
+    await this.getModel(this.hosts.length);
+  }
+
+  /** Whether a connection is currently open. */
+  get connected(): boolean {
+    return this.model !== null;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopping.abort();
+    for (const g of this.groups) g.closed = true;
+    this.groups.clear();
+    const m = this.model;
+    this.model = null;
+    this.pub = null;
+    if (m) await m.close().catch(() => undefined);
+  }
+
+  // --- connection -------------------------------------------------------------------------
+
+  private getModel(maxAttempts = Infinity): Promise<ChannelModel> {
+    if (this.model) return Promise.resolve(this.model);
+    if (this.closed) return Promise.reject(new Error('RPC transport is closed'));
+    this.connecting ??= this.openWithRetry(maxAttempts).finally(() => {
+      this.connecting = null;
+    });
+    return this.connecting;
+  }
+
+  /** A delay that close() cuts short. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const signal = this.stopping.signal;
+      const done = () => {
+        clearTimeout(t);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  private async openWithRetry(maxAttempts: number): Promise<ChannelModel> {
+    let interval = this.o.retryInterval;
+    for (let attempt = 1; ; attempt++) {
+      if (this.closed) throw new Error('RPC transport is closed');
+      const addr = this.hosts[this.hostIndex++ % this.hosts.length];
+      try {
+        const model = await this.openOnce(addr);
+        if (this.closed) {
+          await model.close().catch(() => undefined);
+          throw new Error('RPC transport is closed');
+        }
+        this.model = model;
+        this.log.info({ host: addr.hostname, port: addr.port, vhost: this.vhost || '/' }, 'connected to AMQP server');
+        for (const g of this.groups) this.ensureGroup(g);
+        return model;
+      } catch (err) {
+        if (this.closed || attempt >= maxAttempts) throw err;
+        this.log.error({ err, host: addr.hostname, port: addr.port, retry_s: interval }, 'AMQP server unreachable; retrying');
+        await this.sleep(interval * 1000);
+        interval = Math.min(interval + this.o.retryBackoff, this.o.intervalMax);
+      }
+    }
+  }
+
+  private async openOnce(addr: BrokerAddress): Promise<ChannelModel> {
+    const model = await connect(
+      {
+        protocol: 'amqp',
+        hostname: addr.hostname,
+        port: addr.port,
+        username: addr.username,
+        password: addr.password,
+        vhost: this.vhost,
+        heartbeat: this.o.heartbeat,
+      },
+      {
+        noDelay: true,
+        timeout: this.o.connectTimeoutMs,
+        clientProperties: { connection_name: this.connectionName },
+      },
+    );
+    model.on('error', (err: Error) => this.log.warn({ err }, 'AMQP connection error'));
+    model.on('blocked', (reason: string) => this.log.warn({ reason }, 'AMQP connection blocked by the broker'));
+    model.on('unblocked', () => this.log.info('AMQP connection unblocked'));
+    model.on('close', (err?: Error) => this.onConnectionClosed(model, err));
+    return model;
+  }
+
+  private onConnectionClosed(model: ChannelModel, err?: Error): void {
+    if (this.model !== model) return;
+    this.model = null;
+    this.pub = null;
+    for (const g of this.groups) g.channel = null;
+    if (this.closed) return;
+    this.log.error({ err }, 'AMQP connection lost; reconnecting');
+    this.getModel().catch((e: unknown) => this.log.error({ err: e }, 'AMQP reconnection abandoned'));
+  }
+
+  // --- consumers --------------------------------------------------------------------------
+
+  async consume(spec: ConsumerSpec): Promise<ConsumerHandle> {
+    const g: Group = { spec, channel: null, setup: null, closed: false };
+    this.groups.add(g);
+    try {
+      g.setup = this.setupGroup(g);
+      await g.setup;
+    } catch (err) {
+      // A first-time failure (e.g. 406 on a declare) is the caller's to see.
+      this.groups.delete(g);
+      g.closed = true;
+      throw err;
+    } finally {
+      g.setup = null;
+    }
+    return {
+      close: async (opts = {}) => {
+        if (g.closed) return;
+        g.closed = true;
+        this.groups.delete(g);
+        // Between reconnects there is no consumer channel: delete on a short-lived one instead.
+        const ch = g.channel ?? (this.model ? await this.model.createChannel().catch(() => null) : null);
+        g.channel = null;
+        if (!ch) return;
+        ch.on('error', () => undefined);
+        for (const q of opts.deleteQueues ?? []) {
+          await ch.deleteQueue(q).catch((err: unknown) => this.log.warn({ err, queue: q }, 'queue delete failed'));
+        }
+        await ch.close().catch(() => undefined);
+      },
+    };
+  }
+
+  /** (Re)declare and (re)consume a group unless it is up or already being set up. */
+  private ensureGroup(g: Group): void {
+    if (g.closed || g.channel || g.setup || this.closed) return;
+    g.setup = this.setupGroup(g)
+      .catch((err: unknown) => {
+        if (g.closed || this.closed) return;
+        this.log.error({ err, consumer: g.spec.name }, 'consumer setup failed; retrying');
+        setTimeout(() => this.ensureGroup(g), this.o.retryInterval * 1000).unref();
+      })
+      .finally(() => {
+        g.setup = null;
+      });
+  }
+
+  private async setupGroup(g: Group): Promise<void> {
+    const model = await this.getModel();
+    const ch = await model.createChannel();
+    if (g.closed) {
+      await ch.close().catch(() => undefined);
+      return;
+    }
+    g.channel = ch;
+    ch.on('error', (err: Error) => this.log.warn({ err, consumer: g.spec.name }, 'AMQP consumer channel error'));
+    ch.on('close', () => {
+      if (g.channel !== ch) return;
+      g.channel = null;
+      // The connection-level handler re-declares everything when the whole connection went away.
+      if (g.closed || this.closed || this.model !== model) return;
+      this.log.warn({ consumer: g.spec.name }, 'AMQP consumer channel closed; re-declaring');
+      setTimeout(() => this.ensureGroup(g), this.o.retryInterval * 1000).unref();
+    });
+    for (const q of g.spec.queues) {
+      for (const b of q.bindings) await ch.assertExchange(b.exchange.name, b.exchange.type, b.exchange.options);
+      await ch.assertQueue(q.name, q.options);
+      for (const b of q.bindings) await ch.bindQueue(q.name, b.exchange.name, b.routingKey);
+    }
+    for (const q of g.spec.queues) {
+      await ch.consume(
+        q.name,
+        (msg) => {
+          if (msg === null) {
+            // Consumer cancelled by the broker (queue deleted, failover): start over on a new channel.
+            if (!g.closed) ch.close().catch(() => undefined);
+            return;
+          }
+          g.spec.onMessage({
+            queue: q.name,
+            content: msg.content,
+            properties: msg.properties,
+            fields: msg.fields,
+            ack: () => ch.ack(msg),
+            reject: (requeue = false) => ch.reject(msg, requeue),
+          });
+        },
+        { noAck: false },
+      );
+    }
+  }
+
+  // --- publishing -------------------------------------------------------------------------
+
+  private async pubState(): Promise<PubState> {
+    for (;;) {
+      if (this.closed) throw new Error('RPC transport is closed');
+      this.pub ??= this.openPubChannel();
+      const p = this.pub;
+      try {
+        const s = await p;
+        if (!s.closed) return s;
+      } catch (err) {
+        if (this.pub === p) this.pub = null;
+        throw err;
+      }
+      if (this.pub === p) this.pub = null;
+    }
+  }
+
+  private async openPubChannel(): Promise<PubState> {
+    const model = await this.getModel();
+    const ch = await model.createConfirmChannel();
+    const s: PubState = { ch, closed: false, declared: new Set(), mandatory: new Map() };
+    ch.on('error', (err: Error) => this.log.warn({ err }, 'AMQP publish channel error'));
+    ch.on('close', () => {
+      s.closed = true;
+    });
+    // RabbitMQ sends Basic.Return before the Basic.Ack of an unroutable mandatory message.
+    ch.on('return', (msg: Message) => {
+      const key = msg.content.toString('latin1');
+      if (s.mandatory.has(key)) s.mandatory.set(key, true);
+    });
+    return s;
+  }
+
+  async publish(req: PublishRequest): Promise<PublishOutcome> {
+    // A channel or connection that died under us is retried on a fresh one (the server side
+    // drops a duplicate by _unique_id); a third failure is reported.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const s = await this.pubState();
+        if (req.deadline !== undefined && Date.now() > req.deadline) throw new Error('publish deadline passed; message not sent');
+        if (req.declare && !s.declared.has(req.declare.name)) {
+          await s.ch.assertExchange(req.declare.name, req.declare.type, req.declare.options);
+          s.declared.add(req.declare.name);
+        }
+        return await this.publishOn(s, req);
+      } catch (err) {
+        if (this.closed || attempt >= 3 || (req.deadline !== undefined && Date.now() > req.deadline)) throw err;
+        this.log.warn({ err, exchange: req.exchange, routing_key: req.routingKey }, 'publish failed; retrying');
+        await this.sleep(100 * attempt);
+      }
+    }
+  }
+
+  private publishOn(s: PubState, req: PublishRequest): Promise<PublishOutcome> {
+    const key = req.mandatory ? req.body.toString('latin1') : null;
+    return new Promise<PublishOutcome>((resolve, reject) => {
+      if (key !== null) s.mandatory.set(key, false);
+      const done = (err: unknown) => {
+        const returned = key !== null && s.mandatory.get(key) === true;
+        if (key !== null) s.mandatory.delete(key);
+        if (err) reject(err instanceof Error ? err : new Error(`publish not confirmed: ${String(err)}`));
+        else resolve(returned ? 'returned' : 'ok');
+      };
+      try {
+        s.ch.publish(req.exchange, req.routingKey, req.body, publishProperties(req), done);
+      } catch (err) {
+        done(err ?? new Error('publish failed'));
+      }
+    });
+  }
+}

@@ -1,0 +1,277 @@
+// Spawns the real API and the real volume-manager as separate OS processes on a temporary
+// SQLite file, a private RabbitMQ vhost and the recording stand-in commands (test/stand-ins),
+// reached through the configured root helper. Only the storage commands are stand-ins.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { createVhost, deleteVhost, transportUrl } from './rabbit.js';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const STANDINS = path.join(REPO, 'test/stand-ins');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface ClusterOptions {
+  rpcResponseTimeout?: number;
+  extraDefault?: Record<string, string>;
+  extraBackend?: Record<string, string>;
+  logLevel?: string;
+}
+
+export interface StandinCall {
+  argv: string[];
+  t_start: number;
+  t_end: number;
+  lock_held: boolean;
+  pid?: number;
+}
+
+export class Cluster {
+  readonly dir: string;
+  readonly vhost: string;
+  readonly host = 'testhost';
+  readonly backend = 'lvm';
+  port = 0;
+  api?: ChildProcess;
+  volume?: ChildProcess;
+  private db?: Database.Database;
+  readonly logs: Record<'api' | 'volume', string[]> = { api: [], volume: [] };
+
+  constructor(private readonly opts: ClusterOptions = {}) {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinder-ts-proc-'));
+    this.vhost = createVhost();
+  }
+
+  get configFile() {
+    return path.join(this.dir, 'cinder.conf');
+  }
+  get dbFile() {
+    return path.join(this.dir, 'cinder.sqlite');
+  }
+  get standinLog() {
+    return path.join(this.dir, 'standin.log');
+  }
+  get standinState() {
+    return path.join(this.dir, 'standin-state');
+  }
+  get lockPath() {
+    return path.join(this.dir, 'lock');
+  }
+  get baseUrl() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  private writeConfig() {
+    const d = {
+      transport_url: transportUrl(this.vhost),
+      host: this.host,
+      enabled_backends: this.backend,
+      auth_strategy: 'noauth',
+      state_path: path.join(this.dir, 'state'),
+      rpc_response_timeout: String(this.opts.rpcResponseTimeout ?? 15),
+      osapi_volume_listen: '127.0.0.1',
+      osapi_volume_listen_port: String(this.port),
+      root_helper: path.join(STANDINS, 'root-helper'),
+      rtstool_path: 'cinder-rtstool',
+      log_level: this.opts.logLevel ?? 'info',
+      ...this.opts.extraDefault,
+    };
+    const b = {
+      volume_driver: 'cinder.volume.drivers.lvm.LVMVolumeDriver',
+      volume_group: 'cinder-volumes',
+      volume_backend_name: 'lvm',
+      target_helper: 'lioadm',
+      target_ip_address: '192.0.2.10',
+      target_port: '3260',
+      ...this.opts.extraBackend,
+    };
+    const ini = (o: Record<string, string>) => Object.entries(o).map(([k, v]) => `${k} = ${v}`).join('\n');
+    fs.writeFileSync(
+      this.configFile,
+      `[DEFAULT]\n${ini(d)}\n\n[database]\nconnection = sqlite:///${this.dbFile}\n\n[oslo_concurrency]\nlock_path = ${this.lockPath}\n\n[${this.backend}]\n${ini(b)}\n`,
+    );
+  }
+
+  get env(): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      PATH: `${path.join(STANDINS, 'bin')}:${process.env.PATH}`,
+      CINDER_TS_STANDIN_LOG: this.standinLog,
+      CINDER_TS_STANDIN_STATE: this.standinState,
+      CINDER_TS_LOCK_PATH: this.lockPath,
+    };
+  }
+
+  private spawnProc(which: 'api' | 'volume'): ChildProcess {
+    const entry = path.join(REPO, 'src/cmd', which === 'api' ? 'api.ts' : 'volume.ts');
+    const child = spawn(process.execPath, ['--import', 'tsx', entry, '--config-file', this.configFile], {
+      cwd: REPO,
+      env: this.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const sink = (buf: Buffer) => {
+      for (const line of buf.toString().split('\n')) if (line) this.logs[which].push(line);
+      if (this.logs[which].length > 20000) this.logs[which].splice(0, 10000);
+    };
+    child.stdout!.on('data', sink);
+    child.stderr!.on('data', sink);
+    return child;
+  }
+
+  async start(): Promise<void> {
+    this.port = await freePort();
+    fs.mkdirSync(this.standinState, { recursive: true });
+    this.writeConfig();
+    this.volume = this.spawnProc('volume');
+    this.api = this.spawnProc('api');
+    await Promise.all([this.waitForApi(), this.waitForVolumeService()]);
+  }
+
+  async startVolume(): Promise<void> {
+    this.volume = this.spawnProc('volume');
+    await this.waitForVolumeService(true);
+  }
+
+  async stopVolume(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    await stopChild(this.volume, signal);
+    this.volume = undefined;
+  }
+
+  private async waitForApi(timeoutMs = 30000) {
+    const end = Date.now() + timeoutMs;
+    while (Date.now() < end) {
+      if (this.api?.exitCode !== null && this.api?.exitCode !== undefined) {
+        throw new Error(`API exited: ${this.logs.api.slice(-20).join('\n')}`);
+      }
+      try {
+        const r = await fetch(`${this.baseUrl}/`);
+        if (r.status < 500) return;
+      } catch {
+        /* not listening yet */
+      }
+      await sleep(100);
+    }
+    throw new Error(`API did not start: ${this.logs.api.slice(-20).join('\n')}`);
+  }
+
+  /** Ready when the manager logs that its RPC server consumes (after init_host). */
+  private async waitForVolumeService(fresh = false, timeoutMs = 30000) {
+    const end = Date.now() + timeoutMs;
+    const startIdx = fresh ? this.logs.volume.length : 0;
+    while (Date.now() < end) {
+      if (this.volume?.exitCode !== null && this.volume?.exitCode !== undefined) {
+        throw new Error(`volume service exited: ${this.logs.volume.slice(-20).join('\n')}`);
+      }
+      if (this.logs.volume.slice(startIdx).some((l) => l.includes('"msg":"volume service ready"'))) return;
+      await sleep(100);
+    }
+    throw new Error(`volume service did not start: ${this.logs.volume.slice(-20).join('\n')}`);
+  }
+
+  /** A read-only view of the shared SQLite file, as an operator would inspect it. */
+  sql<T = Record<string, unknown>>(query: string, ...params: unknown[]): T[] {
+    this.db ??= new Database(this.dbFile, { readonly: true, fileMustExist: true });
+    return this.db.prepare(query).all(...params) as T[];
+  }
+
+  standinCalls(): StandinCall[] {
+    if (!fs.existsSync(this.standinLog)) return [];
+    return fs
+      .readFileSync(this.standinLog, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as StandinCall);
+  }
+
+  clearStandinLog() {
+    fs.rmSync(this.standinLog, { force: true });
+  }
+
+  /** Make every command whose argv starts with `prefix` fail (exit 1) until cleared. */
+  injectFailure(prefix: string) {
+    fs.appendFileSync(path.join(this.standinState, 'fail'), `${prefix}\n`);
+  }
+  clearFailures() {
+    fs.rmSync(path.join(this.standinState, 'fail'), { force: true });
+  }
+
+  async stop(): Promise<void> {
+    this.db?.close();
+    await Promise.all([stopChild(this.api), stopChild(this.volume)]);
+    deleteVhost(this.vhost);
+    if (!process.env.CINDER_TS_KEEP_TMP) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export function sleep(ms: number) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM') {
+  if (!child || child.exitCode !== null) return;
+  const done = new Promise((r) => child.once('exit', r));
+  child.kill(signal);
+  const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await done;
+  clearTimeout(t);
+}
+
+/** An HTTP client speaking as python-cinderclient / Nova does (noauth token user:project). */
+export class CinderClient {
+  constructor(
+    readonly baseUrl: string,
+    readonly projectId: string,
+    readonly userId = 'user1',
+    readonly headers: Record<string, string> = {},
+  ) {}
+
+  async request(method: string, p: string, body?: unknown, extra: Record<string, string> = {}) {
+    const h: Record<string, string> = {
+      'X-Auth-Token': `${this.userId}:${this.projectId}`,
+      Accept: 'application/json',
+      ...this.headers,
+      ...extra,
+    };
+    let payload: string | undefined;
+    if (body !== undefined) {
+      h['Content-Type'] ??= 'application/json';
+      payload = typeof body === 'string' ? body : JSON.stringify(body);
+    }
+    const res = await fetch(`${this.baseUrl}${p}`, { method, headers: h, body: payload });
+    const text = await res.text();
+    let json: any = undefined;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, headers: res.headers, text, json };
+  }
+
+  action(volumeId: string, body: unknown, extra: Record<string, string> = {}) {
+    return this.request('POST', `/v3/${this.projectId}/volumes/${volumeId}/action`, body, extra);
+  }
+  get(volumeId: string) {
+    return this.request('GET', `/v3/${this.projectId}/volumes/${volumeId}`);
+  }
+  create(body: unknown) {
+    return this.request('POST', `/v3/${this.projectId}/volumes`, body);
+  }
+  delete(volumeId: string) {
+    return this.request('DELETE', `/v3/${this.projectId}/volumes/${volumeId}`);
+  }
+}

@@ -1,0 +1,314 @@
+// The volume manager's decision trees (Cinder's detach_volume, attach_volume, initialize/terminate
+// connection, delete_volume) with the real LVM driver, LIO target, locks and SQLite; only the
+// command executor is a recording fake.
+import { describe, it, expect, beforeEach, afterEach } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { eq } from 'drizzle-orm';
+import { openDb, type Db } from '../../src/db/client.js';
+import * as dbapi from '../../src/db/api.js';
+import { volumeAttachment, volumes } from '../../src/db/schema.js';
+import { parseConfig } from '../../src/common/config.js';
+import { InterProcessLock, LockManager } from '../../src/common/lock.js';
+import { createLvmDriver, type LVMVolumeDriver } from '../../src/drivers/lvm.js';
+import { VolumeManager } from '../../src/manager/manager.js';
+import { LogNotifier } from '../../src/manager/notifier.js';
+import { makeContext } from '../../src/common/context.js';
+import { FakeExecutor } from '../support/fake-executor.js';
+
+const cfg = parseConfig(`[DEFAULT]
+host = node1
+enabled_backends = lvm
+[lvm]
+volume_group = cinder-volumes
+volume_backend_name = lvm
+target_ip_address = 192.168.0.10
+`);
+const backend = cfg.backends[0];
+const IQN = (id: string) => `iqn.2010-10.org.openstack:volume-${id}`;
+const CONNECTOR = { initiator: 'iqn.1994-05.com.redhat:compute1', host: 'compute1', ip: '192.168.0.20' };
+
+let dir: string;
+let db: Db;
+let exec: FakeExecutor;
+let driver: LVMVolumeDriver;
+let manager: VolumeManager;
+let logLines: Record<string, unknown>[];
+const ctx = makeContext({ user_id: 'u1', project_id: 'p1', roles: ['member'] });
+
+beforeEach(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinder-ts-mgr-'));
+  db = openDb(`sqlite:///${dir}/cinder.sqlite`);
+  exec = new FakeExecutor();
+  logLines = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      for (const l of chunk.toString().split('\n')) if (l) logLines.push(JSON.parse(l));
+      cb();
+    },
+  });
+  const logger = pino({ level: 'debug' }, sink);
+  driver = await createLvmDriver({
+    backend,
+    defaults: { rtstool_path: 'cinder-rtstool' },
+    lockPath: path.join(dir, 'lock'),
+    executor: exec,
+    logger,
+    sleep: async () => {},
+    lock: new InterProcessLock(path.join(dir, 'lock')),
+  });
+  manager = new VolumeManager({
+    db,
+    driver,
+    locks: new LockManager(path.join(dir, 'state')),
+    notifier: new LogNotifier(logger, 'node1@lvm'),
+    logger,
+    host: 'node1@lvm',
+    pool: 'lvm',
+  });
+  await manager.initHost();
+});
+afterEach(() => {
+  db.$client.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function volume(over: Partial<typeof volumes.$inferInsert> = {}) {
+  return dbapi.volumeCreate(db, {
+    id: randomUUID(),
+    project_id: 'p1',
+    user_id: 'u1',
+    size: 1,
+    status: 'available',
+    attach_status: 'detached',
+    host: 'node1@lvm#lvm',
+    ...over,
+  });
+}
+
+/** The legacy attach path as Nova drives it: reserve (DB), initialize_connection, attach. */
+async function attached(over: Partial<typeof volumes.$inferInsert> = {}) {
+  const v = volume({ status: 'attaching', ...over });
+  dbapi.adminMetadataSet(db, v.id, { readonly: 'False' });
+  await manager.initializeConnection(ctx, dbapi.volumeGetOrThrow(db, v.id), CONNECTOR);
+  const att = await manager.attachVolume(ctx, v.id, randomUUID(), null, '/dev/vdb', 'rw');
+  return { volume: dbapi.volumeGetOrThrow(db, v.id), attachment: att };
+}
+
+const notifications = () => logLines.filter((l) => l.notification).map((l) => l.event_type);
+
+describe('initialize_connection', () => {
+  it('exports, saves provider_location/auth and returns connection_info with manager keys', async () => {
+    const v = volume();
+    exec.calls = [];
+    const info = (await manager.initializeConnection(ctx, v, CONNECTOR)) as { driver_volume_type: string; data: Record<string, unknown> };
+    const row = dbapi.volumeGetOrThrow(db, v.id);
+    expect(row.provider_location).toBe(`192.168.0.10:3260,${IQN(v.id)} ${IQN(v.id)} 0`);
+    expect(row.provider_auth).toMatch(/^CHAP \S{20} \S{16}$/);
+    const [, user, pass] = row.provider_auth!.split(' ');
+    expect(info.driver_volume_type).toBe('iscsi');
+    expect(info.data).toEqual({
+      target_discovered: false,
+      target_portal: '192.168.0.10:3260',
+      target_iqn: IQN(v.id),
+      target_lun: 0,
+      volume_id: v.id,
+      auth_method: 'CHAP',
+      auth_username: user,
+      auth_password: pass,
+      encrypted: false,
+      qos_specs: null,
+      access_mode: 'rw',
+      cacheable: false,
+    });
+    expect(exec.lines()).toEqual([
+      `lvchange -a y --yes -K cinder-volumes/volume-${v.id}`,
+      `cinder-rtstool create /dev/cinder-volumes/volume-${v.id} ${IQN(v.id)} ${user} ${pass} False -p3260 -a192.168.0.10`,
+      'cinder-rtstool get-targets',
+      'cinder-rtstool save',
+      `cinder-rtstool add-initiator ${IQN(v.id)} ${user} ${pass} ${CONNECTOR.initiator}`,
+      'cinder-rtstool save',
+    ]);
+    // CHAP secrets never reach the logs
+    expect(JSON.stringify(logLines)).not.toContain(pass);
+  });
+
+  it('a connector without initiator is InvalidInput with the clean message', async () => {
+    const v = volume();
+    await expect(manager.initializeConnection(ctx, v, { host: 'h' })).rejects.toMatchObject({
+      name: 'InvalidInput',
+      message: "Invalid input received: Connector doesn't have required information: initiator",
+    });
+  });
+
+  it('an add-initiator failure removes the export and raises VolumeBackendAPIException', async () => {
+    const v = volume();
+    exec.fail('cinder-rtstool add-initiator');
+    await expect(manager.initializeConnection(ctx, v, CONNECTOR)).rejects.toMatchObject({ name: 'VolumeBackendAPIException' });
+    expect(exec.lines().slice(-3)).toEqual(['cinder-rtstool get-targets', `cinder-rtstool delete ${IQN(v.id)}`, 'cinder-rtstool save']);
+  });
+});
+
+describe('attach_volume', () => {
+  it('attaches, is idempotent for the same instance, and refuses a second instance', async () => {
+    const { volume: v, attachment } = await attached();
+    expect(v).toMatchObject({ status: 'in-use', attach_status: 'attached' });
+    expect(v.admin_metadata).toEqual({ readonly: 'False', attached_mode: 'rw' });
+    const again = await manager.attachVolume(ctx, v.id, attachment.instance_uuid, null, '/dev/vdb', 'rw');
+    expect(again.id).toBe(attachment.id);
+    await expect(manager.attachVolume(ctx, v.id, randomUUID(), null, '/dev/vdc', 'rw')).rejects.toMatchObject({
+      message: 'Invalid volume: volume is already attached and multiple attachments are not enabled',
+    });
+    expect(notifications()).toEqual(['volume.attach.start', 'volume.attach.end']);
+  });
+
+  it('a non-uuid instance leaves an error_attaching row and raises InvalidUUID', async () => {
+    const v = volume({ status: 'attaching' });
+    await expect(manager.attachVolume(ctx, v.id, 'nope', null, '/dev/vdb', 'rw')).rejects.toMatchObject({
+      message: 'Expected a UUID but received nope.',
+    });
+    const rows = db.select().from(volumeAttachment).where(eq(volumeAttachment.volume_id, v.id)).all();
+    expect(rows.map((r) => r.attach_status)).toEqual(['error_attaching']);
+  });
+
+  it('host attach sanitizes the host name', async () => {
+    const v = volume({ status: 'attaching' });
+    const att = await manager.attachVolume(ctx, v.id, null, 'My_Host .example.', '/dev/sdb', 'ro');
+    expect(att.attached_host).toBe('my-host-.example');
+  });
+});
+
+describe('terminate_connection', () => {
+  it('removes the ACL and persists, changing nothing in the DB', async () => {
+    const { volume: v } = await attached();
+    await dbapi.volumeConditionalUpdate(db, v.id, { status: 'detaching' }, { status: 'in-use' });
+    const before = dbapi.volumeGetOrThrow(db, v.id);
+    exec.calls = [];
+    await manager.terminateConnection(ctx, v.id, CONNECTOR);
+    expect(exec.lines()).toEqual([`cinder-rtstool delete-initiator ${IQN(v.id)} ${CONNECTOR.initiator}`, 'cinder-rtstool save']);
+    expect(dbapi.volumeGetOrThrow(db, v.id)).toEqual(before);
+  });
+
+  it('a failing delete-initiator becomes VolumeBackendAPIException', async () => {
+    const { volume: v } = await attached();
+    exec.fail('cinder-rtstool delete-initiator');
+    await expect(manager.terminateConnection(ctx, v.id, CONNECTOR)).rejects.toMatchObject({
+      name: 'VolumeBackendAPIException',
+      message: expect.stringContaining('Terminate volume connection failed: Failed to detach iSCSI target for volume'),
+    });
+  });
+
+  it('never exported (NULL provider_location): no command at all', async () => {
+    const v = volume({ status: 'in-use' });
+    exec.calls = [];
+    await manager.terminateConnection(ctx, v.id, CONNECTOR);
+    expect(exec.calls).toEqual([]);
+  });
+});
+
+describe('detach_volume (spec 2.3)', () => {
+  it('removes the export, soft-deletes the attachment, recomputes the status, drops attached_mode', async () => {
+    const { volume: v, attachment } = await attached();
+    dbapi.volumeConditionalUpdate(db, v.id, { status: 'detaching' }, { status: 'in-use' });
+    exec.calls = [];
+    logLines.length = 0;
+    await manager.detachVolume(ctx, v.id, attachment.id, dbapi.volumeGetOrThrow(db, v.id));
+    expect(exec.lines()).toEqual(['cinder-rtstool get-targets', `cinder-rtstool delete ${IQN(v.id)}`, 'cinder-rtstool save']);
+    const after = dbapi.volumeGetOrThrow(db, v.id);
+    expect(after).toMatchObject({ status: 'available', attach_status: 'detached' });
+    expect(after.admin_metadata).toEqual({ readonly: 'False' });
+    const row = db.select().from(volumeAttachment).where(eq(volumeAttachment.id, attachment.id)).get()!;
+    expect(row).toMatchObject({ deleted: true, attach_status: 'detached' });
+    expect(notifications()).toEqual(['volume.detach.start', 'volume.detach.end']);
+  });
+
+  it('unknown attachment id: only finish_detach (back to in-use), no driver call, no notification', async () => {
+    const { volume: v } = await attached();
+    dbapi.volumeConditionalUpdate(db, v.id, { status: 'detaching' }, { status: 'in-use' });
+    exec.calls = [];
+    logLines.length = 0;
+    await manager.detachVolume(ctx, v.id, randomUUID());
+    expect(exec.calls).toEqual([]);
+    expect(dbapi.volumeGetOrThrow(db, v.id)).toMatchObject({ status: 'in-use', attach_status: 'attached' });
+    expect(dbapi.volumeGetOrThrow(db, v.id).admin_metadata).toEqual({ readonly: 'False' });
+    expect(notifications()).toEqual([]);
+  });
+
+  it('no attachment id and no attachments: available/detached, unconditionally', async () => {
+    const v = volume({ status: 'detaching', attach_status: 'attached' });
+    await manager.detachVolume(ctx, v.id, null);
+    expect(dbapi.volumeGetOrThrow(db, v.id)).toMatchObject({ status: 'available', attach_status: 'detached' });
+  });
+
+  it('no attachment id with two attachments: InvalidVolume and no change', async () => {
+    const v = volume({ status: 'in-use', attach_status: 'attached', multiattach: true });
+    await manager.attachVolume(ctx, v.id, randomUUID(), null, '/dev/vdb', 'rw');
+    await manager.attachVolume(ctx, v.id, randomUUID(), null, '/dev/vdb', 'rw');
+    await expect(manager.detachVolume(ctx, v.id, null)).rejects.toMatchObject({
+      message: 'Invalid volume: Detach volume failed: More than one attachment, but no attachment_id provided.',
+    });
+    expect(dbapi.volumeGetOrThrow(db, v.id).volume_attachment).toHaveLength(2);
+  });
+
+  it('a failing rtstool delete: RemoveExportException, attachment still attached, volume still detaching', async () => {
+    const { volume: v, attachment } = await attached();
+    dbapi.volumeConditionalUpdate(db, v.id, { status: 'detaching' }, { status: 'in-use' });
+    exec.fail('cinder-rtstool delete', 1);
+    await expect(manager.detachVolume(ctx, v.id, attachment.id)).rejects.toMatchObject({
+      name: 'RemoveExportException',
+      message: expect.stringContaining(`Failed to remove export for volume ${v.id}: Failed to remove iscsi target for volume ${v.id}.`),
+    });
+    expect(dbapi.volumeGetOrThrow(db, v.id)).toMatchObject({ status: 'detaching', attach_status: 'attached' });
+    expect(dbapi.attachmentGet(db, attachment.id)).toMatchObject({ attach_status: 'attached' });
+    // the retried detach converges
+    await manager.detachVolume(ctx, v.id, attachment.id);
+    expect(dbapi.volumeGetOrThrow(db, v.id)).toMatchObject({ status: 'available', attach_status: 'detached' });
+  });
+
+  it('driver not initialized: attachment error_detaching, DriverNotInitialized', async () => {
+    const { volume: v, attachment } = await attached();
+    driver.initialized = false;
+    await expect(manager.detachVolume(ctx, v.id, attachment.id)).rejects.toMatchObject({ name: 'DriverNotInitialized' });
+    expect(db.select().from(volumeAttachment).where(eq(volumeAttachment.id, attachment.id)).get()!.attach_status).toBe('error_detaching');
+  });
+
+  it('export already gone out of band: detach still converges', async () => {
+    const { volume: v, attachment } = await attached();
+    exec.targets.clear();
+    exec.calls = [];
+    await manager.detachVolume(ctx, v.id, attachment.id);
+    expect(exec.lines()).toEqual(['cinder-rtstool get-targets']);
+    expect(dbapi.volumeGetOrThrow(db, v.id).status).toBe('available');
+  });
+});
+
+describe('create/delete', () => {
+  it('create adds the pool to host and makes the volume available; delete removes the LV and soft-deletes', async () => {
+    const v = volume({ status: 'creating', host: 'node1@lvm' });
+    await manager.createVolume(ctx, v);
+    const row = dbapi.volumeGetOrThrow(db, v.id);
+    expect(row).toMatchObject({ status: 'available', host: 'node1@lvm#lvm' });
+    expect(row.launched_at).not.toBeNull();
+    expect(exec.lines()).toContain(`env LC_ALL=C lvcreate -n volume-${v.id} cinder-volumes -L 1g`);
+    dbapi.volumeUpdate(db, v.id, { status: 'deleting' });
+    // the LV's device node, which the clear (dd) needs
+    exec.devices.add(`/dev/mapper/cinder--volumes-volume--${v.id.replace(/-/g, '--')}`);
+    await manager.deleteVolume(ctx, dbapi.volumeGetOrThrow(db, v.id));
+    expect(dbapi.volumeGet(db, v.id)).toBeNull();
+    expect(exec.lines().some((l) => l.startsWith('dd if=/dev/zero of=/dev/mapper/'))).toBe(true);
+    expect(exec.lines().some((l) => l.startsWith('lvremove') && l.endsWith(`cinder-volumes/volume-${v.id}`))).toBe(true);
+  });
+
+  it('a failing lvremove leaves error_deleting', async () => {
+    const v = volume();
+    await manager.createVolume(ctx, v);
+    exec.fail('lvremove');
+    exec.fail('env LC_ALL=C lvremove');
+    await manager.deleteVolume(ctx, dbapi.volumeGetOrThrow(db, v.id));
+    expect(dbapi.volumeGetOrThrow(db, v.id).status).toBe('error_deleting');
+  });
+});
