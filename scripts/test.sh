@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): installs what it needs, type-checks, runs the unit and
+# process tiers (real API + manager processes, real SQLite, real RabbitMQ, stand-in storage
+# commands), then the real-target tier when this machine can boot it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-deps.sh
+
+echo "== typecheck"
+npx tsc --noEmit -p .
+
+echo "== unit + process tests"
+report=$(mktemp)
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + (r.numTodoTests || 0)} skipped`);
+' "$report" || true
+rm -f "$report"
+exit "$status"

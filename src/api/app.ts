@@ -1,0 +1,45 @@
+// cinder-api for the attach/detach path: a Fastify app that answers like Cinder 21.3.1's v3 API.
+// Everything per-request is cheap: schemas are compiled at import, the body is read once and
+// parsed once, and the Python-exact re-parse only happens to word a 400.
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { CinderConfig } from '../common/config.js';
+import { newRequestId } from '../common/context.js';
+import { createLogger, type Logger } from '../common/log.js';
+import type { VolumeApiSurface } from '../volume-api/api.js';
+import { authenticatorFor, type Authenticator } from './auth.js';
+import { MAX_REQUEST_BODY_SIZE, registerPipeline, type ResourceMethod } from './pipeline.js';
+import { registerVolumeActionRoutes, volumeActions } from './routes/volume-actions.js';
+import { registerVolumeRoutes } from './routes/volumes.js';
+
+export interface BuildAppOptions {
+  volumeApi: VolumeApiSurface;
+  config: CinderConfig;
+  logger?: Logger;
+  /** Override the authenticator chosen from `[DEFAULT] auth_strategy`. */
+  authenticator?: Authenticator;
+}
+
+export function buildApp({ volumeApi, config, logger, authenticator }: BuildAppOptions): FastifyInstance {
+  const log = logger ?? createLogger('cinder-api', config.DEFAULT.log_level);
+  const app = Fastify({
+    loggerInstance: log,
+    // Cinder style: one line per answered request (onResponse), none from Fastify; the request
+    // id (req-<uuid>) is generated, never taken from the client, and labels every log line.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
+    genReqId: () => newRequestId(),
+    requestIdHeader: false,
+    // Like routes.Mapper: HEAD is not GET, no trailing-slash folding, long ids reach the lookup.
+    exposeHeadRoutes: false,
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 8192 },
+  }) as unknown as FastifyInstance;
+
+  registerPipeline(app, {
+    authenticator: authenticator ?? authenticatorFor(config.DEFAULT.auth_strategy),
+    maxRequestBodySize: MAX_REQUEST_BODY_SIZE,
+  });
+  registerVolumeRoutes(app, volumeApi);
+  registerVolumeActionRoutes(app, volumeActions(volumeApi));
+  return app;
+}
+
+export type { ResourceMethod };

@@ -1,0 +1,251 @@
+// /v3/{project_id}/volumes: create, list (summary and detail), show, delete
+// (cinder/api/v3/volumes.py on top of cinder/api/v2/volumes.py).
+import type { FastifyInstance } from 'fastify';
+import { InvalidInput, NotFound } from '../../common/exceptions.js';
+import { authorize } from '../../common/policy.js';
+import type { CreateVolumeRequest, VolumeApiSurface } from '../../volume-api/api.js';
+import { HttpFault, PyTypeError, ValidationFailed } from '../faults.js';
+import { cinderMessage, isUuidLike } from '../jsonschema.js';
+import { MV } from '../microversion.js';
+import { runResource, viewRequest, type Controller, type ResourceCall, type ResourceMethod } from '../pipeline.js';
+import {
+  boolFromString,
+  isValidBoolStr,
+  pyIntFromStr,
+  pyParse,
+  pyStr,
+  pyStrip,
+  toPlain,
+  type PyValue,
+} from '../python.js';
+import { createVolumeSchemas, schedulerHintsSchema, type CreateVolumeBody } from '../schemas.js';
+import { collectionLinks, volumeDetail, volumeSummary } from '../views.js';
+
+/** [DEFAULT] osapi_max_limit */
+export const OSAPI_MAX_LIMIT = 1000;
+
+// Cinder exceptions the create controller can raise for things this port does not have.
+class SnapshotNotFound extends NotFound {
+  static override template = 'Snapshot %(snapshot_id)s could not be found.';
+}
+class GroupNotFound extends NotFound {
+  static override template = 'Group %(group_id)s could not be found.';
+}
+class BackupNotFound extends NotFound {
+  static override template = 'Backup %(backup_id)s could not be found.';
+}
+class VolumeTypeNotFound extends NotFound {
+  static override template = 'Volume type %(volume_type_id)s could not be found.';
+}
+class VolumeTypeNotFoundByName extends NotFound {
+  static override template = 'Volume type with name %(volume_type_name)s could not be found.';
+}
+class InvalidParameterValue extends InvalidInput {
+  static override template = '%(err)s';
+}
+
+/** The default volume type every Cinder deployment has (volume_types.DEFAULT_VOLUME_TYPE). */
+export const DEFAULT_VOLUME_TYPE = '__DEFAULT__';
+
+/** Query pairs of the URL, in order, as webob's MultiDict holds them. */
+function queryPairs(c: ResourceCall): [string, string][] {
+  const q = c.req.url.indexOf('?');
+  return q < 0 ? [] : [...new URLSearchParams(c.req.url.slice(q + 1))];
+}
+
+/** MultiDict.pop(key): first occurrence. */
+function firstParam(pairs: [string, string][], key: string): string | undefined {
+  return pairs.find(([k]) => k === key)?.[1];
+}
+
+/** MultiDict.get(key): last occurrence. */
+function lastParam(pairs: [string, string][], key: string): string | undefined {
+  for (let i = pairs.length - 1; i >= 0; i--) if (pairs[i][0] === key) return pairs[i][1];
+  return undefined;
+}
+
+/** utils.get_bool_param(name, params): default False; 400 for a value that is no boolean string. */
+function getBoolParam(value: unknown, name: string, present: boolean): boolean {
+  if (!present) return false;
+  if (!isValidBoolStr(value)) {
+    throw new InvalidParameterValue({ err: `Value '${pyStr(value ?? null)}' for '${name}' is not a boolean.` });
+  }
+  return boolFromString(value);
+}
+
+/** common._get_limit_param */
+function limitParam(pairs: [string, string][]): number {
+  const raw = firstParam(pairs, 'limit');
+  if (raw === undefined) return OSAPI_MAX_LIMIT;
+  const n = pyIntFromStr(raw);
+  if (n === null) throw new HttpFault(400, 'limit param must be an integer');
+  if (n < 0n) throw new HttpFault(400, 'limit param must be positive');
+  return n > BigInt(OSAPI_MAX_LIMIT) ? OSAPI_MAX_LIMIT : Number(n);
+}
+
+function pickCreateSchema(version: number) {
+  if (version >= MV.SUPPORT_VOLUME_SCHEMA_CHANGES) return createVolumeSchemas.v353;
+  if (version >= MV.VOLUME_CREATE_FROM_BACKUP) return createVolumeSchemas.v347;
+  if (version >= MV.GROUP_VOLUME) return createVolumeSchemas.v313;
+  return createVolumeSchemas.base;
+}
+
+export function volumeControllers(api: VolumeApiSurface) {
+  const show: Controller = async (c) => {
+    const volume = api.get(c.ctx, c.params.id);
+    return { kind: 'object', status: 200, body: { volume: volumeDetail(viewRequest(c.req, c.ctx, c.version), volume, true) } };
+  };
+
+  const list =
+    (detail: boolean): Controller =>
+    async (c) => {
+      const pairs = queryPairs(c);
+      const limit = limitParam(pairs);
+      const marker = firstParam(pairs, 'marker');
+      const allTenantsRaw = lastParam(pairs, 'all_tenants');
+      const allTenants = getBoolParam(allTenantsRaw, 'all_tenants', allTenantsRaw !== undefined);
+      const volumes = api.getAll(c.ctx, { allTenants, limit, ...(marker !== undefined ? { marker } : {}) });
+      const vr = viewRequest(c.req, c.ctx, c.version);
+      const body: Record<string, unknown> = {
+        volumes: volumes.map((v) => (detail ? volumeDetail(vr, v, true) : volumeSummary(vr, v))),
+      };
+      const links = collectionLinks(vr, volumes, detail ? 'volumes/detail' : 'volumes', limit);
+      if (links.length) body.volumes_links = links;
+      return { kind: 'object', status: 200, body };
+    };
+
+  const remove: Controller = async (c) => {
+    const pairs = queryPairs(c);
+    const cascadeRaw = lastParam(pairs, 'cascade');
+    const cascade = getBoolParam(cascadeRaw, 'cascade', cascadeRaw !== undefined);
+    let force = false;
+    if (c.version >= MV.VOLUME_DELETE_FORCE) {
+      const forceRaw = lastParam(pairs, 'force');
+      force = getBoolParam(forceRaw, 'force', forceRaw !== undefined);
+    }
+    const volume = api.get(c.ctx, c.params.id);
+    if (force) authorize(c.ctx, 'volume:force_delete', volume);
+    authorize(c.ctx, 'volume:delete', volume);
+    await api.delete(c.ctx, volume, { cascade, force });
+    return { kind: 'raw', status: 202 };
+  };
+
+  const create: Controller = async (c) => {
+    // Integers are typed here (`1.0` is no size), so the Python view of the body is used.
+    let py: PyValue;
+    try {
+      py = c.bodyText === null ? (c.body as PyValue) : pyParse(c.bodyText);
+    } catch {
+      py = c.body as PyValue;
+    }
+    const err = pickCreateSchema(c.version).validate(py);
+    if (err) throw new ValidationFailed(cinderMessage(err));
+    const hintsKey = 'OS-SCH-HNT:scheduler_hints';
+    const pyBody = py as Map<string, PyValue>;
+    if (pyBody.get(hintsKey) !== null && pyBody.get(hintsKey) !== undefined) {
+      const hintsErr = schedulerHintsSchema.validate(new Map([[hintsKey, pyBody.get(hintsKey)!]]));
+      if (hintsErr) throw new ValidationFailed(cinderMessage(hintsErr));
+    }
+    const body = toPlain(py) as CreateVolumeBody;
+    const volume: Record<string, unknown> = { ...body.volume };
+
+    // validate_name_and_description(check_length=False): strip the strings.
+    for (const k of ['name', 'description', 'display_name', 'display_description']) {
+      if (typeof volume[k] === 'string') volume[k] = pyStrip(volume[k] as string);
+    }
+    if ('name' in volume) {
+      volume.display_name = volume.name;
+      delete volume.name;
+    }
+    if ('description' in volume) {
+      volume.display_description = volume.description;
+      delete volume.description;
+    }
+    if ('image_id' in volume) {
+      volume.imageRef = volume.image_id;
+      delete volume.image_id;
+    }
+
+    // This port has no volume types besides the default, no snapshots, groups, backups or images.
+    const volumeType = volume.volume_type;
+    if (volumeType && volumeType !== DEFAULT_VOLUME_TYPE) {
+      if (isUuidLike(volumeType)) throw new VolumeTypeNotFound({ volume_type_id: volumeType });
+      throw new VolumeTypeNotFoundByName({ volume_type_name: volumeType });
+    }
+    if (volume.snapshot_id !== null && volume.snapshot_id !== undefined) {
+      throw new SnapshotNotFound({ snapshot_id: volume.snapshot_id });
+    }
+    if (volume.source_volid !== null && volume.source_volid !== undefined) {
+      api.get(c.ctx, String(volume.source_volid));
+      throw new InvalidInput({ reason: 'Creating a volume from another volume is not supported by cinder-ts.' });
+    }
+    if (volume.consistencygroup_id !== null && volume.consistencygroup_id !== undefined) {
+      throw new GroupNotFound({ group_id: volume.consistencygroup_id });
+    }
+    if (volume.group_id !== null && volume.group_id !== undefined) {
+      throw new GroupNotFound({ group_id: pyStr(volume.group_id) });
+    }
+    if (volume.imageRef !== null && volume.imageRef !== undefined) {
+      throw new HttpFault(400, 'Invalid image identifier or unable to access requested image.');
+    }
+    if (volume.backup_id) throw new BackupNotFound({ backup_id: pyStr(volume.backup_id) });
+
+    const size = volume.size;
+    // No size and nothing to take it from: volume_api.create ends in a TypeError (400).
+    if (size === null || size === undefined) throw new PyTypeError('volume size is None');
+
+    const multiattach = getBoolParam(volume.multiattach, 'multiattach', 'multiattach' in volume);
+    if (multiattach) {
+      throw new HttpFault(
+        400,
+        'multiattach parameter has been removed. The default behavior is to use multiattach enabled volume ' +
+          'types. Contact your administrator to create a multiattach enabled volume type and use it to ' +
+          'create multiattach volumes.',
+      );
+    }
+
+    const request: CreateVolumeRequest = {
+      size: typeof size === 'string' ? Number(pyIntFromStr(size)) : Number(size),
+      name: (volume.display_name as string | null | undefined) ?? null,
+      description: (volume.display_description as string | null | undefined) ?? null,
+      ...(volume.metadata ? { metadata: volume.metadata as Record<string, string> } : {}),
+      availability_zone: (volume.availability_zone as string | null | undefined) ?? null,
+    };
+    authorize(c.ctx, 'volume:create', {});
+    const created = await api.create(c.ctx, request);
+    // The create answer has no extension attributes (those extend show/detail only).
+    return {
+      kind: 'object',
+      status: 202,
+      body: { volume: volumeDetail(viewRequest(c.req, c.ctx, c.version), created, false) },
+    };
+  };
+
+  return { show, list, remove, create };
+}
+
+export function registerVolumeRoutes(app: FastifyInstance, api: VolumeApiSurface): void {
+  const c = volumeControllers(api);
+  const m = {
+    show: { kind: 'method', takesBody: 'none', controller: c.show },
+    index: { kind: 'method', takesBody: 'none', controller: c.list(false) },
+    detail: { kind: 'method', takesBody: 'none', controller: c.list(true) },
+    remove: { kind: 'method', takesBody: 'none', controller: c.remove },
+    create: { kind: 'method', takesBody: 'required', controller: c.create },
+  } satisfies Record<string, ResourceMethod>;
+
+  type P = { Params: { project_id?: string; id?: string } };
+  for (const prefix of ['/v3/:project_id', '/v3']) {
+    const project = (p: P['Params']) => (prefix === '/v3' ? undefined : p.project_id);
+    const params = (p: P['Params']): Record<string, string> => (p.id !== undefined ? { id: p.id } : {});
+    app.post<P>(`${prefix}/volumes`, (req, reply) => runResource(req, reply, m.create, params(req.params), project(req.params)));
+    app.get<P>(`${prefix}/volumes`, (req, reply) => runResource(req, reply, m.index, params(req.params), project(req.params)));
+    app.get<P>(`${prefix}/volumes/detail`, (req, reply) =>
+      runResource(req, reply, m.detail, params(req.params), project(req.params)),
+    );
+    app.get<P>(`${prefix}/volumes/:id`, (req, reply) => runResource(req, reply, m.show, params(req.params), project(req.params)));
+    app.delete<P>(`${prefix}/volumes/:id`, (req, reply) =>
+      runResource(req, reply, m.remove, params(req.params), project(req.params)),
+    );
+  }
+}

@@ -1,0 +1,213 @@
+// Request-body schemas, restated from Cinder 21.3.1 (cinder/api/schemas/volume_actions.py,
+// volumes.py, scheduler_hints.py and cinder/api/validation/parameter_types.py). Key order inside
+// each literal is Cinder's: jsonschema reports the first failing keyword in that order, so the
+// order decides which 400 text a bad body gets. Types of the validated bodies come from the
+// literals (Infer<>), so they are written once.
+//
+// Why not zod: jsonschema's first-error-in-keyword-order rule, its type-list/anyOf/oneOf texts,
+// Python int-vs-float typing and Cinder's raising format checkers cannot be reproduced from zod's
+// issue list; a small Draft-4 subset (jsonschema.ts) gives the exact texts instead.
+import { ValidationFailed } from './faults.js';
+import { cinderMessage, compile, type CompiledSchema, type Infer } from './jsonschema.js';
+import { PyJsonError, pyParse, toPlain } from './python.js';
+
+// ---- parameter_types.py ------------------------------------------------------------------------
+
+const uuid = { type: 'string', format: 'uuid' } as const;
+const uuidAllowNull = { oneOf: [uuid, { type: 'null' }] } as const;
+const optionalUuid = { oneOf: [{ type: 'null' }, { type: 'string', format: 'uuid' }] } as const;
+const booleanValue = {
+  type: ['boolean', 'string'],
+  enum: [
+    true, 'True', 'TRUE', 'true', '1', 'ON', 'On', 'on', 'YES', 'Yes', 'yes', 'y', 't',
+    false, 'False', 'FALSE', 'false', '0', 'OFF', 'Off', 'off', 'NO', 'No', 'no', 'n', 'f',
+  ],
+} as const;
+const optionalBoolean = { oneOf: [{ type: 'null' }, booleanValue] } as const;
+const nameAllowZeroMinLength = { type: ['string', 'null'], minLength: 0, maxLength: 255 } as const;
+const availabilityZone = { type: ['string', 'null'], minLength: 1, maxLength: 255 } as const;
+/** constants.DB_MAX_INT */
+export const DB_MAX_INT = 0x7fffffff;
+const volumeSizeAllowsNull = {
+  type: ['integer', 'string', 'null'],
+  pattern: '^[0-9]+$',
+  minimum: 1,
+  maximum: DB_MAX_INT,
+} as const;
+const metadataAllowsNull = {
+  type: ['object', 'null'],
+  patternProperties: { '^[a-zA-Z0-9-_:. /]{1,255}$': { type: 'string', maxLength: 255 } },
+  additionalProperties: false,
+} as const;
+
+// ---- volume_actions.py ---------------------------------------------------------------------------
+
+const attachNode = {
+  type: 'object',
+  properties: {
+    'os-attach': {
+      type: 'object',
+      properties: {
+        instance_uuid: uuid,
+        mountpoint: { type: 'string', minLength: 1, maxLength: 255 },
+        host_name: { type: 'string', maxLength: 255 },
+        mode: { type: 'string', enum: ['rw', 'ro'] },
+      },
+      required: ['mountpoint'],
+      anyOf: [{ required: ['instance_uuid'] }, { required: ['host_name'] }],
+      additionalProperties: false,
+    },
+  },
+  required: ['os-attach'],
+  additionalProperties: false,
+} as const;
+
+const detachNode = {
+  type: 'object',
+  properties: {
+    'os-detach': {
+      type: ['object', 'null'],
+      properties: { attachment_id: uuidAllowNull },
+      additionalProperties: false,
+    },
+  },
+  required: ['os-detach'],
+  additionalProperties: false,
+} as const;
+
+const initializeConnectionNode = {
+  type: 'object',
+  properties: {
+    'os-initialize_connection': {
+      type: 'object',
+      properties: { connector: { type: ['object', 'string'] } },
+      required: ['connector'],
+      additionalProperties: false,
+    },
+  },
+  required: ['os-initialize_connection'],
+  additionalProperties: false,
+} as const;
+
+const terminateConnectionNode = {
+  type: 'object',
+  properties: {
+    'os-terminate_connection': {
+      type: 'object',
+      properties: { connector: { type: ['string', 'object', 'null'] } },
+      required: ['connector'],
+      additionalProperties: false,
+    },
+  },
+  required: ['os-terminate_connection'],
+  additionalProperties: false,
+} as const;
+
+export const attachSchema = compile(attachNode);
+export const detachSchema = compile(detachNode);
+export const initializeConnectionSchema = compile(initializeConnectionNode);
+export const terminateConnectionSchema = compile(terminateConnectionNode);
+
+export type AttachBody = Infer<typeof attachNode>;
+export type DetachBody = Infer<typeof detachNode>;
+export type InitializeConnectionBody = Infer<typeof initializeConnectionNode>;
+export type TerminateConnectionBody = Infer<typeof terminateConnectionNode>;
+
+// ---- volumes.py (POST /volumes) ----------------------------------------------------------------
+
+const volumeProperties = {
+  name: { type: ['string', 'null'], format: 'name_non_mandatory_remove_white_spaces' },
+  description: { type: ['string', 'null'], format: 'description_non_mandatory_remove_white_spaces' },
+  display_name: { type: ['string', 'null'], format: 'name_non_mandatory_remove_white_spaces' },
+  display_description: { type: ['string', 'null'], format: 'description_non_mandatory_remove_white_spaces' },
+  volume_type: nameAllowZeroMinLength,
+  metadata: metadataAllowsNull,
+  snapshot_id: optionalUuid,
+  source_volid: optionalUuid,
+  consistencygroup_id: optionalUuid,
+  size: volumeSizeAllowsNull,
+  availability_zone: availabilityZone,
+  multiattach: optionalBoolean,
+  image_id: { type: ['string', 'null'], minLength: 0, maxLength: 255 },
+  imageRef: { type: ['string', 'null'], minLength: 0, maxLength: 255 },
+} as const;
+
+const groupId = { type: ['string', 'null'], minLength: 0, maxLength: 255 } as const;
+
+function createNode<P extends object, A extends boolean>(properties: P, additionalProperties: A) {
+  return {
+    type: 'object',
+    properties: {
+      volume: { type: 'object', properties, additionalProperties },
+      'OS-SCH-HNT:scheduler_hints': { type: ['object', 'null'] },
+    },
+    required: ['volume'],
+    additionalProperties: false,
+  } as const;
+}
+
+const createNodeBase = createNode(volumeProperties, true);
+const createNodeV313 = createNode({ ...volumeProperties, group_id: groupId }, true);
+const createNodeV347 = createNode({ ...volumeProperties, group_id: groupId, backup_id: optionalUuid }, true);
+const createNodeV353 = createNode({ ...volumeProperties, group_id: groupId, backup_id: optionalUuid }, false);
+
+export const createVolumeSchemas = {
+  base: compile(createNodeBase),
+  v313: compile(createNodeV313),
+  v347: compile(createNodeV347),
+  v353: compile(createNodeV353),
+};
+
+/** The body of POST /volumes as every version's schema lets it through. */
+export type CreateVolumeBody = Infer<typeof createNodeV347>;
+
+// ---- scheduler_hints.py (validated separately by the create controller) --------------------------
+
+const hostList = {
+  oneOf: [
+    { type: 'string', format: 'uuid' },
+    { type: 'array', items: uuid, uniqueItems: true },
+  ],
+} as const;
+
+export const schedulerHintsSchema = compile({
+  type: 'object',
+  properties: {
+    'OS-SCH-HNT:scheduler_hints': {
+      type: ['object', 'null'],
+      properties: {
+        local_to_instance: optionalUuid,
+        different_host: hostList,
+        same_host: hostList,
+        query: { type: ['string', 'object'] },
+      },
+      additionalProperties: true,
+    },
+  },
+} as const);
+
+// ---- running a schema on a request body ----------------------------------------------------------
+
+/**
+ * Validate a parsed body. JSON.parse values decide pass/fail for schemas without number types;
+ * the exact Python view (pyParse of the raw text) is built only to word an error, or when the
+ * schema checks integers (where `1.0` must fail). Throws ValidationFailed (400) or the Cinder
+ * exception a format checker raised. Returns the body to hand to the controller.
+ */
+export function validateBody<T = unknown>(schema: CompiledSchema, body: unknown, rawText: string | null): T {
+  if (!schema.needsPythonView) {
+    const err = schema.validate(body);
+    if (err === null) return body as T;
+  }
+  let py: unknown = body;
+  if (rawText !== null) {
+    try {
+      py = pyParse(rawText);
+    } catch (e) {
+      if (!(e instanceof PyJsonError)) throw e;
+    }
+  }
+  const err = schema.validate(py);
+  if (err !== null) throw new ValidationFailed(cinderMessage(err));
+  return (py === body ? body : toPlain(py as never)) as T;
+}

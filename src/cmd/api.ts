@@ -1,0 +1,54 @@
+// cinder-api: `node --import tsx src/cmd/api.ts --config-file /etc/cinder/cinder.conf`.
+// Fastify on osapi_volume_listen:osapi_volume_listen_port, the volume API over the shared DB,
+// and RPC calls to the volume services through RabbitMQ.
+import { loadConfigFromArgv } from '../common/config.js';
+import { createLogger } from '../common/log.js';
+import { openDb } from '../db/client.js';
+import { Transport } from '../rpc/transport.js';
+import { RpcClient } from '../rpc/client.js';
+import { VolumeRpcApi } from '../rpc/volume-rpcapi.js';
+import { VolumeAPI } from '../volume-api/api.js';
+import { buildApp } from '../api/app.js';
+
+const cfg = loadConfigFromArgv(process.argv);
+const logger = createLogger('cinder-api', cfg.DEFAULT.log_level);
+
+async function main() {
+  const db = openDb(cfg.database.connection);
+  const timeoutMs = cfg.DEFAULT.rpc_response_timeout * 1000;
+  const transport = new Transport(
+    { url: cfg.DEFAULT.transport_url, controlExchange: cfg.DEFAULT.control_exchange, durableQueues: cfg.DEFAULT.amqp_durable_queues },
+    logger,
+  );
+  await transport.connect();
+  const client = new RpcClient(transport, { timeoutMs }, logger);
+  const volumeApi = new VolumeAPI({
+    db,
+    rpc: new VolumeRpcApi(client, { timeoutMs }),
+    logger,
+    storageAvailabilityZone: cfg.DEFAULT.storage_availability_zone,
+  });
+  const app = buildApp({ volumeApi, config: cfg, logger });
+  await app.listen({ host: cfg.DEFAULT.osapi_volume_listen, port: cfg.DEFAULT.osapi_volume_listen_port });
+  logger.info({ listen: `${cfg.DEFAULT.osapi_volume_listen}:${cfg.DEFAULT.osapi_volume_listen_port}` }, 'api service ready');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping api service');
+    await app.close();
+    await client.close();
+    await transport.close();
+    db.$client.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((e) => {
+  logger.fatal({ err: e instanceof Error ? e.message : String(e) }, 'api service failed to start');
+  process.stderr.write(`cinder-api: ${(e as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,49 @@
+// cinder-volume: `node --import tsx src/cmd/volume.ts --config-file /etc/cinder/cinder.conf`.
+// One process serves every backend in enabled_backends (Cinder forks one child per backend; the
+// work each does is the same, and a single process keeps the lioadm lock in one queue).
+import { loadConfigFromArgv } from '../common/config.js';
+import { createLogger } from '../common/log.js';
+import { openDb } from '../db/client.js';
+import { Transport } from '../rpc/transport.js';
+import { startVolumeService, type VolumeService } from '../manager/service.js';
+
+const cfg = loadConfigFromArgv(process.argv);
+const logger = createLogger('cinder-volume', cfg.DEFAULT.log_level);
+
+if (cfg.backends.length === 0) {
+  process.stderr.write('config error: [DEFAULT] enabled_backends: at least one backend is required\n');
+  process.exit(2);
+}
+
+async function main() {
+  const db = openDb(cfg.database.connection);
+  const transport = new Transport(
+    { url: cfg.DEFAULT.transport_url, controlExchange: cfg.DEFAULT.control_exchange, durableQueues: cfg.DEFAULT.amqp_durable_queues },
+    logger,
+  );
+  await transport.connect();
+  const services: VolumeService[] = [];
+  for (const backend of cfg.backends) {
+    services.push(await startVolumeService(cfg, backend, { db, transport, logger }));
+  }
+  logger.info({ hosts: services.map((s) => s.host) }, 'volume service ready');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping volume service');
+    await Promise.all(services.map((s) => s.stop()));
+    await transport.close();
+    db.$client.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((e) => {
+  logger.fatal({ err: e instanceof Error ? e.message : String(e) }, 'volume service failed to start');
+  process.stderr.write(`cinder-volume: ${(e as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,263 @@
+// The whole legacy lifecycle over HTTP, with the API and the volume-manager as separate OS
+// processes, a temporary SQLite file, a private vhost on the real RabbitMQ and the recording
+// stand-ins for cinder-rtstool/lvm behind the root helper. Every step checks the HTTP answer,
+// Cinder's GET view, the DB rows and the exact argv the manager ran.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { Cluster, CinderClient, sleep } from '../support/cluster.js';
+
+const PROJECT = 'c0ffee0000000000000000000000beef';
+const INSTANCE = '0d9c8b7a-6f5e-4d3c-9b2a-1f0e9d8c7b6a';
+// What Nova's os-brick sends (the fixture connector, trimmed)
+const CONNECTOR = {
+  platform: 'x86_64',
+  os_type: 'linux',
+  ip: '192.0.2.30',
+  host: 'compute-1',
+  multipath: false,
+  initiator: 'iqn.2004-10.com.ubuntu:01:abcdef012345',
+  do_local_attach: false,
+};
+
+let cluster: Cluster;
+let api: CinderClient;
+
+beforeAll(async () => {
+  cluster = new Cluster();
+  await cluster.start();
+  api = new CinderClient(cluster.baseUrl, PROJECT);
+});
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+async function waitForStatus(id: string, status: string, timeoutMs = 15000) {
+  const end = Date.now() + timeoutMs;
+  let last: any;
+  while (Date.now() < end) {
+    last = await api.get(id);
+    if (last.status === 200 && last.json.volume.status === status) return last.json.volume;
+    await sleep(50);
+  }
+  throw new Error(`volume ${id} never reached ${status}: ${JSON.stringify(last?.json)}`);
+}
+
+function volumeRow(id: string) {
+  return cluster.sql<any>('SELECT * FROM volumes WHERE id = ?', id)[0];
+}
+function attachmentRows(volumeId: string) {
+  return cluster.sql<any>('SELECT * FROM volume_attachment WHERE volume_id = ? ORDER BY created_at', volumeId);
+}
+function adminMd(volumeId: string) {
+  return cluster.sql<any>('SELECT key, value, deleted FROM volume_admin_metadata WHERE volume_id = ? ORDER BY id', volumeId);
+}
+/** The argv (root-helper side) recorded since the last clear. */
+function argvs() {
+  return cluster.standinCalls().map((c) => c.argv.join(' '));
+}
+
+function expectEmpty202(r: { status: number; text: string; headers: Headers }) {
+  expect(r.status, r.text).toBe(202);
+  expect(r.text).toBe('');
+  expect(r.headers.get('content-type')).toMatch(/^application\/json/);
+  expect(r.headers.get('x-compute-request-id')).toMatch(/^req-[0-9a-f-]{36}$/);
+}
+
+describe('legacy volume lifecycle across two processes', () => {
+  let volumeId = '';
+  let attachmentId = '';
+  let iqn = '';
+  let chapUser = '';
+  let chapPass = '';
+
+  it('create → 202 creating, then available with an LV', async () => {
+    cluster.clearStandinLog();
+    const r = await api.create({ volume: { size: 1, name: 'v1', description: 'lifecycle' } });
+    expect(r.status, r.text).toBe(202);
+    expect(r.json.volume).toMatchObject({ status: 'creating', size: 1, name: 'v1', description: 'lifecycle', attachments: [] });
+    volumeId = r.json.volume.id;
+    iqn = `iqn.2010-10.org.openstack:volume-${volumeId}`;
+    const v = await waitForStatus(volumeId, 'available');
+    expect(v).toMatchObject({ id: volumeId, status: 'available', multiattach: false, attachments: [], metadata: {}, bootable: 'false' });
+    expect(v.migration_status).toBeNull(); // noauth contexts are admin: they see migration_status
+    const row = volumeRow(volumeId);
+    expect(row).toMatchObject({ status: 'available', attach_status: 'detached', host: 'testhost@lvm#lvm', deleted: 0, project_id: PROJECT });
+    expect(row.launched_at).not.toBeNull();
+    expect(argvs()).toContain(`env LC_ALL=C lvcreate -n volume-${volumeId} cinder-volumes -L 1g`);
+  });
+
+  it('os-reserve → attaching', async () => {
+    expectEmpty202(await api.action(volumeId, { 'os-reserve': null }));
+    expect((await api.get(volumeId)).json.volume.status).toBe('attaching');
+    expect(volumeRow(volumeId).status).toBe('attaching');
+  });
+
+  it('os-initialize_connection → 200 connection_info (iscsi, CHAP) and an ACL', async () => {
+    cluster.clearStandinLog();
+    const r = await api.action(volumeId, { 'os-initialize_connection': { connector: CONNECTOR } });
+    expect(r.status, r.text).toBe(200);
+    const info = r.json.connection_info;
+    expect(info.driver_volume_type).toBe('iscsi');
+    expect(info.data).toMatchObject({
+      target_discovered: false,
+      target_portal: '192.0.2.10:3260',
+      target_iqn: iqn,
+      target_lun: 0,
+      volume_id: volumeId,
+      auth_method: 'CHAP',
+      encrypted: false,
+      qos_specs: null,
+      access_mode: 'rw',
+      cacheable: false,
+    });
+    chapUser = info.data.auth_username;
+    chapPass = info.data.auth_password;
+    expect(chapUser).toMatch(/^\S{20}$/);
+    expect(chapPass).toMatch(/^\S{16}$/);
+    const row = volumeRow(volumeId);
+    expect(row.provider_location).toBe(`192.0.2.10:3260,${iqn} ${iqn} 0`);
+    expect(row.provider_auth).toBe(`CHAP ${chapUser} ${chapPass}`);
+    expect(row.status).toBe('attaching');
+    expect(argvs()).toEqual([
+      `lvchange -a y --yes -K cinder-volumes/volume-${volumeId}`,
+      `cinder-rtstool create /dev/cinder-volumes/volume-${volumeId} ${iqn} ${chapUser} ${chapPass} False -p3260 -a192.0.2.10`,
+      'cinder-rtstool get-targets',
+      'cinder-rtstool save',
+      `cinder-rtstool add-initiator ${iqn} ${chapUser} ${chapPass} ${CONNECTOR.initiator}`,
+      'cinder-rtstool save',
+    ]);
+    // every rtstool call ran under the host-wide cinder-lioadm lock
+    const rts = cluster.standinCalls().filter((c) => c.argv[0] === 'cinder-rtstool');
+    expect(rts.every((c) => c.lock_held === true)).toBe(true);
+    // the CHAP secret never appears in either process's logs
+    expect(cluster.logs.api.join('\n')).not.toContain(chapPass);
+    expect(cluster.logs.volume.join('\n')).not.toContain(chapPass);
+  });
+
+  it('os-attach → in-use/attached with the attachment in the view', async () => {
+    expectEmpty202(await api.action(volumeId, { 'os-attach': { instance_uuid: INSTANCE, mountpoint: '/dev/vdb', mode: 'rw' } }));
+    const v = (await api.get(volumeId)).json.volume;
+    expect(v.status).toBe('in-use');
+    expect(v.metadata).toEqual({ attached_mode: 'rw', readonly: 'False' });
+    expect(v.attachments).toHaveLength(1);
+    attachmentId = v.attachments[0].attachment_id;
+    expect(v.attachments[0]).toMatchObject({ id: volumeId, attachment_id: attachmentId, volume_id: volumeId, server_id: INSTANCE, device: '/dev/vdb' });
+    const rows = attachmentRows(volumeId);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ id: attachmentId, attach_status: 'attached', instance_uuid: INSTANCE, mountpoint: '/dev/vdb', attach_mode: 'rw', deleted: 0, connector: null, connection_info: null });
+    expect(volumeRow(volumeId)).toMatchObject({ status: 'in-use', attach_status: 'attached' });
+    expect(adminMd(volumeId)).toEqual([
+      { key: 'readonly', value: 'False', deleted: 0 },
+      { key: 'attached_mode', value: 'rw', deleted: 0 },
+    ]);
+  });
+
+  it('os-begin_detaching → detaching; os-roll_detaching → in-use; begin again', async () => {
+    expectEmpty202(await api.action(volumeId, { 'os-begin_detaching': null }));
+    expect((await api.get(volumeId)).json.volume.status).toBe('detaching');
+    expect(volumeRow(volumeId)).toMatchObject({ status: 'detaching', attach_status: 'attached' });
+    expectEmpty202(await api.action(volumeId, { 'os-roll_detaching': null }));
+    expect((await api.get(volumeId)).json.volume.status).toBe('in-use');
+    expectEmpty202(await api.action(volumeId, { 'os-begin_detaching': {} }));
+    expect(volumeRow(volumeId).status).toBe('detaching');
+  });
+
+  it('os-terminate_connection → ACL removed, volume still detaching', async () => {
+    cluster.clearStandinLog();
+    expectEmpty202(await api.action(volumeId, { 'os-terminate_connection': { connector: CONNECTOR } }));
+    expect(argvs()).toEqual([`cinder-rtstool delete-initiator ${iqn} ${CONNECTOR.initiator}`, 'cinder-rtstool save']);
+    expect(cluster.standinCalls().every((c) => c.lock_held === true)).toBe(true);
+    expect(volumeRow(volumeId)).toMatchObject({ status: 'detaching', attach_status: 'attached' });
+    expect(attachmentRows(volumeId)[0]).toMatchObject({ attach_status: 'attached', deleted: 0 });
+  });
+
+  it('os-detach with the attachment id → export removed, row soft-deleted, available/detached', async () => {
+    cluster.clearStandinLog();
+    expectEmpty202(await api.action(volumeId, { 'os-detach': { attachment_id: attachmentId } }));
+    expect(argvs()).toEqual(['cinder-rtstool get-targets', `cinder-rtstool delete ${iqn}`, 'cinder-rtstool save']);
+    const v = (await api.get(volumeId)).json.volume;
+    expect(v).toMatchObject({ status: 'available', attachments: [], metadata: { readonly: 'False' } });
+    expect(volumeRow(volumeId)).toMatchObject({ status: 'available', attach_status: 'detached' });
+    const [att] = attachmentRows(volumeId);
+    expect(att).toMatchObject({ id: attachmentId, deleted: 1, attach_status: 'detached' });
+    expect(att.detach_time).not.toBeNull();
+    expect(att.deleted_at).not.toBeNull();
+    expect(adminMd(volumeId)).toEqual([
+      { key: 'readonly', value: 'False', deleted: 0 },
+      { key: 'attached_mode', value: 'rw', deleted: 1 },
+    ]);
+    // notifications volume.detach.start / volume.detach.end from the manager
+    const events = cluster.logs.volume.filter((l) => l.includes('"notification":true') && l.includes(volumeId)).map((l) => JSON.parse(l).event_type);
+    expect(events.slice(-2)).toEqual(['volume.detach.start', 'volume.detach.end']);
+  });
+
+  it('GET /volumes/detail lists the volume in Cinder\'s view', async () => {
+    const r = await api.request('GET', `/v3/${PROJECT}/volumes/detail`);
+    expect(r.status).toBe(200);
+    const v = r.json.volumes.find((x: any) => x.id === volumeId);
+    expect(v).toMatchObject({ status: 'available', attachments: [], multiattach: false, 'os-vol-tenant-attr:tenant_id': PROJECT });
+  });
+
+  it('delete → 202 text/html, LV removed, row soft-deleted', async () => {
+    cluster.clearStandinLog();
+    const r = await api.delete(volumeId);
+    expect(r.status).toBe(202);
+    expect(r.text).toBe('');
+    expect(r.headers.get('content-type')).toBe('text/html; charset=UTF-8');
+    const end = Date.now() + 15000;
+    while (Date.now() < end && volumeRow(volumeId).deleted !== 1) await sleep(50);
+    expect(volumeRow(volumeId)).toMatchObject({ deleted: 1, status: 'deleted' });
+    expect((await api.get(volumeId)).status).toBe(404);
+    expect(argvs().some((a) => a.startsWith('lvremove') && a.endsWith(`cinder-volumes/volume-${volumeId}`))).toBe(true);
+  });
+});
+
+describe('concurrency', () => {
+  async function attachedVolume(connector = CONNECTOR) {
+    const r = await api.create({ volume: { size: 1 } });
+    const id = r.json.volume.id;
+    await waitForStatus(id, 'available');
+    expect((await api.action(id, { 'os-reserve': null })).status).toBe(202);
+    expect((await api.action(id, { 'os-initialize_connection': { connector } })).status).toBe(200);
+    expect((await api.action(id, { 'os-attach': { instance_uuid: randomUUID(), mountpoint: '/dev/vdb', mode: 'rw' } })).status).toBe(202);
+    return id;
+  }
+
+  it('50 concurrent os-begin_detaching on one in-use volume: one 202, 49 × 400, final detaching', async () => {
+    const id = await attachedVolume();
+    const results = await Promise.all(Array.from({ length: 50 }, () => api.action(id, { 'os-begin_detaching': null })));
+    const codes = results.map((r) => r.status).sort();
+    expect(codes.filter((c) => c === 202)).toHaveLength(1);
+    expect(codes.filter((c) => c === 400)).toHaveLength(49);
+    for (const r of results.filter((x) => x.status === 400)) {
+      expect(r.json).toEqual({
+        badRequest: {
+          code: 400,
+          message: "Invalid volume: Unable to detach volume. Volume status must be 'in-use' and attach_status must be 'attached' to detach.",
+        },
+      });
+    }
+    expect(volumeRow(id).status).toBe('detaching');
+  });
+
+  it('two concurrent detaches on different volumes never interleave rtstool calls', async () => {
+    const a = await attachedVolume();
+    const b = await attachedVolume({ ...CONNECTOR, initiator: 'iqn.2004-10.com.ubuntu:01:other' });
+    const attOf = async (id: string) => (await api.get(id)).json.volume.attachments[0].attachment_id;
+    const [attA, attB] = [await attOf(a), await attOf(b)];
+    cluster.clearStandinLog();
+    const detach = async (id: string, att: string, initiator: string) => {
+      expect((await api.action(id, { 'os-begin_detaching': null })).status).toBe(202);
+      expect((await api.action(id, { 'os-terminate_connection': { connector: { ...CONNECTOR, initiator } } })).status).toBe(202);
+      expect((await api.action(id, { 'os-detach': { attachment_id: att } })).status).toBe(202);
+    };
+    await Promise.all([detach(a, attA, CONNECTOR.initiator), detach(b, attB, 'iqn.2004-10.com.ubuntu:01:other')]);
+    const rts = cluster.standinCalls().filter((c) => c.argv[0] === 'cinder-rtstool');
+    expect(rts).toHaveLength(10);
+    expect(rts.every((c) => c.lock_held === true)).toBe(true);
+    const spans = rts.map((c) => [c.t_start, c.t_end]).sort((x, y) => x[0] - y[0]);
+    for (let i = 1; i < spans.length; i++) expect(spans[i][0]).toBeGreaterThanOrEqual(spans[i - 1][1]);
+    expect(volumeRow(a).status).toBe('available');
+    expect(volumeRow(b).status).toBe('available');
+  });
+});
