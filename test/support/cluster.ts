@@ -168,15 +168,29 @@ export class Cluster {
     throw new Error(`API did not start: ${this.logs.api.slice(-20).join('\n')}`);
   }
 
-  /** Ready when the manager logs that its RPC server consumes (after init_host). */
-  private async waitForVolumeService(fresh = false, timeoutMs = 30000) {
+  /**
+   * Ready when the manager has reported itself in the services table after this spawn: it does so
+   * only after init_host and once its RPC server consumes (independent of the log level).
+   */
+  private async waitForVolumeService(_fresh = false, timeoutMs = 30000) {
+    const since = new Date(Date.now() - 1000).toISOString().replace('T', ' ').replace('Z', '');
     const end = Date.now() + timeoutMs;
-    const startIdx = fresh ? this.logs.volume.length : 0;
     while (Date.now() < end) {
       if (this.volume?.exitCode !== null && this.volume?.exitCode !== undefined) {
         throw new Error(`volume service exited: ${this.logs.volume.slice(-20).join('\n')}`);
       }
-      if (this.logs.volume.slice(startIdx).some((l) => l.includes('"msg":"volume service ready"'))) return;
+      if (fs.existsSync(this.dbFile)) {
+        try {
+          const rows = this.sql<{ updated_at: string }>(
+            "SELECT updated_at FROM services WHERE binary = 'cinder-volume' AND host = ? AND updated_at >= ?",
+            `${this.host}@${this.backend}`,
+            since,
+          );
+          if (rows.length > 0) return;
+        } catch {
+          /* tables not migrated yet */
+        }
+      }
       await sleep(100);
     }
     throw new Error(`volume service did not start: ${this.logs.volume.slice(-20).join('\n')}`);
