@@ -9,6 +9,13 @@ bash scripts/ensure-deps.sh
 echo "== typecheck"
 npx tsc --noEmit -p .
 
+echo "== docker-compose config"
+if ! command -v docker-compose >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null 2>&1 \
+    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null; }
+fi
+docker-compose -f docker-compose.yml config -q && echo "docker-compose.yml: valid"
+
 echo "== unit + process tests"
 report=$(mktemp)
 status=0

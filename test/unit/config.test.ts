@@ -1,0 +1,71 @@
+// cinder.conf parsing: Cinder's option names, defaults, interpolation, and one clear line naming
+// a bad option — also from the real entry points, which must stop at start.
+import { describe, it, expect } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseConfig, loadConfig, serviceHost, poolName, amqpUrl } from '../../src/common/config.js';
+
+const REPO = path.resolve(__dirname, '../..');
+
+describe('parseConfig', () => {
+  it('reads the shipped docker config with Cinder option names', () => {
+    const cfg = loadConfig(path.join(REPO, 'etc/cinder.conf'));
+    expect(cfg.DEFAULT.enabled_backends).toEqual(['lvm']);
+    expect(cfg.DEFAULT.rpc_response_timeout).toBe(60);
+    expect(cfg.database.connection).toBe('sqlite:////var/lib/cinder/cinder.sqlite');
+    const b = cfg.backends[0];
+    expect(b).toMatchObject({ name: 'lvm', volume_group: 'cinder-volumes', target_helper: 'lioadm', target_ip_address: '192.0.2.10', target_port: 3260 });
+    expect(serviceHost(cfg, b)).toBe(`${cfg.DEFAULT.host}@lvm`);
+    expect(poolName(b)).toBe('lvm');
+  });
+
+  it('applies Cinder defaults and $state_path interpolation', () => {
+    const cfg = parseConfig('[DEFAULT]\nstate_path = /srv/c\nenabled_backends = a\n[a]\n');
+    expect(cfg.database.connection).toBe('sqlite:////srv/c/cinder.sqlite');
+    expect(cfg.oslo_concurrency.lock_path).toBe('/srv/c/lock');
+    expect(cfg.DEFAULT.rpc_response_timeout).toBe(60);
+    expect(cfg.backends[0]).toMatchObject({ target_prefix: 'iqn.2010-10.org.openstack:', target_protocol: 'iscsi', volume_group: 'cinder-volumes' });
+    expect(poolName(cfg.backends[0])).toBe('LVM');
+    expect(amqpUrl('rabbit://u:p@h:5672/v')).toBe('amqp://u:p@h:5672/v');
+  });
+
+  it('accepts the deprecated iscsi_protocol name', () => {
+    const cfg = parseConfig('[DEFAULT]\nenabled_backends = a\n[a]\niscsi_protocol = iser\n');
+    expect(cfg.backends[0].target_protocol).toBe('iser');
+  });
+
+  it.each([
+    ['[DEFAULT]\nrpc_response_timeout = soon\n', /^config error: \[DEFAULT\] rpc_response_timeout: expected an integer/],
+    ['[DEFAULT]\nauth_strategy = magic\n', /^config error: \[DEFAULT\] auth_strategy:/],
+    ['[DEFAULT]\nenabled_backends = lvm\n', /^config error: \[DEFAULT\] enabled_backends: section \[lvm\] is missing$/],
+    ['[DEFAULT]\nenabled_backends = lvm\n[lvm]\ntarget_helper = tgtadm\n', /^config error: \[lvm\] target_helper:/],
+    ['[DEFAULT]\nenabled_backends = lvm\n[lvm]\ntarget_port = 99999\n', /^config error: \[lvm\] target_port: expected an integer >= 1 <= 65535/],
+    ['[DEFAULT]\ntransport_url = amqp://x\n', /^config error: \[DEFAULT\] transport_url: must be a rabbit:\/\/ URL/],
+  ])('rejects %j with one line naming the option', (text, re) => {
+    expect(() => parseConfig(text)).toThrow(re);
+  });
+});
+
+describe('entry points stop at start on a bad config', () => {
+  it.each(['api.ts', 'volume.ts'])('%s names the bad option in one line and exits 2', (entry) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinder-ts-cfg-'));
+    const file = path.join(dir, 'cinder.conf');
+    fs.writeFileSync(file, '[DEFAULT]\nenabled_backends = lvm\n[lvm]\ntarget_port = nope\n');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/cmd', entry), '--config-file', file], {
+      cwd: REPO,
+      encoding: 'utf8',
+      timeout: 30000,
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual(["config error: [lvm] target_port: expected an integer >= 1 <= 65535, got 'nope'"]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a missing --config-file is one line too', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/cmd/api.ts')], { cwd: REPO, encoding: 'utf8', timeout: 30000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe('config error: --config-file <cinder.conf> is required');
+  });
+});
