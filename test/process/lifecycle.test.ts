@@ -187,8 +187,11 @@ describe('legacy volume lifecycle across two processes', () => {
       { key: 'attached_mode', value: 'rw', deleted: 1 },
     ]);
     // notifications volume.detach.start / volume.detach.end from the manager
-    const events = cluster.logs.volume.filter((l) => l.includes('"notification":true') && l.includes(volumeId)).map((l) => JSON.parse(l).event_type);
-    expect(events.slice(-2)).toEqual(['volume.detach.start', 'volume.detach.end']);
+    // (the manager's stdout reaches us through a pipe: give the last line a moment to arrive)
+    const events = () =>
+      cluster.logs.volume.filter((l) => l.includes('"notification":true') && l.includes(volumeId)).map((l) => JSON.parse(l).event_type);
+    for (let i = 0; i < 40 && events().at(-1) !== 'volume.detach.end'; i++) await sleep(50);
+    expect(events().slice(-2)).toEqual(['volume.detach.start', 'volume.detach.end']);
   });
 
   it('GET /volumes/detail lists the volume in Cinder\'s view', async () => {
