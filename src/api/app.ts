@@ -19,6 +19,16 @@ export interface BuildAppOptions {
   authenticator?: Authenticator;
 }
 
+const VOLUME_IN_URL = /^\/v3\/(?:[^/]+\/)?volumes\/([^/?]+)/;
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
 export function buildApp({ volumeApi, config, logger, authenticator }: BuildAppOptions): FastifyInstance {
   const log = logger ?? createLogger('cinder-api', config.DEFAULT.log_level);
   const app = Fastify({
@@ -27,6 +37,12 @@ export function buildApp({ volumeApi, config, logger, authenticator }: BuildAppO
     // id (req-<uuid>) is generated, never taken from the client, and labels every log line.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     genReqId: () => newRequestId(),
+    // One child logger per request, carrying request_id and, when the URL names one, volume_id.
+    childLoggerFactory: (parent, bindings, opts, rawReq) => {
+      const m = VOLUME_IN_URL.exec(rawReq.url ?? '');
+      const b = m && m[1] !== 'detail' ? { ...bindings, volume_id: safeDecode(m[1]) } : bindings;
+      return parent.child(b, opts);
+    },
     requestIdHeader: false,
     // Like routes.Mapper: HEAD is not GET, no trailing-slash folding, long ids reach the lookup.
     exposeHeadRoutes: false,

@@ -3,7 +3,7 @@
 // keystonemiddleware + CinderKeystoneContext for `keystone`. Both end in
 // RequestContext.from_environ, which also reads X-Roles, X-Service-Roles, ... from the headers.
 import type { IncomingHttpHeaders } from 'node:http';
-import { makeContext, naiveIsoNow, type RequestContext } from '../common/context.js';
+import { makeContext, type RequestContext } from '../common/context.js';
 import { faultBody } from './faults.js';
 
 export interface AuthRequest {
@@ -58,7 +58,6 @@ export function contextFromHeaders(
     global_request_id: req.globalRequestId,
     auth_token: header(h, 'x-auth-token') ?? header(h, 'x-storage-token') ?? null,
     remote_address: req.remoteAddress,
-    timestamp: naiveIsoNow(),
     user_domain: header(h, 'x-user-domain-id') ?? null,
     project_domain: header(h, 'x-project-domain-id') ?? null,
   });

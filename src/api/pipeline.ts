@@ -203,11 +203,11 @@ export async function runResource(
   params: Record<string, string>,
   projectId: string | undefined,
 ): Promise<FastifyReply> {
+  // routes.Mapper: project_id must match the regex, and no path segment may be empty.
   if (projectId !== undefined && !PROJECT_ID_RE.test(projectId)) return sendNotFound(req, reply);
+  for (const k in params) if (params[k] === '') return sendNotFound(req, reply);
   const st = req.cinder;
   const ctx = st.ctx!;
-  // Every log line about this request names the volume when the URL does.
-  if (params.id !== undefined) req.log = req.log.child({ volume_id: params.id });
 
   // 1. API version.
   const vo = parseVersionHeader(headerOf(req, 'openstack-api-version'));
@@ -219,7 +219,7 @@ export async function runResource(
     // 2. Content type, only looked at when there is a body.
     let contentType: string | null = null;
     if (st.rawBody.length > 0 && st.contentType !== undefined) {
-      const media = st.contentType.split(';', 1)[0].trim();
+      const media = st.contentType.split(';', 1)[0]; // webob: no stripping
       if (!(SUPPORTED_CONTENT_TYPES as readonly string[]).includes(media)) {
         throw new HttpFault(415, 'Unsupported Content-Type');
       }
@@ -278,6 +278,35 @@ export async function runResource(
 
 // ---- hooks ---------------------------------------------------------------------------------------
 
+/** Collect a request body (events, not async iteration: this is on every request's path). */
+function readBody(stream: NodeJS.ReadableStream, max: number, cb: (err: Error | null, body?: Buffer) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let finished = false;
+  const finish = (err: Error | null, body?: Buffer) => {
+    if (finished) return;
+    finished = true;
+    stream.removeListener('data', onData);
+    stream.removeListener('end', onEnd);
+    stream.removeListener('error', onError);
+    cb(err, body);
+  };
+  const onData = (chunk: Buffer | string) => {
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    size += b.length;
+    if (size > max) {
+      finish(new WebobAnswer(413, `Request is too large. Larger than max_request_body_size (${max}).`));
+      return;
+    }
+    chunks.push(b);
+  };
+  const onEnd = () => finish(null, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+  const onError = (err: Error) => finish(err);
+  stream.on('data', onData);
+  stream.on('end', onEnd);
+  stream.on('error', onError);
+}
+
 export interface PipelineOptions {
   authenticator: Authenticator;
   maxRequestBodySize?: number;
@@ -320,7 +349,7 @@ export function registerPipeline(app: FastifyInstance, opts: PipelineOptions): v
 
   // Read the body ourselves, for every method (Cinder reads GET/DELETE bodies too), and hide it
   // from Fastify so that its content-type parsers and their error bodies never run.
-  app.addHook('preParsing', async (req, _reply, payload) => {
+  app.addHook('preParsing', (req, _reply, payload, done) => {
     const h = req.raw.headers;
     req.cinder.contentType = headerOf(req, 'content-type');
     const te = h['transfer-encoding'];
@@ -328,16 +357,15 @@ export function registerPipeline(app: FastifyInstance, opts: PipelineOptions): v
     delete h['content-type'];
     delete h['content-length'];
     delete h['transfer-encoding'];
-    if (te === undefined && (cl === undefined || cl === '0')) return;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of payload) {
-      const b = chunk as Buffer;
-      size += b.length;
-      if (size > max) throw new WebobAnswer(413, `Request is too large. Larger than max_request_body_size (${max}).`);
-      chunks.push(b);
+    if (te === undefined && (cl === undefined || cl === '0')) {
+      done(null, payload);
+      return;
     }
-    req.cinder.rawBody = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+    readBody(payload, max, (err, body) => {
+      if (err) return done(err);
+      req.cinder.rawBody = body!;
+      done(null, payload);
+    });
   });
 
   app.setNotFoundHandler((req, reply) => sendNotFound(req, reply));
@@ -352,7 +380,8 @@ export function registerPipeline(app: FastifyInstance, opts: PipelineOptions): v
     return sendFault(req, reply, err);
   });
 
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     req.log.info('%s %s returned with HTTP %d', req.method, req.url, reply.statusCode);
+    done();
   });
 }

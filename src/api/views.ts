@@ -63,9 +63,7 @@ export function removeVersionFromHref(href: string): string {
   const segs = u[2].split('/');
   const idx = segs.findIndex((s) => /^v([0-9]+|[0-9]+\.[0-9]+)$/.test(s));
   if (idx >= 0) segs.splice(idx, 1);
-  let path = segs.join('/');
-  if (path === '/') path = '';
-  return `${prefix}${path}${u[3]}`.replace(/\/+$/, '');
+  return `${prefix}${segs.join('/')}${u[3]}`;
 }
 
 /** ViewBuilder._get_project_id_in_url: links carry the project only when the request URL did. */

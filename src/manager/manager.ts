@@ -16,6 +16,7 @@ import {
   InvalidVolumeAttachMode,
   RemoveExportException,
   VolumeAttached,
+  VolumeAttachmentNotFound,
   VolumeBackendAPIException,
   VolumeIsBusy,
 } from '../common/exceptions.js';
@@ -376,6 +377,138 @@ export class VolumeManager {
       throw new VolumeBackendAPIException({ data: msg });
     }
     log.info('Terminate volume connection completed successfully.');
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // new-style attachments (spec §4.4, §4.5): no lock in the manager (the API locks update)
+
+  /** _connection_create: export + ACL, then the attachment row goes 'attaching' with its connector. */
+  private async connectionCreate(
+    ctx: RequestContext,
+    volume: Volume,
+    attachmentId: string,
+    connector: Connector,
+  ): Promise<Record<string, unknown>> {
+    const log = this.log.child({ request_id: ctx.request_id, volume_id: volume.id, attachment_id: attachmentId });
+    try {
+      this.driver.validateConnector(connector);
+    } catch (e) {
+      if (e instanceof InvalidConnectorException) throw new InvalidInput({ reason: e.message });
+      const msg = `Validate volume connection failed (error: ${errText(e)}).`;
+      log.error(msg);
+      throw new VolumeBackendAPIException({ data: msg });
+    }
+    let update;
+    try {
+      update = await this.driver.createExport(volume, connector);
+    } catch (e) {
+      if (!(e instanceof CinderException)) throw e;
+      // (the wording differs from initialize_connection's on purpose: it is Cinder's)
+      const msg = `Create export for volume failed (${e.msg}).`;
+      log.error(msg);
+      throw new VolumeBackendAPIException({ data: msg });
+    }
+    try {
+      if (update && Object.keys(update).length > 0) {
+        dbapi.volumeUpdate(this.db, volume.id, update as Record<string, unknown>);
+        Object.assign(volume, update);
+      }
+    } catch (e) {
+      log.error({ err: errText(e) }, 'Model update failed.');
+      throw new ExportFailure({ reason: errText(e) });
+    }
+    let conn;
+    try {
+      conn = await this.driver.initializeConnection(volume, connector);
+    } catch (e) {
+      const msg = `Driver initialize connection failed (error: ${errText(e)}).`;
+      log.error(msg);
+      await this.driver.removeExport(volume);
+      throw new VolumeBackendAPIException({ data: msg });
+    }
+    const parsed = this.parseConnectionOptions(volume, conn) as { driver_volume_type: string; data: Record<string, unknown> };
+    // Flattened: the data keys plus driver_volume_type, then the attachment id.
+    const info: Record<string, unknown> = { ...parsed.data, driver_volume_type: parsed.driver_volume_type };
+    dbapi.attachmentUpdate(this.db, attachmentId, { volume_id: volume.id, attach_status: 'attaching', connector });
+    info.attachment_id = attachmentId;
+    return info;
+  }
+
+  async attachmentUpdate(
+    ctx: RequestContext,
+    vref: Volume,
+    connector: Connector,
+    attachmentId: string,
+  ): Promise<Record<string, unknown>> {
+    let mode = typeof connector.mode === 'string' ? connector.mode : 'rw';
+    this.notifier.info(ctx, vref, 'attach.start');
+    const attachment = dbapi.attachmentGet(this.db, attachmentId);
+    if (!attachment) throw new VolumeAttachmentNotFound({ filter: `attachment_id = ${attachmentId}` });
+    // A mode given at attachment-create wins over the connector's, and is written back into it.
+    if (attachment.attach_mode !== 'null' && attachment.attach_mode) {
+      mode = attachment.attach_mode;
+      connector.mode = mode;
+    }
+    const info = await this.connectionCreate(ctx, vref, attachmentId, connector);
+    try {
+      this.requireDriverInitialized();
+    } catch (e) {
+      dbapi.attachmentUpdate(this.db, attachmentId, { attach_status: 'error_attaching' });
+      throw e;
+    }
+    dbapi.volumeAttached(
+      this.db,
+      attachmentId,
+      attachment.instance_uuid,
+      typeof connector.host === 'string' ? connector.host : '',
+      typeof connector.mountpoint === 'string' ? connector.mountpoint : 'na',
+      mode,
+      false,
+    );
+    this.log.info({ request_id: ctx.request_id, volume_id: vref.id, attachment_id: attachmentId }, 'attachment_update completed successfully.');
+    return info;
+  }
+
+  /**
+   * _connection_terminate: no connector (and not forced) means nothing was ever connected on the
+   * backend: return null ("don't know, don't care"). Otherwise the driver's shared flag.
+   */
+  private async connectionTerminate(volume: Volume, attachment: VolumeAttachment, force = false): Promise<boolean | null> {
+    this.requireDriverInitialized();
+    const connector = attachment.connector;
+    if ((!connector || Object.keys(connector).length === 0) && !force) return null;
+    let shared: unknown;
+    try {
+      shared = await this.driver.terminateConnection(volume, connector ?? {}, { force });
+    } catch (e) {
+      const msg = `Terminate volume connection failed: ${errText(e)}`;
+      this.log.error({ volume_id: volume.id }, msg);
+      throw new VolumeBackendAPIException({ data: msg });
+    }
+    return typeof shared === 'boolean' ? shared : false;
+  }
+
+  /** attachment_delete: terminate + remove_export unless shared; the DB is the API's job. */
+  async attachmentDelete(ctx: RequestContext, attachmentId: string, vref: Volume): Promise<void> {
+    this.requireDriverInitialized();
+    const attachment = dbapi.attachmentGet(this.db, attachmentId);
+    if (!attachment) throw new VolumeAttachmentNotFound({ filter: `attachment_id = ${attachmentId}` });
+    const log = this.log.child({ request_id: ctx.request_id, volume_id: vref.id, attachment_id: attachmentId });
+    this.notifier.info(ctx, vref, 'detach.start');
+    // vref.volume_attachment as Cinder lazy-loads it: live rows not 'detached', this one included.
+    const volume: Volume = {
+      ...vref,
+      volume_attachment: (dbapi.volumeGet(this.db, vref.id)?.volume_attachment ?? vref.volume_attachment).filter(
+        (a) => a.attach_status !== 'detached',
+      ),
+    };
+    const shared = await this.connectionTerminate(volume, attachment);
+    try {
+      if (shared === false) await this.driver.removeExport(volume);
+    } catch (e) {
+      // Not a detach failure in Cinder's eyes (bug 1935057): warn and carry on.
+      log.warn({ err: errText(e) }, 'Failed to detach volume on the backend, ignoring failure');
+    }
   }
 
   async removeExport(ctx: RequestContext, volumeId: string): Promise<void> {

@@ -83,6 +83,9 @@ export async function startVolumeService(
         terminate_connection: (ctx, a) =>
           manager.terminateConnection(ctx, String(a.volume_id), a.connector, Boolean(a.force)),
         remove_export: (ctx, a) => manager.removeExport(ctx, String(a.volume_id)),
+        attachment_update: (ctx, a) =>
+          manager.attachmentUpdate(ctx, a.vref as Volume, (a.connector ?? {}) as Connector, String(a.attachment_id)),
+        attachment_delete: (ctx, a) => manager.attachmentDelete(ctx, String(a.attachment_id), a.vref as Volume),
         // Capabilities go to the scheduler; this port has none, so there is nothing to publish.
         publish_service_capabilities: () => undefined,
       },

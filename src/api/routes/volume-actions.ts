@@ -11,7 +11,7 @@ import {
 } from '../../common/exceptions.js';
 import { authorize } from '../../common/policy.js';
 import type { VolumeApiSurface } from '../../volume-api/api.js';
-import { HttpFault } from '../faults.js';
+import { HttpFault, firstLine } from '../faults.js';
 import { runResource, type Controller, type ResourceCall, type ResourceResult } from '../pipeline.js';
 import {
   attachSchema,
@@ -99,7 +99,7 @@ export function volumeActions(api: VolumeApiSurface): Map<string, Controller> {
     try {
       info = await api.initializeConnection(c.ctx, volume, connector);
     } catch (err) {
-      if (err instanceof InvalidInput) throw new HttpFault(400, err.msg);
+      if (err instanceof InvalidInput) throw new HttpFault(400, firstLine(err.msg));
       if (err instanceof VolumeBackendAPIException) {
         throw new HttpFault(500, 'Unable to fetch connection information from backend.');
       }

@@ -9,6 +9,8 @@ import { cinderMessage, isUuidLike } from '../jsonschema.js';
 import { MV } from '../microversion.js';
 import { runResource, viewRequest, type Controller, type ResourceCall, type ResourceMethod } from '../pipeline.js';
 import {
+  dictGet,
+  type PyDict,
   boolFromString,
   isValidBoolStr,
   pyIntFromStr,
@@ -141,9 +143,10 @@ export function volumeControllers(api: VolumeApiSurface) {
     const err = pickCreateSchema(c.version).validate(py);
     if (err) throw new ValidationFailed(cinderMessage(err));
     const hintsKey = 'OS-SCH-HNT:scheduler_hints';
-    const pyBody = py as Map<string, PyValue>;
-    if (pyBody.get(hintsKey) !== null && pyBody.get(hintsKey) !== undefined) {
-      const hintsErr = schedulerHintsSchema.validate(new Map([[hintsKey, pyBody.get(hintsKey)!]]));
+    // scheduler_hints.create: the hints are validated on their own when not None.
+    const hints = dictGet(py as PyDict, hintsKey) as PyValue | undefined;
+    if (hints !== null && hints !== undefined) {
+      const hintsErr = schedulerHintsSchema.validate(new Map([[hintsKey, hints]]));
       if (hintsErr) throw new ValidationFailed(cinderMessage(hintsErr));
     }
     const body = toPlain(py) as CreateVolumeBody;
