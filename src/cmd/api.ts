@@ -3,6 +3,7 @@
 // and RPC calls to the volume services through RabbitMQ.
 import { loadConfigFromArgv } from '../common/config.js';
 import { createLogger } from '../common/log.js';
+import { onShutdown } from '../common/shutdown.js';
 import { openDb } from '../db/client.js';
 import { Transport } from '../rpc/transport.js';
 import { RpcClient } from '../rpc/client.js';
@@ -32,19 +33,12 @@ async function main() {
   await app.listen({ host: cfg.DEFAULT.osapi_volume_listen, port: cfg.DEFAULT.osapi_volume_listen_port });
   logger.info({ listen: `${cfg.DEFAULT.osapi_volume_listen}:${cfg.DEFAULT.osapi_volume_listen_port}` }, 'api service ready');
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping api service');
+  onShutdown(logger, 'api service', async () => {
     await app.close();
     await client.close();
     await transport.close();
     db.$client.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  });
 }
 
 main().catch((e) => {

@@ -3,6 +3,7 @@
 // work each does is the same, and a single process keeps the lioadm lock in one queue).
 import { loadConfigFromArgv } from '../common/config.js';
 import { createLogger } from '../common/log.js';
+import { onShutdown } from '../common/shutdown.js';
 import { openDb } from '../db/client.js';
 import { Transport } from '../rpc/transport.js';
 import { startVolumeService, type VolumeService } from '../manager/service.js';
@@ -28,18 +29,11 @@ async function main() {
   }
   logger.info({ hosts: services.map((s) => s.host) }, 'volume service ready');
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping volume service');
+  onShutdown(logger, 'volume service', async () => {
     await Promise.all(services.map((s) => s.stop()));
     await transport.close();
     db.$client.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  });
 }
 
 main().catch((e) => {

@@ -304,6 +304,25 @@ export class VolumeManager {
   async initializeConnection(ctx: RequestContext, volume: Volume, connector: Connector): Promise<Record<string, unknown>> {
     const log = this.log.child({ request_id: ctx.request_id, volume_id: volume.id });
     this.requireDriverInitialized();
+    const info = await this.exportAndConnect(volume, connector, log, {
+      exportFailed: (m) => `Create export of volume failed (${m})`,
+      removeExportIfSaveFails: true,
+    });
+    log.info('Initialize volume connection completed successfully.');
+    return info;
+  }
+
+  /**
+   * The steps initialize_connection and _connection_create share: validate the connector,
+   * create the export, save provider_location/auth, add the initiator, add the manager's keys.
+   * The two differ only in the create-export wording and in the clean-up when the save fails.
+   */
+  private async exportAndConnect(
+    volume: Volume,
+    connector: Connector,
+    log: Logger,
+    opts: { exportFailed: (msg: string) => string; removeExportIfSaveFails: boolean },
+  ): Promise<{ driver_volume_type: string; data: Record<string, unknown> }> {
     try {
       this.driver.validateConnector(connector);
     } catch (e) {
@@ -317,7 +336,7 @@ export class VolumeManager {
       update = await this.driver.createExport(volume, connector);
     } catch (e) {
       if (!(e instanceof CinderException)) throw e;
-      const msg = `Create export of volume failed (${e.msg})`;
+      const msg = opts.exportFailed(e.msg);
       log.error(msg);
       throw new VolumeBackendAPIException({ data: msg });
     }
@@ -328,10 +347,12 @@ export class VolumeManager {
       }
     } catch (e) {
       log.error({ err: errText(e) }, 'Model update failed.');
-      try {
-        await this.driver.removeExport(volume);
-      } catch {
-        log.error('Could not remove export after DB model failed.');
+      if (opts.removeExportIfSaveFails) {
+        try {
+          await this.driver.removeExport(volume);
+        } catch {
+          log.error('Could not remove export after DB model failed.');
+        }
       }
       throw new ExportFailure({ reason: errText(e) });
     }
@@ -344,16 +365,14 @@ export class VolumeManager {
       await this.driver.removeExport(volume);
       throw new VolumeBackendAPIException({ data: msg });
     }
-    const info = this.parseConnectionOptions(volume, conn);
-    log.info('Initialize volume connection completed successfully.');
-    return info;
+    return this.parseConnectionOptions(volume, conn);
   }
 
   /** _parse_connection_options: qos_specs, access_mode, encrypted, cacheable (no volume types here). */
   private parseConnectionOptions(
     volume: Volume,
     conn: { driver_volume_type: string; data: Record<string, unknown> },
-  ): Record<string, unknown> {
+  ): { driver_volume_type: string; data: Record<string, unknown> } {
     const data = { ...conn.data };
     data.qos_specs = null;
     const md = volume.admin_metadata;
@@ -390,43 +409,11 @@ export class VolumeManager {
     connector: Connector,
   ): Promise<Record<string, unknown>> {
     const log = this.log.child({ request_id: ctx.request_id, volume_id: volume.id, attachment_id: attachmentId });
-    try {
-      this.driver.validateConnector(connector);
-    } catch (e) {
-      if (e instanceof InvalidConnectorException) throw new InvalidInput({ reason: e.message });
-      const msg = `Validate volume connection failed (error: ${errText(e)}).`;
-      log.error(msg);
-      throw new VolumeBackendAPIException({ data: msg });
-    }
-    let update;
-    try {
-      update = await this.driver.createExport(volume, connector);
-    } catch (e) {
-      if (!(e instanceof CinderException)) throw e;
-      // (the wording differs from initialize_connection's on purpose: it is Cinder's)
-      const msg = `Create export for volume failed (${e.msg}).`;
-      log.error(msg);
-      throw new VolumeBackendAPIException({ data: msg });
-    }
-    try {
-      if (update && Object.keys(update).length > 0) {
-        dbapi.volumeUpdate(this.db, volume.id, update as Record<string, unknown>);
-        Object.assign(volume, update);
-      }
-    } catch (e) {
-      log.error({ err: errText(e) }, 'Model update failed.');
-      throw new ExportFailure({ reason: errText(e) });
-    }
-    let conn;
-    try {
-      conn = await this.driver.initializeConnection(volume, connector);
-    } catch (e) {
-      const msg = `Driver initialize connection failed (error: ${errText(e)}).`;
-      log.error(msg);
-      await this.driver.removeExport(volume);
-      throw new VolumeBackendAPIException({ data: msg });
-    }
-    const parsed = this.parseConnectionOptions(volume, conn) as { driver_volume_type: string; data: Record<string, unknown> };
+    // (the create-export wording differs from initialize_connection's on purpose: it is Cinder's)
+    const parsed = await this.exportAndConnect(volume, connector, log, {
+      exportFailed: (m) => `Create export for volume failed (${m}).`,
+      removeExportIfSaveFails: false,
+    });
     // Flattened: the data keys plus driver_volume_type, then the attachment id.
     const info: Record<string, unknown> = { ...parsed.data, driver_volume_type: parsed.driver_volume_type };
     dbapi.attachmentUpdate(this.db, attachmentId, { volume_id: volume.id, attach_status: 'attaching', connector });
