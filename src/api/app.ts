@@ -5,14 +5,18 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { CinderConfig } from '../common/config.js';
 import { newRequestId } from '../common/context.js';
 import { createLogger, type Logger } from '../common/log.js';
-import type { VolumeApiSurface } from '../volume-api/api.js';
+import type { AdminApiSurface, AttachmentApiSurface, VolumeApiSurface } from '../volume-api/api.js';
 import { authenticatorFor, type Authenticator } from './auth.js';
 import { MAX_REQUEST_BODY_SIZE, registerPipeline, type ResourceMethod } from './pipeline.js';
+import { adminActions } from './routes/admin-actions.js';
+import { registerAttachmentRoutes } from './routes/attachments.js';
+import { registerVersionRoutes } from './routes/versions.js';
 import { registerVolumeActionRoutes, volumeActions } from './routes/volume-actions.js';
 import { registerVolumeRoutes } from './routes/volumes.js';
 
 export interface BuildAppOptions {
-  volumeApi: VolumeApiSurface;
+  /** The attachments and admin-action methods are optional: without them those routes answer 500. */
+  volumeApi: VolumeApiSurface & Partial<AttachmentApiSurface & AdminApiSurface>;
   config: CinderConfig;
   logger?: Logger;
   /** Override the authenticator chosen from `[DEFAULT] auth_strategy`. */
@@ -50,11 +54,13 @@ export function buildApp({ volumeApi, config, logger, authenticator }: BuildAppO
   }) as unknown as FastifyInstance;
 
   registerPipeline(app, {
-    authenticator: authenticator ?? authenticatorFor(config.DEFAULT.auth_strategy),
+    authenticator: authenticator ?? authenticatorFor(config.DEFAULT.auth_strategy, { config, logger: log }),
     maxRequestBodySize: MAX_REQUEST_BODY_SIZE,
   });
+  registerVersionRoutes(app);
   registerVolumeRoutes(app, volumeApi);
-  registerVolumeActionRoutes(app, volumeActions(volumeApi));
+  registerVolumeActionRoutes(app, new Map([...volumeActions(volumeApi), ...adminActions(volumeApi)]));
+  registerAttachmentRoutes(app, volumeApi);
   return app;
 }
 

@@ -3,8 +3,10 @@
 // keystonemiddleware + CinderKeystoneContext for `keystone`. Both end in
 // RequestContext.from_environ, which also reads X-Roles, X-Service-Roles, ... from the headers.
 import type { IncomingHttpHeaders } from 'node:http';
+import type { CinderConfig } from '../common/config.js';
 import { makeContext, type RequestContext } from '../common/context.js';
-import { faultBody } from './faults.js';
+import type { Logger } from '../common/log.js';
+import { keystoneAuthenticatorFromConfig } from './keystone-auth.js';
 
 export interface AuthRequest {
   headers: IncomingHttpHeaders;
@@ -13,16 +15,20 @@ export interface AuthRequest {
   remoteAddress: string | null;
   requestId: string;
   globalRequestId: string | null;
+  /** The HTTP method (a HEAD answer has no body). */
+  method?: string;
 }
 
 /** Either a context, or a complete answer that ends the request before routing. */
 export type AuthOutcome =
   | { ok: true; ctx: RequestContext }
-  | { ok: false; status: number; headers: Record<string, string>; body: string };
+  /** A Buffer body is sent as is (Fastify adds `; charset=utf-8` to a string's JSON Content-Type). */
+  | { ok: false; status: number; headers: Record<string, string>; body: string | Buffer };
 
 export interface Authenticator {
   readonly strategy: 'noauth' | 'keystone';
-  authenticate(req: AuthRequest): AuthOutcome;
+  /** noauth answers at once; keystone may ask Keystone first. */
+  authenticate(req: AuthRequest): AuthOutcome | Promise<AuthOutcome>;
 }
 
 function header(h: IncomingHttpHeaders, name: string): string | undefined {
@@ -96,24 +102,17 @@ export class NoAuthAuthenticator implements Authenticator {
 }
 
 /**
- * `auth_strategy = keystone`: token validation (keystonemiddleware) is not implemented in this port
- * yet, so every request is refused with 401. The hook point is this class.
+ * The authenticator for `[DEFAULT] auth_strategy`. `keystone` (KeystoneAuthenticator in
+ * keystone-auth.ts) needs the config's [keystone_authtoken] section and throws ConfigError naming the
+ * first missing option.
  */
-export class KeystoneNotImplementedAuthenticator implements Authenticator {
-  readonly strategy = 'keystone' as const;
-
-  authenticate(): AuthOutcome {
-    return {
-      ok: false,
-      status: 401,
-      headers: { 'Content-Type': 'application/json' },
-      body: faultBody(401, 'Keystone authentication (auth_strategy = keystone) is not implemented yet.'),
-    };
-  }
-}
-
-export function authenticatorFor(strategy: 'noauth' | 'keystone'): Authenticator {
-  return strategy === 'noauth' ? new NoAuthAuthenticator() : new KeystoneNotImplementedAuthenticator();
+export function authenticatorFor(
+  strategy: 'noauth' | 'keystone',
+  opts: { config?: CinderConfig; logger?: Logger } = {},
+): Authenticator {
+  if (strategy === 'noauth') return new NoAuthAuthenticator();
+  if (!opts.config) throw new Error('auth_strategy = keystone needs the [keystone_authtoken] configuration');
+  return keystoneAuthenticatorFromConfig(opts.config, opts.logger);
 }
 
 /** oslo.middleware RequestId: an inbound X-Openstack-Request-Id of this form becomes global_request_id. */

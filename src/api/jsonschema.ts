@@ -11,12 +11,13 @@
 //   <message>`, or the bare message when the error is at the root.
 // Schemas are plain literals that read like Cinder's (cinder/api/schemas/*.py); compile() turns each
 // node into a list of checks once, at module load. TS types come from the literals (Infer<>).
-import { InvalidInput } from '../common/exceptions.js';
+import { Invalid, InvalidInput } from '../common/exceptions.js';
 import {
   PyFloat,
   dictGet,
   dictHas,
   dictKeys,
+  dictSize,
   isPyDict,
   pyCompareStr,
   pyIntFromStr,
@@ -45,6 +46,7 @@ export interface SchemaNode {
   readonly maximum?: number;
   readonly items?: SchemaNode;
   readonly uniqueItems?: boolean;
+  readonly minProperties?: number;
 }
 
 // ---- TS types derived from the schema literals -------------------------------------------------
@@ -204,11 +206,70 @@ function nonMandatoryLength(label: string) {
   };
 }
 
+/** exception.InvalidParameterValue: a 400 whose text is the checker's own sentence. */
+export class InvalidParameterValue extends Invalid {
+  static override template = '%(err)s';
+}
+
+/** Python truthiness of a value from the request body (None, False, 0, '', [], {} are false). */
+export function pyTruthy(v: unknown): boolean {
+  if (v === null || v === undefined || v === false || v === '' || v === 0 || v === 0n) return false;
+  if (v instanceof PyFloat) return v.value !== 0;
+  if (Array.isArray(v)) return v.length > 0;
+  if (isPyDict(v)) return dictSize(v) > 0;
+  return true;
+}
+
+/** Python's repr of a tuple of strings, as the reset-status checkers print VolumeStatus.ALL. */
+const tupleRepr = (xs: readonly string[]) => `(${xs.map(pyRepr).join(', ')})`;
+const listRepr = (xs: readonly string[]) => `[${xs.map(pyRepr).join(', ')}]`;
+
+/** fields.VolumeStatus.ALL, in Cinder's order (the 400 text prints the tuple). */
+export const VOLUME_STATUS_ALL = [
+  'creating', 'available', 'deleting', 'error', 'error_deleting', 'error_managing', 'managing',
+  'attaching', 'in-use', 'detaching', 'maintenance', 'restoring-backup', 'error_restoring', 'reserved',
+  'awaiting-transfer', 'backing-up', 'error_backing-up', 'error_extending', 'downloading', 'uploading',
+  'retyping', 'extending',
+] as const;
+/** fields.VolumeMigrationStatus.ALL */
+export const VOLUME_MIGRATION_STATUS_ALL = ['migrating', 'error', 'success', 'completing', 'none', 'starting'] as const;
+/** The attach statuses os-reset_status accepts. */
+export const RESET_ATTACH_STATUSES = ['attached', 'detached'] as const;
+
+/**
+ * One of the reset-status checkers (validators.py `_validate_volume_*status`): a truthy value whose
+ * lower-case form is not in `valid` raises InvalidParameterValue, which escapes jsonschema (the
+ * checkers are registered without `raises`), so the 400 text is the bare sentence.
+ */
+function statusChecker(label: string, valid: readonly string[], shown: string) {
+  return (v: unknown): void => {
+    if (!pyTruthy(v)) return;
+    if (typeof v === 'string' && (valid as readonly string[]).includes(v.toLowerCase())) return;
+    throw new InvalidParameterValue({ err: `${label}: ${pyStr(v)} is invalid, valid statuses are: ${shown}.` });
+  };
+}
+
+/** `_validate_volume_reset_body`: at least one of the three keys must be truthy. */
+function resetBodyChecker(v: unknown): void {
+  const get = (k: string) => (isPyDict(v) ? dictGet(v, k) : undefined);
+  if (!pyTruthy(get('status')) && !pyTruthy(get('attach_status')) && !pyTruthy(get('migration_status'))) {
+    throw new InvalidParameterValue({ err: "Must specify 'status', 'attach_status' or 'migration_status' for update." });
+  }
+}
+
 /** Format checkers Cinder registers (validators.py). A checker returns false or throws. */
 const FORMATS: Record<string, (v: unknown) => boolean | void> = {
   uuid: isUuidLike,
   name_non_mandatory_remove_white_spaces: nonMandatoryLength('name'),
   description_non_mandatory_remove_white_spaces: nonMandatoryLength('description'),
+  validate_volume_reset_body: resetBodyChecker,
+  volume_status: statusChecker('Volume status', VOLUME_STATUS_ALL, tupleRepr(VOLUME_STATUS_ALL)),
+  volume_attach_status: statusChecker('Volume attach status', RESET_ATTACH_STATUSES, listRepr(RESET_ATTACH_STATUSES)),
+  volume_migration_status: statusChecker(
+    'Volume migration status',
+    VOLUME_MIGRATION_STATUS_ALL,
+    tupleRepr(VOLUME_MIGRATION_STATUS_ALL),
+  ),
 };
 
 /** A Python regex pattern as JS: `$` at the end also matches before a final newline. */
@@ -391,6 +452,13 @@ function compileNode(node: SchemaNode): Check {
           }
           return null;
         });
+        break;
+      }
+      case 'minProperties': {
+        const min = node.minProperties!;
+        checks.push((v, path) =>
+          isPyDict(v) && dictSize(v) < min ? fail(path, v, `${pyRepr(v)} does not have enough properties`) : null,
+        );
         break;
       }
       case 'uniqueItems': {

@@ -30,6 +30,11 @@ export interface CinderState {
   rawBody: Buffer;
   /** The Content-Type header as sent (Fastify never sees it). */
   contentType: string | undefined;
+  /**
+   * Outside /v3: the `apiversions` paste pipeline (cors, faultwrap, the Versions router), which has
+   * no request-id middleware, no size limit and no auth, so no context and no request-id headers.
+   */
+  root: boolean;
 }
 
 declare module 'fastify' {
@@ -56,8 +61,15 @@ function headerOf(req: FastifyRequest, name: string): string | undefined {
   return Array.isArray(v) ? v.join(', ') : v;
 }
 
+/** paste.urlmap: `/v3` owns `/v3` and everything below `/v3/`; every other path is the root app's. */
+export function isV3Path(url: string): boolean {
+  const q = url.indexOf('?');
+  const p = q < 0 ? url : url.slice(0, q);
+  return p === '/v3' || p.startsWith('/v3/');
+}
+
 /** webob host_url: scheme://Host, default port dropped. */
-function hostUrl(req: FastifyRequest): string {
+export function hostUrl(req: FastifyRequest): string {
   const scheme = req.protocol;
   let host = headerOf(req, 'host') ?? `${req.socket.localAddress ?? 'localhost'}:${req.socket.localPort ?? ''}`;
   const m = /^(.*):(\d+)$/.exec(host);
@@ -84,7 +96,8 @@ export function viewRequest(req: FastifyRequest, ctx: RequestContext, version: n
 
 function sendWebob(req: FastifyRequest, reply: FastifyReply, status: number, explanation: string): FastifyReply {
   const r = webobErrorResponse(status, explanation, headerOf(req, 'accept'), req.method === 'HEAD');
-  reply.code(r.status).header('Content-Type', r.contentType).header('x-openstack-request-id', req.id);
+  reply.code(r.status).header('Content-Type', r.contentType);
+  if (!req.cinder?.root) reply.header('x-openstack-request-id', req.id);
   return reply.send(Buffer.from(r.body));
 }
 
@@ -96,6 +109,8 @@ export function sendNotFound(req: FastifyRequest, reply: FastifyReply): FastifyR
 function commonHeaders(req: FastifyRequest, reply: FastifyReply, withComputeId: boolean): void {
   const vh = versionHeaders(req.cinder?.versionLabel ?? null);
   if (vh) reply.headers(vh);
+  // The root app has neither a context (x-compute-request-id) nor the RequestId middleware.
+  if (req.cinder?.root) return;
   if (withComputeId) reply.header('x-compute-request-id', req.id);
   reply.header('x-openstack-request-id', req.id);
 }
@@ -187,10 +202,19 @@ export interface ResourceCall {
 
 export type Controller = (call: ResourceCall) => Promise<ResourceResult>;
 
+/** An action, optionally gated by `@api_version(min)` (a lower version is a 404 fault). */
+export type ActionEntry = Controller | { controller: Controller; minVersion: number };
+
 export type ResourceMethod =
-  | { kind: 'action'; actions: ReadonlyMap<string, Controller> }
-  /** takesBody: 'none' (show/index/delete: a body is a TypeError) or 'required' (create). */
-  | { kind: 'method'; takesBody: 'none' | 'required'; controller: Controller };
+  | { kind: 'action'; actions: ReadonlyMap<string, ActionEntry> }
+  /**
+   * takesBody: 'none' (show/index/delete: a body is a TypeError) or 'required' (create).
+   * minVersion: `@api_version(min)`, checked at dispatch, i.e. after the URL project check and
+   * before the body is bound (a lower version is a 404 fault).
+   */
+  | { kind: 'method'; takesBody: 'none' | 'required'; controller: Controller; minVersion?: number }
+  /** A route whose controller method does not exist (e.g. attachments `summary`): 404 fault. */
+  | { kind: 'absent' };
 
 /** project_id in URLs must match [DEFAULT] project_id_regex (default [0-9a-f\-]+) or no route matches. */
 const PROJECT_ID_RE = /^[0-9a-f-]+$/;
@@ -207,7 +231,8 @@ export async function runResource(
   if (projectId !== undefined && !PROJECT_ID_RE.test(projectId)) return sendNotFound(req, reply);
   for (const k in params) if (params[k] === '') return sendNotFound(req, reply);
   const st = req.cinder;
-  const ctx = st.ctx!;
+  // null only for the root app's resources (the version documents), which never read it.
+  const ctx = st.ctx as RequestContext;
 
   // 1. API version.
   const vo = parseVersionHeader(headerOf(req, 'openstack-api-version'));
@@ -229,21 +254,28 @@ export async function runResource(
 
     // 3. Method / action lookup, 4. deserialisation.
     let controller: Controller;
+    let minVersion = 0;
     let parsed: ParsedBody | null = null;
+    if (method.kind === 'absent') throw new HttpFault(404);
     if (method.kind === 'action') {
       if (contentType === null) throw noSuchAction('None');
       parsed = parseJsonBody(st.rawBody);
       const name = peekAction(parsed.value);
       const c = method.actions.get(name);
       if (!c) throw noSuchAction(name);
-      controller = c;
+      if (typeof c === 'function') controller = c;
+      else ({ controller, minVersion } = c);
     } else {
       controller = method.controller;
+      minVersion = method.minVersion ?? 0;
       if (contentType !== null) parsed = parseJsonBody(st.rawBody);
     }
 
     // 5. The URL's project must be the token's (admins included).
     if (projectId && projectId !== ctx.project_id) throw new HttpFault(400, 'Malformed request url');
+
+    // 5b. Dispatch: a microversion-gated method below its version "does not exist".
+    if (st.version < minVersion) throw new HttpFault(404);
 
     // 6. Controller. A body given to a method without one is a Python TypeError (400); a
     // missing body for one that needs it is a KeyError (500).
@@ -325,7 +357,10 @@ export function registerPipeline(app: FastifyInstance, opts: PipelineOptions): v
       version: 0,
       rawBody: EMPTY,
       contentType: undefined,
+      root: !isV3Path(req.url),
     };
+    // The root app (GET / version list) runs without RequestId, sizelimit and auth middleware.
+    if (req.cinder.root) return;
     reply.header('x-openstack-request-id', req.id);
 
     const cl = headerOf(req, 'content-length');
@@ -333,12 +368,13 @@ export function registerPipeline(app: FastifyInstance, opts: PipelineOptions): v
       return sendWebob(req, reply, 413, `Request is too large. Larger than max_request_body_size (${max}).`);
     }
 
-    const out = opts.authenticator.authenticate({
+    const out = await opts.authenticator.authenticate({
       headers: req.headers,
       url: requestUrl(req),
       remoteAddress: req.socket?.remoteAddress ?? null,
       requestId: req.id,
       globalRequestId: req.cinder.globalRequestId,
+      method: req.method,
     });
     if (!out.ok) {
       reply.code(out.status).headers(out.headers);
@@ -374,7 +410,9 @@ export function registerPipeline(app: FastifyInstance, opts: PipelineOptions): v
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof WebobAnswer) return sendWebob(req, reply, err.status, err.explanation);
     if (!req.cinder) {
-      reply.code(500).header('Content-Type', 'application/json').header('x-openstack-request-id', req.id);
+      reply.code(500).header('Content-Type', 'application/json');
+      if (!isV3Path(req.url)) return reply.send(Buffer.from(faultBody(500, GENERIC_500)));
+      reply.header('x-openstack-request-id', req.id);
       return reply.send(Buffer.from(faultBody(500, GENERIC_500)));
     }
     return sendFault(req, reply, err);

@@ -113,6 +113,113 @@ export type DetachBody = Infer<typeof detachNode>;
 export type InitializeConnectionBody = Infer<typeof initializeConnectionNode>;
 export type TerminateConnectionBody = Infer<typeof terminateConnectionNode>;
 
+// ---- admin_actions.py (os-force_detach, os-reset_status) ------------------------------------------
+
+const forceDetachNode = {
+  type: 'object',
+  properties: {
+    'os-force_detach': {
+      type: 'object',
+      properties: {
+        connector: { type: ['string', 'object', 'null'] },
+        // not uuid-validated, unlike os-detach's
+        attachment_id: { type: ['string', 'null'] },
+      },
+      additionalProperties: false,
+    },
+  },
+  required: ['os-force_detach'],
+  additionalProperties: false,
+} as const;
+
+// The object's own `format` runs before its properties (keyword order), so an empty body says
+// "Must specify ..." even when it also carries an unknown key; the three formats raise
+// InvalidParameterValue (a bare 400 sentence), see jsonschema.ts.
+const resetStatusNode = {
+  type: 'object',
+  properties: {
+    'os-reset_status': {
+      type: 'object',
+      format: 'validate_volume_reset_body',
+      properties: {
+        status: { type: ['string', 'null'], format: 'volume_status' },
+        attach_status: { type: ['string', 'null'], format: 'volume_attach_status' },
+        migration_status: { type: ['string', 'null'], format: 'volume_migration_status' },
+      },
+      additionalProperties: false,
+    },
+  },
+  required: ['os-reset_status'],
+  additionalProperties: false,
+} as const;
+
+export const forceDetachSchema = compile(forceDetachNode);
+export const resetStatusSchema = compile(resetStatusNode);
+export type ForceDetachBody = Infer<typeof forceDetachNode>;
+export type ResetStatusBody = Infer<typeof resetStatusNode>;
+
+// ---- attachments.py (v3 attachments API) ---------------------------------------------------------
+// Cinder's two schemas list a stray `'type': 'object'` *inside* `properties`, i.e. a property named
+// "type" whose schema is the string 'object': jsonschema crashes on a body that has a top-level
+// "type" key (a 500, see rejectStrayTypeKey), and otherwise never notices.
+
+const attachmentCreateProps = {
+  instance_uuid: uuid,
+  connector: { type: ['object', 'null'] },
+  volume_uuid: uuid,
+} as const;
+
+function attachmentCreateNode<P extends object>(properties: P) {
+  return {
+    type: 'object',
+    properties: {
+      attachment: { type: 'object', properties, required: ['volume_uuid'], additionalProperties: false },
+    },
+    required: ['attachment'],
+    additionalProperties: false,
+  } as const;
+}
+
+const attachmentCreateNodeBase = attachmentCreateNode(attachmentCreateProps);
+const attachmentCreateNodeV354 = attachmentCreateNode({
+  ...attachmentCreateProps,
+  mode: { type: 'string', enum: ['rw', 'ro'] },
+} as const);
+
+const attachmentUpdateNode = {
+  type: 'object',
+  properties: {
+    attachment: {
+      type: 'object',
+      properties: { connector: { type: 'object', minProperties: 1 } },
+      required: ['connector'],
+      additionalProperties: false,
+    },
+  },
+  required: ['attachment'],
+  additionalProperties: false,
+} as const;
+
+export const attachmentCreateSchemas = {
+  base: compile(attachmentCreateNodeBase),
+  v354: compile(attachmentCreateNodeV354),
+};
+export const attachmentUpdateSchema = compile(attachmentUpdateNode);
+export type AttachmentCreateBody = Infer<typeof attachmentCreateNodeV354>;
+export type AttachmentUpdateBody = Infer<typeof attachmentUpdateNode>;
+
+/**
+ * The stray `properties.type = 'object'` of Cinder's attachment schemas: jsonschema descends into
+ * the string 'object' as if it were a schema and raises a non-validation error (probed: 500
+ * computeFault), before `required`/`additionalProperties` are looked at. Only reached when the
+ * body is an object (the root `type` keyword comes first).
+ */
+export function rejectStrayTypeKey(body: unknown): void {
+  if (body !== null && typeof body === 'object' && !Array.isArray(body) && Object.prototype.hasOwnProperty.call(body, 'type')) {
+    throw new Error("jsonschema: schema 'object' of property 'type' is not a schema");
+  }
+}
+
 // ---- volumes.py (POST /volumes) ----------------------------------------------------------------
 
 const volumeProperties = {

@@ -209,3 +209,21 @@ export function collectionLinks(
   const qs = params.map(([k, val]) => `${quotePlus(k)}=${quotePlus(val)}`).join('&');
   return [{ rel: 'next', href: `${joinUrl(req.applicationUrl, projectInUrl(req), collection)}?${qs}` }];
 }
+
+// ---- attachments (cinder/api/v3/views/attachments.py; no microversion-dependent fields) ----------
+
+/** `{id, status: attach_status, instance: instance_uuid, volume_id}` */
+export function attachmentSummary(a: VolumeAttachment): Record<string, unknown> {
+  return { id: a.id, status: a.attach_status, instance: a.instance_uuid, volume_id: a.volume_id };
+}
+
+/** The summary plus attached_at/detached_at (`''` when NULL), attach_mode and connection_info. */
+export function attachmentDetail(a: VolumeAttachment): Record<string, unknown> {
+  return {
+    ...attachmentSummary(a),
+    attached_at: apiDateTime(a.attach_time) ?? '',
+    detached_at: apiDateTime(a.detach_time) ?? '',
+    attach_mode: a.attach_mode,
+    connection_info: a.connection_info,
+  };
+}

@@ -2,6 +2,7 @@
 // Fastify on osapi_volume_listen:osapi_volume_listen_port, the volume API over the shared DB,
 // and RPC calls to the volume services through RabbitMQ.
 import { loadConfigFromArgv } from '../common/config.js';
+import { authenticatorFor, type Authenticator } from '../api/auth.js';
 import { createLogger } from '../common/log.js';
 import { onShutdown } from '../common/shutdown.js';
 import { openDb } from '../db/client.js';
@@ -9,10 +10,21 @@ import { Transport } from '../rpc/transport.js';
 import { RpcClient } from '../rpc/client.js';
 import { VolumeRpcApi } from '../rpc/volume-rpcapi.js';
 import { VolumeAPI } from '../volume-api/api.js';
+import { LockManager } from '../common/lock.js';
 import { buildApp } from '../api/app.js';
 
 const cfg = loadConfigFromArgv(process.argv);
 const logger = createLogger('cinder-api', cfg.DEFAULT.log_level);
+
+// [DEFAULT] auth_strategy: with keystone, a missing or bad [keystone_authtoken] option stops the
+// process here, in one line, before anything is connected.
+let authenticator: Authenticator;
+try {
+  authenticator = authenticatorFor(cfg.DEFAULT.auth_strategy, { config: cfg, logger });
+} catch (e) {
+  process.stderr.write(`${(e as Error).message}\n`);
+  process.exit(2);
+}
 
 async function main() {
   const db = openDb(cfg.database.connection);
@@ -27,9 +39,14 @@ async function main() {
     db,
     rpc: new VolumeRpcApi(client, { timeoutMs }),
     logger,
+    // The API's coordination lock (cinder-attachment_update-<volume>-<host>) and notifier host.
+    locks: new LockManager(cfg.DEFAULT.state_path),
+    host: cfg.DEFAULT.host,
     storageAvailabilityZone: cfg.DEFAULT.storage_availability_zone,
+    // Cinder reads [keystone_authtoken] service_token_roles whatever the auth_strategy.
+    serviceTokenRoles: cfg.keystone_authtoken.service_token_roles,
   });
-  const app = buildApp({ volumeApi, config: cfg, logger });
+  const app = buildApp({ volumeApi, config: cfg, logger, authenticator });
   await app.listen({ host: cfg.DEFAULT.osapi_volume_listen, port: cfg.DEFAULT.osapi_volume_listen_port });
   logger.info({ listen: `${cfg.DEFAULT.osapi_volume_listen}:${cfg.DEFAULT.osapi_volume_listen_port}` }, 'api service ready');
 

@@ -80,6 +80,43 @@ export const backendSectionSchema = z.object({
   command_timeout: int(1).default(120),
 });
 
+/** An unset or empty string option (oslo.config: `opt =` leaves it empty). */
+const optStr = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+/**
+ * [keystone_authtoken]: the keystonemiddleware auth_token options cinder-ts implements (the
+ * password plugin's own options included). Only read by cinder-api with auth_strategy = keystone;
+ * which ones are required is decided by keystoneAuthSettings().
+ */
+export const keystoneAuthtokenSchema = z.object({
+  www_authenticate_uri: optStr,
+  /** Deprecated name of www_authenticate_uri, still read by keystonemiddleware. */
+  auth_uri: optStr,
+  auth_type: optStr,
+  auth_url: optStr,
+  username: optStr,
+  password: z.string().optional(),
+  user_domain_name: optStr,
+  user_domain_id: optStr,
+  project_name: optStr,
+  project_domain_name: optStr,
+  project_domain_id: optStr,
+  service_token_roles: list.default(['service']),
+  service_token_roles_required: bool.default(false),
+  /** Seconds a validated token is kept; 0 keeps it until the token expires, -1 disables the cache. */
+  token_cache_time: int(-1).default(300),
+  insecure: bool.default(false),
+  cafile: optStr,
+  /** Seconds; unset means no timeout of our own, as keystonemiddleware. */
+  http_connect_timeout: int(1).optional(),
+  http_request_max_retries: int(0).default(3),
+});
+
+export type KeystoneAuthtokenSection = z.infer<typeof keystoneAuthtokenSchema>;
+
 export type DefaultSection = z.infer<typeof defaultSectionSchema>;
 export type BackendConfig = z.infer<typeof backendSectionSchema> & {
   name: string;
@@ -92,6 +129,7 @@ export interface CinderConfig {
   database: { connection: string };
   oslo_concurrency: { lock_path: string };
   backends: BackendConfig[];
+  keystone_authtoken: KeystoneAuthtokenSection;
 }
 
 export class ConfigError extends Error {
@@ -139,7 +177,116 @@ export function parseConfig(text: string): CinderConfig {
       target_ip_address: interpolate(b.target_ip_address ?? DEFAULT.my_ip, vars),
     };
   });
-  return { DEFAULT, database, oslo_concurrency, backends };
+  const keystone_authtoken = sectionOf(keystoneAuthtokenSchema, osloSection(text, 'keystone_authtoken'), 'keystone_authtoken');
+  return { DEFAULT, database, oslo_concurrency, backends, keystone_authtoken };
+}
+
+/**
+ * One section read as oslo.config's parser does: `key = value` or `key: value`, whole-line `#`/`;`
+ * comments only (a password may contain `#` or `;`, which the `ini` package would cut), one level
+ * of matching quotes stripped, indented continuation lines joined with a newline, last one wins.
+ */
+export function osloSection(text: string, name: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  let inSection = false;
+  let key: string | null = null;
+  let value: string[] = [];
+  const flush = () => {
+    if (key !== null && inSection) out[key] = value.join('\n');
+    key = null;
+    value = [];
+  };
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trimEnd();
+    if (!line) {
+      flush();
+      continue;
+    }
+    if (line.startsWith(' ') || line.startsWith('\t')) {
+      if (key !== null) value.push(line.trimStart());
+      continue;
+    }
+    flush();
+    if (line.startsWith('[')) {
+      inSection = line.endsWith(']') && line.slice(1, -1) === name;
+      continue;
+    }
+    if (line.startsWith('#') || line.startsWith(';')) continue;
+    const colon = line.indexOf(':');
+    const equal = line.indexOf('=');
+    if (colon < 0 && equal < 0) continue;
+    const at = colon < 0 || (equal >= 0 && equal < colon) ? equal : colon;
+    let v = line.slice(at + 1).trim();
+    if (v.length >= 2 && v[0] === v[v.length - 1] && (v[0] === '"' || v[0] === "'")) v = v.slice(1, -1);
+    key = line.slice(0, at).trim();
+    value = [v];
+  }
+  flush();
+  return out;
+}
+
+/** What cinder-api needs to validate tokens, every required option present. */
+export interface KeystoneAuthSettings {
+  www_authenticate_uri: string;
+  auth_url: string;
+  username: string;
+  password: string;
+  user_domain_name?: string;
+  user_domain_id?: string;
+  project_name: string;
+  project_domain_name?: string;
+  project_domain_id?: string;
+  service_token_roles: string[];
+  service_token_roles_required: boolean;
+  token_cache_time: number;
+  insecure: boolean;
+  cafile?: string;
+  http_connect_timeout?: number;
+  http_request_max_retries: number;
+}
+
+/**
+ * The [keystone_authtoken] options auth_strategy = keystone needs, or a ConfigError naming the first
+ * missing/bad one. www_authenticate_uri falls back to auth_uri, then to auth_url, as
+ * keystonemiddleware does with the password plugin.
+ */
+export function keystoneAuthSettings(cfg: CinderConfig): KeystoneAuthSettings {
+  const k = cfg.keystone_authtoken;
+  const fail = (opt: string, msg: string): never => {
+    throw new ConfigError(`config error: [keystone_authtoken] ${opt}: ${msg}`);
+  };
+  const required = 'required with auth_strategy = keystone';
+  if (k.auth_type === undefined) fail('auth_type', `${required} (only 'password' is supported)`);
+  if (k.auth_type !== 'password') fail('auth_type', `only 'password' is supported, got '${k.auth_type}'`);
+  const authUrl = k.auth_url ?? fail('auth_url', required);
+  if (!/^https?:\/\/[^\s/]+/.test(authUrl)) fail('auth_url', `expected an http:// or https:// URL, got '${authUrl}'`);
+  const username = k.username ?? fail('username', required);
+  const password = k.password === undefined || k.password === '' ? fail('password', required) : k.password;
+  if (k.user_domain_name === undefined && k.user_domain_id === undefined) fail('user_domain_name', `${required} (or user_domain_id)`);
+  const projectName = k.project_name ?? fail('project_name', required);
+  if (k.project_domain_name === undefined && k.project_domain_id === undefined) {
+    fail('project_domain_name', `${required} (or project_domain_id)`);
+  }
+  const www = k.www_authenticate_uri ?? k.auth_uri ?? authUrl;
+  if (/[\x00-\x1f\x7f]/.test(www)) fail(k.www_authenticate_uri ? 'www_authenticate_uri' : 'auth_uri', 'must be one line');
+  return {
+    www_authenticate_uri: www,
+    auth_url: authUrl,
+    username,
+    password,
+    user_domain_name: k.user_domain_name,
+    user_domain_id: k.user_domain_id,
+    project_name: projectName,
+    project_domain_name: k.project_domain_name,
+    project_domain_id: k.project_domain_id,
+    service_token_roles: k.service_token_roles,
+    service_token_roles_required: k.service_token_roles_required,
+    token_cache_time: k.token_cache_time,
+    insecure: k.insecure,
+    cafile: k.cafile,
+    http_connect_timeout: k.http_connect_timeout,
+    http_request_max_retries: k.http_request_max_retries,
+  };
 }
 
 export function loadConfig(file: string): CinderConfig {

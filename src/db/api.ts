@@ -18,7 +18,7 @@ import {
 } from './schema.js';
 import type { Volume, VolumeAttachment } from '../objects/volume.js';
 import { parseJsonColumn } from '../objects/volume.js';
-import { InvalidUUID, VolumeNotFound } from '../common/exceptions.js';
+import { InvalidUUID, VolumeAttachmentNotFound, VolumeNotFound } from '../common/exceptions.js';
 
 // ---------------------------------------------------------------------------------------------
 // conditional_update's expected-value language (cinder/db/sqlalchemy/api.py _process_expected…)
@@ -225,7 +225,7 @@ export function volumeAttached(
   instanceUuid: string | null,
   hostName: string | null,
   mountpoint: string | null,
-  attachMode: string,
+  attachMode: string | null,
   markAttached = true,
 ): { volume: Volume; attachment: VolumeAttachment } {
   if (instanceUuid && !isUuidLike(instanceUuid)) throw new InvalidUUID({ uuid: instanceUuid });
@@ -468,4 +468,108 @@ export function servicesUp(db: Db, binary: string, downTimeS = 60) {
     )
     .orderBy(asc(services.host))
     .all();
+}
+
+// ---------------------------------------------------------------------------------------------
+// new-style attachments (attachments API, os-reset_status)
+
+/** volume_admin_metadata_get: the live admin metadata of a volume as key → value. */
+export function adminMetadataGet(db: Db, volumeId: string): Record<string, string> {
+  return kv(
+    db
+      .select({ key: volumeAdminMetadata.key, value: volumeAdminMetadata.value })
+      .from(volumeAdminMetadata)
+      .where(and(eq(volumeAdminMetadata.volume_id, volumeId), eq(volumeAdminMetadata.deleted, false)))
+      .all(),
+  );
+}
+
+/**
+ * volume_attach (as _attachment_reserve calls it): INSERT a row {id: uuid4, volume_id,
+ * attach_status, instance_uuid}; every other column stays NULL until the API saves the object.
+ */
+export function volumeAttach(
+  db: Db,
+  values: { volume_id: string; attach_status: string; instance_uuid: string | null },
+): VolumeAttachment {
+  const id = randomUUID();
+  db.insert(volumeAttachment)
+    .values({ id, ...values, created_at: dbNow(), deleted: false })
+    .run();
+  return attachmentGet(db, id)!;
+}
+
+/**
+ * volume_attachment_get_all_by_volume_id: live rows of the volume whose attach_status is not
+ * 'detached' (what os-reset_status detaches, and the in-use check counts).
+ */
+export function attachmentGetAllByVolumeId(db: Db, volumeId: string): VolumeAttachment[] {
+  return db
+    .select()
+    .from(volumeAttachment)
+    .where(
+      and(
+        eq(volumeAttachment.volume_id, volumeId),
+        eq(volumeAttachment.deleted, false),
+        sql`${volumeAttachment.attach_status} != 'detached'`,
+      ),
+    )
+    .orderBy(asc(volumeAttachment.created_at))
+    .all()
+    .map(toAttachment);
+}
+
+/** The volume_attachment columns a filter may name (is_valid_model_filters on the model). */
+export const ATTACHMENT_FILTER_COLUMNS = [
+  'id', 'volume_id', 'attached_host', 'instance_uuid', 'mountpoint', 'attach_time', 'detach_time',
+  'attach_mode', 'attach_status', 'connection_info', 'connector', 'created_at', 'updated_at',
+  'deleted_at', 'deleted',
+] as const;
+type AttachmentColumn = (typeof ATTACHMENT_FILTER_COLUMNS)[number];
+
+export interface AttachmentListOptions {
+  /** Restrict to attachments of this project's volumes (volume_attachment_get_all_by_project). */
+  projectId?: string | null;
+  /** Exact-match column filters (filter_by); keys must be ATTACHMENT_FILTER_COLUMNS. */
+  filters?: Record<string, string>;
+  limit?: number;
+  marker?: string | null;
+  offset?: number;
+}
+
+/**
+ * _attachment_get_all through _generate_paginate_query: live rows, optionally of one project's
+ * volumes, exact filters, sorted created_at DESC, id DESC (Cinder's default sort keys); a marker
+ * is an attachment id (VolumeAttachmentNotFound when it does not exist) and the page starts after it.
+ */
+export function attachmentGetAll(db: Db, opts: AttachmentListOptions = {}): VolumeAttachment[] {
+  const where: SQL[] = [eq(volumeAttachment.deleted, false)];
+  if (opts.projectId) {
+    where.push(
+      sql`EXISTS (SELECT 1 FROM volumes WHERE volumes.id = ${volumeAttachment.volume_id} AND volumes.project_id = ${opts.projectId})`,
+    );
+  }
+  for (const [k, v] of Object.entries(opts.filters ?? {})) {
+    where.push(eq(volumeAttachment[k as AttachmentColumn] as SQLiteColumn, v));
+  }
+  if (opts.marker !== undefined && opts.marker !== null) {
+    const m = db
+      .select({ id: volumeAttachment.id, created_at: volumeAttachment.created_at })
+      .from(volumeAttachment)
+      .where(and(eq(volumeAttachment.id, opts.marker), eq(volumeAttachment.deleted, false)))
+      .get();
+    if (!m) throw new VolumeAttachmentNotFound({ filter: `attachment_id = ${opts.marker}` });
+    where.push(
+      sql`(${volumeAttachment.created_at} < ${m.created_at} OR (${volumeAttachment.created_at} = ${m.created_at} AND ${volumeAttachment.id} < ${m.id}))`,
+    );
+  }
+  let q = db
+    .select()
+    .from(volumeAttachment)
+    .where(and(...where))
+    .orderBy(sql`${volumeAttachment.created_at} DESC`, sql`${volumeAttachment.id} DESC`)
+    .$dynamic();
+  if (opts.limit !== undefined) q = q.limit(opts.limit);
+  if (opts.offset) q = q.offset(opts.offset);
+  return q.all().map(toAttachment);
 }

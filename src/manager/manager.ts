@@ -427,12 +427,16 @@ export class VolumeManager {
     connector: Connector,
     attachmentId: string,
   ): Promise<Record<string, unknown>> {
-    let mode = typeof connector.mode === 'string' ? connector.mode : 'rw';
+    // connector.get('mode', 'rw'): a present key wins, whatever its value.
+    let mode = (Object.prototype.hasOwnProperty.call(connector, 'mode') ? connector.mode : 'rw') as string | null;
     this.notifier.info(ctx, vref, 'attach.start');
     const attachment = dbapi.attachmentGet(this.db, attachmentId);
     if (!attachment) throw new VolumeAttachmentNotFound({ filter: `attachment_id = ${attachmentId}` });
     // A mode given at attachment-create wins over the connector's, and is written back into it.
-    if (attachment.attach_mode !== 'null' && attachment.attach_mode) {
+    // Cinder compares with the string 'null' only: a row whose attach_mode is still NULL (the RPC
+    // that POST /attachments with a connector makes before the API saves the mode) gives mode None,
+    // stored as such in the connector and, until the API's save, in attach_mode.
+    if (attachment.attach_mode !== 'null') {
       mode = attachment.attach_mode;
       connector.mode = mode;
     }

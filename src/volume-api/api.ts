@@ -13,11 +13,13 @@ import {
   InvalidInput,
   InvalidVolume,
   InvalidVolumeAttachMode,
+  VolumeAttachmentNotFound,
   VolumeNotFound,
 } from '../common/exceptions.js';
 import { AVAILABLE_MIGRATION_STATUS } from '../objects/volume.js';
 import type { Logger } from '../common/log.js';
 import type { VolumeRpcApi } from '../rpc/volume-rpcapi.js';
+import { LogNotifier, type Notifier } from '../manager/notifier.js';
 
 export interface CreateVolumeRequest {
   size: number;
@@ -54,8 +56,63 @@ export interface VolumeApiSurface {
 
 export type { Connector };
 
+/** VolumeAttachment.get_by_id: the row plus its volume (joined-loaded at the same time). */
+export type AttachmentRef = VolumeAttachment & { volume: Volume };
+
+/** What os-reset_status writes (validate_update's result; migration_status null = NULL). */
+export interface ResetStatusUpdate {
+  status?: string;
+  attach_status?: string;
+  migration_status?: string | null;
+}
+
+/** Filters, pagination and scope of GET /attachments[/detail] (AttachmentsController._items). */
+export interface AttachmentListRequest {
+  allTenants: boolean;
+  filters: Record<string, string>;
+  limit: number;
+  marker: string | null;
+  offset: number;
+}
+
+/** The attachments API (cinder/volume/api.py attachment_* and the v3 attachments controller). */
+export interface AttachmentApiSurface {
+  /** VolumeAttachment.get_by_id: not project-scoped; VolumeAttachmentNotFound (404). */
+  getAttachment(ctx: RequestContext, attachmentId: string): AttachmentRef;
+  /** objects.Volume.get_by_id: project-scoped for non-admins, no volume:get policy (404). */
+  getVolumeById(ctx: RequestContext, volumeId: string): Volume;
+  listAttachments(ctx: RequestContext, req: AttachmentListRequest): VolumeAttachment[];
+  attachmentCreate(
+    ctx: RequestContext,
+    volume: Volume,
+    instanceUuid: string | null,
+    connector: Connector | null,
+    attachMode?: string,
+  ): Promise<VolumeAttachment>;
+  attachmentUpdate(ctx: RequestContext, attachment: AttachmentRef, connector: Connector): Promise<VolumeAttachment>;
+  attachmentComplete(ctx: RequestContext, attachment: AttachmentRef): Promise<void>;
+  attachmentDelete(ctx: RequestContext, attachment: AttachmentRef): Promise<VolumeAttachment[]>;
+}
+
+/** The admin actions' volume-API side (cinder/api/contrib/admin_actions.py). */
+export interface AdminApiSurface {
+  /** Live attachments not 'detached' (volume_attachment_get_all_by_volume_id). */
+  liveAttachments(volumeId: string): VolumeAttachment[];
+  /** The unconditional UPDATE, then detach every live attachment when attach_status=detached. */
+  resetStatus(ctx: RequestContext, volumeId: string, update: ResetStatusUpdate): Promise<void>;
+}
+
 
 const P = 'volume_extension:volume_actions:';
+
+/** Python's str.format of a value (the lock name): str() of it, None as 'None'. */
+function pyFormat(v: unknown): string {
+  if (v === null || v === undefined) return 'None';
+  if (typeof v === 'boolean') return v ? 'True' : 'False';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number') return String(v);
+  return JSON.stringify(v);
+}
 
 /** utils.build_or_str: 'a or b or c' for a tuple, the value itself for a string. */
 function buildOrStr(v: string | readonly string[], fmt?: string): string {
@@ -70,14 +127,26 @@ export interface VolumeApiDeps {
   /** [keystone_authtoken] service_token_roles (default ['service']). */
   serviceTokenRoles?: string[];
   storageAvailabilityZone?: string;
+  /**
+   * The API's coordination locks (tooz file backend under `[DEFAULT] state_path`), for
+   * `cinder-attachment_update-<volume_id>-<connector host>`. Without it attachment updates run
+   * unlocked (unit tests).
+   */
+  locks?: { withLock<T>(name: string, fn: () => Promise<T>): Promise<T> };
+  /** [DEFAULT] host: notifications sent by the API are published as `volume.<host>`. */
+  host?: string;
+  /** Where the API's notifications go (default: log lines on `logger`, publisher volume.<host>). */
+  notifier?: Notifier;
 }
 
-export class VolumeAPI implements VolumeApiSurface {
+export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminApiSurface {
   private readonly db: Db;
   private readonly rpc: VolumeRpcApi;
   private readonly log: Logger;
   private readonly serviceTokenRoles: string[];
   private readonly az: string;
+  private readonly locks: VolumeApiDeps['locks'];
+  private readonly notifier: Notifier;
 
   constructor(deps: VolumeApiDeps) {
     this.db = deps.db;
@@ -85,6 +154,8 @@ export class VolumeAPI implements VolumeApiSurface {
     this.log = deps.logger;
     this.serviceTokenRoles = deps.serviceTokenRoles ?? ['service'];
     this.az = deps.storageAvailabilityZone ?? 'nova';
+    this.locks = deps.locks;
+    this.notifier = deps.notifier ?? new LogNotifier(deps.logger, deps.host ?? 'localhost');
   }
 
   get(ctx: RequestContext, volumeId: string): Volume {
@@ -277,6 +348,224 @@ export class VolumeAPI implements VolumeApiSurface {
     this.log.info({ volume_id: volume.id }, 'Terminate volume connection completed successfully.');
     // An 'attaching' volume goes back to in-use/available, as Cinder's API does after the RPC.
     await this.unreserveVolume(ctx, volume);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // new-style attachments (volume/api.py attachment_*, api/v3/attachments.py)
+
+  getAttachment(_ctx: RequestContext, attachmentId: string): AttachmentRef {
+    const attachment = dbapi.attachmentGet(this.db, attachmentId);
+    // The joined volume: any project's (the lookup is not project-scoped).
+    const volume = attachment ? dbapi.volumeGet(this.db, attachment.volume_id) : null;
+    if (!attachment || !volume) throw new VolumeAttachmentNotFound({ filter: `attachment_id = ${attachmentId}` });
+    return { ...attachment, volume };
+  }
+
+  getVolumeById(ctx: RequestContext, volumeId: string): Volume {
+    const volume = dbapi.volumeGet(this.db, volumeId, { projectId: ctx.is_admin ? undefined : ctx.project_id });
+    if (!volume) throw new VolumeNotFound({ volume_id: volumeId });
+    return volume;
+  }
+
+  listAttachments(ctx: RequestContext, req: AttachmentListRequest): VolumeAttachment[] {
+    return dbapi.attachmentGetAll(this.db, {
+      projectId: ctx.is_admin && req.allTenants ? undefined : ctx.project_id,
+      filters: req.filters,
+      limit: req.limit,
+      marker: req.marker,
+      offset: req.offset,
+    });
+  }
+
+  /**
+   * _attachment_reserve: status → 'reserved' in one conditional UPDATE (multiattach as loaded),
+   * else allowed only for the same instance on an in-use/reserved volume (live migration), then
+   * INSERT the reserved attachment row.
+   */
+  private attachmentReserve(ctx: RequestContext, vref: Volume, instanceUuid: string | null): VolumeAttachment {
+    if (vref.multiattach && vref.status === 'in-use' && vref.bootable) {
+      authorize(ctx, 'volume:multiattach_bootable_volume', vref);
+    }
+    const statuses = vref.multiattach
+      ? (['available', 'in-use', 'downloading'] as const)
+      : (['available', 'downloading'] as const);
+    const ok = dbapi.volumeConditionalUpdate(this.db, vref.id, { status: 'reserved' }, {
+      multiattach: vref.multiattach,
+      status: statuses,
+    });
+    if (!ok) {
+      let override = false;
+      let current = vref;
+      if (instanceUuid && (vref.status === 'in-use' || vref.status === 'reserved')) {
+        // Refreshed: concurrent reservations for the same instance (LP bug 1694530).
+        current = this.getVolumeById(ctx, vref.id);
+        override = current.volume_attachment.some((a) => a.instance_uuid === instanceUuid);
+      }
+      if (!override) {
+        throw new InvalidVolume({
+          reason: `Volume ${current.id} status must be ${buildOrStr(statuses)} to reserve, but the current status is ${current.status}.`,
+        });
+      }
+    }
+    return dbapi.volumeAttach(this.db, { volume_id: vref.id, attach_status: 'reserved', instance_uuid: instanceUuid });
+  }
+
+  /**
+   * attachment_create. The answer is the object as it stood after the reserve plus the two fields
+   * the API saves (connection_info, attach_mode): status stays 'reserved' even when the manager
+   * moved the row to 'attaching' (pitfall 17), and the saved attach_mode overwrites the manager's.
+   * A failing RPC leaves the reservation behind (volume and row 'reserved', pitfall 18).
+   */
+  async attachmentCreate(
+    ctx: RequestContext,
+    volume: Volume,
+    instanceUuid: string | null,
+    connector: Connector | null,
+    attachMode = 'null',
+  ): Promise<VolumeAttachment> {
+    authorize(ctx, 'volume:attachment_create', volume);
+    if ((volume.status ?? '').includes('error')) {
+      const msg =
+        'Volume attachments can not be created if the volume is in an error state. ' +
+        `The Volume ${volume.id} currently has a status of: ${volume.status} `;
+      this.log.error({ volume_id: volume.id }, msg);
+      throw new InvalidVolume({ reason: msg });
+    }
+    const attachment = this.attachmentReserve(ctx, volume, instanceUuid);
+    let connectionInfo: Record<string, unknown> = {};
+    // `if connector:` — an empty connector is no connector.
+    if (connector && Object.keys(connector).length > 0) {
+      connectionInfo = await this.rpc.attachmentUpdate(ctx, volume, connector, attachment.id);
+    }
+    attachment.connection_info = connectionInfo;
+    // Any non-empty admin `readonly` (even 'False', which every legacy attach leaves) means 'ro'.
+    if (dbapi.adminMetadataGet(this.db, volume.id).readonly) {
+      this.log.warn(
+        { volume_id: volume.id },
+        'Using volume_admin_metadata to set Read Only mode is deprecated!  Please use the mode argument in attachment-create.',
+      );
+      attachment.attach_mode = 'ro';
+    } else {
+      attachment.attach_mode = attachMode;
+    }
+    dbapi.attachmentUpdate(this.db, attachment.id, {
+      connection_info: attachment.connection_info,
+      attach_mode: attachment.attach_mode,
+    });
+    return attachment;
+  }
+
+  /**
+   * attachment_update, under the API lock `cinder-attachment_update-<volume_id>-<connector host>`
+   * (a connector without `host` fails while the name is built, before the policy check). Returns
+   * the caller's stale attachment with only connection_info refreshed.
+   */
+  async attachmentUpdate(ctx: RequestContext, attachment: AttachmentRef, connector: Connector): Promise<VolumeAttachment> {
+    if (!Object.prototype.hasOwnProperty.call(connector, 'host')) {
+      throw new Error("KeyError: 'host' (building the attachment_update lock name)");
+    }
+    const host = pyFormat(connector.host);
+    // tooz refuses lock names that would leave its directory; so do we.
+    if (host.includes('/') || host.includes('\0')) throw new Error('invalid attachment_update lock name');
+    const run = () => this.attachmentUpdateLocked(ctx, attachment, connector);
+    if (!this.locks) return run();
+    return this.locks.withLock(`attachment_update-${attachment.volume_id}-${host}`, run);
+  }
+
+  private async attachmentUpdateLocked(
+    ctx: RequestContext,
+    attachment: AttachmentRef,
+    connector: Connector,
+  ): Promise<VolumeAttachment> {
+    authorize(ctx, 'volume:attachment_update', { project_id: attachment.volume.project_id });
+    const volume = this.getVolumeById(ctx, attachment.volume_id);
+    if ((volume.status ?? '').includes('error')) {
+      const msg =
+        'Volume attachments can not be updated if the volume is in an error state. ' +
+        `The Volume ${volume.id} currently has a status of: ${volume.status} `;
+      this.log.error({ volume_id: volume.id }, msg);
+      throw new InvalidVolume({ reason: msg });
+    }
+    // No volume types here, so only the multiattach flag allows several connected attachments.
+    if (volume.volume_attachment.length > 1 && !volume.multiattach) {
+      const hosts = new Set<string>();
+      for (const a of volume.volume_attachment) {
+        if (!a.connection_info || Object.keys(a.connection_info).length === 0) continue;
+        // a.connector['host']: a TypeError/KeyError in Cinder (500) when it is missing.
+        if (!a.connector || !Object.prototype.hasOwnProperty.call(a.connector, 'host')) {
+          throw new Error(`attachment ${a.id} has connection_info but no connector host`);
+        }
+        hosts.add(pyFormat(a.connector.host));
+      }
+      if (hosts.size > 0) {
+        throw new InvalidVolume({ reason: `duplicate connectors detected on volume ${volume.id}` });
+      }
+    }
+    const info = await this.rpc.attachmentUpdate(ctx, volume, connector, attachment.id);
+    dbapi.attachmentUpdate(this.db, attachment.id, { connection_info: info });
+    const { volume: _v, ...stale } = attachment;
+    return { ...stale, connection_info: info };
+  }
+
+  /**
+   * os-complete (the controller's body in Cinder): the volume is loaded project-scoped (404 for
+   * another project), then the policy; then, unconditionally, the attachment 'attached' and the
+   * volume in-use/attached, and volume.attach.end from the API.
+   */
+  async attachmentComplete(ctx: RequestContext, attachment: AttachmentRef): Promise<void> {
+    const volume = this.getVolumeById(ctx, attachment.volume_id);
+    authorize(ctx, 'volume:attachment_complete', { project_id: attachment.volume.project_id });
+    dbapi.attachmentUpdate(this.db, attachment.id, { attach_status: 'attached' });
+    dbapi.volumeUpdate(this.db, volume.id, { status: 'in-use', attach_status: 'attached' });
+    this.notifier.info(ctx, { ...volume, status: 'in-use', attach_status: 'attached' }, 'attach.end');
+  }
+
+  /**
+   * attachment_delete: policy, the OSSA-2023-003 guard, then (reserved: detach.start here, no RPC;
+   * otherwise the manager's terminate/remove_export, which sends detach.start) finish_detach and
+   * detach.end from the API. A manager failure propagates before any DB write. Returns the
+   * volume's other live attachments (not 'detached').
+   */
+  async attachmentDelete(ctx: RequestContext, attachment: AttachmentRef): Promise<VolumeAttachment[]> {
+    authorize(ctx, 'volume:attachment_delete', { project_id: attachment.volume.project_id });
+    const { volume: loaded, ...row } = attachment;
+    this.attachmentDeletionAllowed(ctx, row, null);
+    const volume = loaded;
+    if (attachment.attach_status === 'reserved') {
+      this.notifier.info(ctx, volume, 'detach.start');
+    } else {
+      await this.rpc.attachmentDelete(ctx, attachment.id, volume);
+    }
+    // The volume's attachment list as lazily loaded now (live rows not 'detached'), minus this one.
+    const remaining = dbapi.attachmentGetAllByVolumeId(this.db, volume.id).filter((a) => a.id !== attachment.id);
+    const after = dbapi.finishDetach(this.db, volume.id, attachment.id);
+    this.notifier.info(ctx, { ...after, volume_attachment: remaining }, 'detach.end');
+    this.log.info({ volume_id: volume.id, attachment_id: attachment.id }, 'Attachment delete completed successfully.');
+    return remaining;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // admin actions (api/contrib/admin_actions.py)
+
+  liveAttachments(volumeId: string): VolumeAttachment[] {
+    return dbapi.attachmentGetAllByVolumeId(this.db, volumeId);
+  }
+
+  /**
+   * The body of os-reset_status after its checks: volume.reset_status.start, the unconditional
+   * UPDATE, and for attach_status=detached volume_detached for every live attachment (which
+   * recomputes the status, so the status just set can become 'available') and the attached_mode
+   * soft delete; then volume.reset_status.end. Nothing on the backend changes (the export and the
+   * ACL stay, field failure F1). No workers table here, so no worker row to remove.
+   */
+  async resetStatus(ctx: RequestContext, volumeId: string, update: ResetStatusUpdate): Promise<void> {
+    this.notifier.info(ctx, this.getVolumeById(ctx, volumeId), 'reset_status.start');
+    dbapi.volumeUpdate(this.db, volumeId, update as Record<string, unknown>);
+    if (update.attach_status === 'detached') {
+      for (const a of dbapi.attachmentGetAllByVolumeId(this.db, volumeId)) dbapi.volumeDetached(this.db, volumeId, a.id);
+      dbapi.adminMetadataDelete(this.db, volumeId, 'attached_mode');
+    }
+    this.notifier.info(ctx, this.getVolumeById(ctx, volumeId), 'reset_status.end');
   }
 
   /** A request carrying a service token whose roles intersect service_token_roles. */

@@ -174,7 +174,13 @@ describe('action dispatch', () => {
 
   it('names an unknown action', async () => {
     expectFault(await call({ body: { 'os-nope': null } }), 400, 'badRequest', NO_SUCH('os-nope'));
-    expectFault(await call({ body: { 'os-force_detach': {} } }), 400, 'badRequest', NO_SUCH('os-force_detach'));
+    // os-force_detach is an admin action Cinder has (issue 4): dispatched, its schema answers.
+    expectFault(
+      await call({ body: { 'os-force_detach': null } }),
+      400,
+      'badRequest',
+      "Invalid input for field/attribute os-force_detach. Value: None. None is not of type 'object'",
+    );
   });
 
   it('parses Python JSON extensions (NaN) like json.loads', async () => {
@@ -273,14 +279,6 @@ describe('noauth', () => {
     const d = await call({ method: 'GET', url: `/v3/abc/volumes/${V}/`, headers: {} });
     expect(d.headers['x-auth-token']).toBe('admin:admin');
     expect(d.headers['x-server-management-url']).toBe(`http://localhost/v3/abc/volumes/${V}`);
-  });
-
-  it('keystone is not implemented yet: 401', async () => {
-    const k = newApp('keystone');
-    const res = await k.inject({ method: 'GET', url: `/v3/abc/volumes/${V}`, headers: { 'x-auth-token': 'tok' } });
-    expect(res.statusCode).toBe(401);
-    expect(Object.keys(JSON.parse(res.body))).toEqual(['unauthorized']);
-    await k.close();
   });
 });
 
