@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The real-target tier has its own config and runner (scripts/real-target/run.sh boots the VM).
+    exclude: ['test/real-target/**', 'node_modules/**'],
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -157,8 +157,9 @@ ssh-keygen -q -t ed25519 -N '' -C cinder-ts-vm -f "$B/id_ed25519"
 install -d -m 0700 "$R/root/.ssh" && install -m 0600 "$B/id_ed25519.pub" "$R/root/.ssh/authorized_keys"
 echo "InitiatorName=$GUEST_INITIATOR" >"$R/etc/iscsi/initiatorname.iscsi"
 echo cinder-ts-vm >"$R/etc/hostname"
-# target_core_mod looks for /etc/target at load time (harmless message otherwise).
-mkdir -p "$R/etc/target"
+# rtslib sets LIO's dbroot to /etc/rtslib-fb-target (Debian's path; targetcli-fb, left out, would
+# create it) and fails without it; target_core_mod looks for /etc/target at load time.
+mkdir -p "$R/etc/rtslib-fb-target" "$R/etc/target"
 # LVM scans only the LVM disk: the VM's own iSCSI sessions expose LUNs (/dev/sd*) whose I/O blocks
 # while a session is being torn down, and a scan of them would stall every lvm command.
 sed -i 's/^devices {/devices {\n\tglobal_filter = [ "a|^\/dev\/vdb$|", "r|.*|" ]/' "$R/etc/lvm/lvm.conf"

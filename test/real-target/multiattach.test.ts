@@ -1,0 +1,122 @@
+// Multiattach with two attachments from the same initiator (two instances on one compute host),
+// through the legacy API, against the real LIO target. There are no multiattach volume types yet,
+// so the volume's `multiattach` column is set in SQLite before attaching.
+//
+// What Cinder 21.3.1 does here (spec cinder-behavior.md §2.3, §5.1, pitfalls 4 and 5), and so what
+// this file asserts:
+// * LVM's terminate_connection keeps the ACL only when more than one attachment row carries a
+//   connector with this initiator (the bug 1786327 fix). Legacy os-attach rows have NO connector,
+//   so on the legacy path the first terminate_connection already removes the ACL: login is refused
+//   although the second instance is still attached.
+// * Legacy os-detach always calls remove_export: the first detach deletes the whole target.
+// * The second terminate_connection then runs `cinder-rtstool delete-initiator` on a target that is
+//   gone: rtstool exits 1 ("Could not find target"), the API answers 500. os-detach still works
+//   (remove_export finds no target and skips) and the volume ends available.
+// * A user's terminate_connection on a volume with two attachments is refused with 409 by the
+//   bug 2004555 guard; Nova sends it with a service token (X-Service-Roles: service), as here.
+// The second scenario records the connector on both rows, as the attachments API would have, and
+// shows the 1786327 rule itself on real LIO: then terminate_connection keeps the ACL.
+import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { CinderClient, type Cluster } from '../support/cluster.js';
+import { SKIP_REASON, iscsiLogin, lioAcls, lioTargets, savedTargets, vm } from './vm.js';
+import { PROJECT, attachLegacy, connectorFor, createVolume, deleteVolume, expect202, iqnOf, scenario, scrubVm, vmCluster, writeSql } from './service.js';
+
+const CONNECTOR = connectorFor('iqn.1994-05.com.redhat:cinder-ts-compute-ma');
+
+describe.skipIf(!vm)(`multiattach, same initiator twice${vm ? '' : ` (${SKIP_REASON})`}`, () => {
+  let cluster: Cluster;
+  let user: CinderClient;
+  let nova: CinderClient;
+  const created: string[] = [];
+
+  beforeAll(async () => {
+    cluster = vmCluster();
+    await cluster.start();
+    user = new CinderClient(cluster.baseUrl, PROJECT);
+    nova = new CinderClient(cluster.baseUrl, PROJECT, 'nova', { 'X-Service-Roles': 'service' });
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+    await scrubVm(created);
+  });
+
+  /** A multiattach volume attached to two instances through the same connector. */
+  async function attachedTwice(name: string) {
+    const id = await createVolume(user, name);
+    created.push(id);
+    writeSql(cluster, 'UPDATE volumes SET multiattach = 1 WHERE id = ?', id);
+    const a = await attachLegacy(user, id, CONNECTOR, randomUUID());
+    const b = await attachLegacy(user, id, CONNECTOR, randomUUID());
+    // Same export, same CHAP secret (create_export reuses provider_auth), one ACL.
+    expect(b.data).toEqual(a.data);
+    expect(await lioAcls(iqnOf(id))).toEqual([CONNECTOR.initiator]);
+    const v = (await user.get(id)).json.volume;
+    expect(v).toMatchObject({ status: 'in-use', multiattach: true });
+    expect(v.attachments).toHaveLength(2);
+    const login = () =>
+      iscsiLogin({ portal: a.data.target_portal, iqn: iqnOf(id), initiator: CONNECTOR.initiator, user: a.data.auth_username, password: a.data.auth_password });
+    const ok = await login();
+    expect(ok.ok, ok.output).toBe(true);
+    return { id, iqn: iqnOf(id), attA: a.attachmentId, attB: b.attachmentId, login };
+  }
+
+  scenario('legacy multiattach detach: 1st terminate drops the shared ACL, 1st detach the target; 2nd detach ends available', async () => {
+    const { id, iqn, attA, attB, login } = await attachedTwice('rt-multiattach');
+
+    const conflict = await user.action(id, { 'os-terminate_connection': { connector: CONNECTOR } });
+    expect(conflict.status, conflict.text).toBe(409);
+    expect(conflict.json.conflictingRequest.message).toBe('ConflictNovaUsingAttachment: Detach volume from instance  using the Compute API');
+    expect(await lioAcls(iqn)).toEqual([CONNECTOR.initiator]);
+
+    // First instance, as Nova does it.
+    await expect202(nova.action(id, { 'os-begin_detaching': null }), 'os-begin_detaching');
+    await expect202(nova.action(id, { 'os-terminate_connection': { connector: CONNECTOR } }), 'os-terminate_connection');
+    expect(await lioAcls(iqn)).toEqual([]);
+    const refused = await login();
+    expect(refused.output).toMatch(/Authorization failure\(514\)/);
+    await expect202(nova.action(id, { 'os-detach': { attachment_id: attA } }), 'os-detach');
+    const v = (await nova.get(id)).json.volume;
+    expect(v.status).toBe('in-use');
+    expect(v.attachments.map((x: any) => x.attachment_id)).toEqual([attB]);
+    expect(await lioTargets()).not.toContain(iqn);
+    expect(await savedTargets()).not.toContain(iqn);
+
+    // Second instance: terminate_connection fails on the missing target (500, volume stays
+    // detaching); the detach itself converges.
+    await expect202(nova.action(id, { 'os-begin_detaching': null }), 'os-begin_detaching');
+    const failed = await nova.action(id, { 'os-terminate_connection': { connector: CONNECTOR } });
+    expect(failed.status, failed.text).toBe(500);
+    expect(failed.json.computeFault.message).toBe('Unable to terminate volume connection from backend.');
+    expect((await nova.get(id)).json.volume.status).toBe('detaching');
+    await expect202(nova.action(id, { 'os-detach': { attachment_id: attB } }), 'os-detach');
+    expect((await nova.get(id)).json.volume).toMatchObject({ status: 'available', attachments: [] });
+
+    await deleteVolume(cluster, user, id);
+    created.splice(created.indexOf(id), 1);
+  });
+
+  scenario('with connectors recorded on both rows (attachments API style), terminate_connection keeps the shared ACL; legacy detach still removes the target', async () => {
+    const { id, iqn, attA, attB, login } = await attachedTwice('rt-multiattach-connectors');
+    writeSql(cluster, 'UPDATE volume_attachment SET connector = ? WHERE volume_id = ?', JSON.stringify(CONNECTOR), id);
+
+    await expect202(nova.action(id, { 'os-begin_detaching': null }), 'os-begin_detaching');
+    await expect202(nova.action(id, { 'os-terminate_connection': { connector: CONNECTOR } }), 'os-terminate_connection');
+    expect(await lioAcls(iqn)).toEqual([CONNECTOR.initiator]);
+    const stillOk = await login();
+    expect(stillOk.ok, stillOk.output).toBe(true);
+
+    // Legacy os-detach still calls remove_export: the target goes although attachment B remains.
+    await expect202(nova.action(id, { 'os-detach': { attachment_id: attA } }), 'os-detach');
+    expect((await nova.get(id)).json.volume.status).toBe('in-use');
+    expect(await lioTargets()).not.toContain(iqn);
+    expect((await login()).ok).toBe(false);
+    // The second instance (its terminate_connection would fail as in the scenario above).
+    await expect202(nova.action(id, { 'os-begin_detaching': null }), 'os-begin_detaching');
+    await expect202(nova.action(id, { 'os-detach': { attachment_id: attB } }), 'os-detach');
+    expect((await nova.get(id)).json.volume.status).toBe('available');
+    expect(await lioTargets()).not.toContain(iqn);
+    await deleteVolume(cluster, user, id);
+    created.splice(created.indexOf(id), 1);
+  });
+});
