@@ -1,12 +1,11 @@
-// The real CommandExecutor: child_process.spawn with an argv (never a shell), like
-// oslo_concurrency.processutils.execute. Commands run as root get the configured root helper in
+// The real CommandExecutor: an argv (never a shell), like oslo_concurrency.processutils.execute,
+// started by the spawn helper process (spawn-helper.mjs) so that forking never stalls the manager. Commands run as root get the configured root helper in
 // front (split on whitespace, as processutils does with shlex). In ssh mode the whole line, root
 // helper included, runs on the storage host through one multiplexed ssh connection (ControlMaster),
 // each argument shell-quoted because ssh hands the remote side a single command string.
 //
 // This is the hot path of every attach/detach, so it does as little as possible per call: no shell,
-// no stdin pipe, output gathered as Buffers and decoded once, log lines built only when debug is on.
-import { spawn } from 'node:child_process';
+// no stdin pipe, output decoded once in the helper, log lines built only when debug is on.
 import type { Logger } from './log.js';
 import {
   type CommandExecutor,
@@ -17,6 +16,7 @@ import {
   formatCommand,
   redactText,
 } from './executor.js';
+import { SpawnHelperClient } from './spawn-helper-client.js';
 
 export interface SshTarget {
   host: string;
@@ -52,13 +52,13 @@ function splitWords(s: string | undefined): string[] {
   return t ? t.split(/\s+/) : [];
 }
 
-const NO_OUTPUT = '';
-
 export class ProcessExecutor implements CommandExecutor {
   private readonly rootHelper: string[];
   private readonly sshPrefix: string[] | null;
   private readonly defaultTimeoutMs: number;
   private readonly logger: Logger | undefined;
+  /** Commands are started by a small helper process (spawn-helper.mjs says why). */
+  private readonly helper = new SpawnHelperClient();
 
   constructor(opts: ProcessExecutorOptions = {}) {
     this.rootHelper = splitWords(opts.rootHelper);
@@ -107,94 +107,39 @@ export class ProcessExecutor implements CommandExecutor {
     const timeoutMs = opts.timeoutMs ?? this.defaultTimeoutMs;
     const env = opts.env && !this.sshPrefix ? { ...process.env, ...opts.env } : undefined;
 
-    return new Promise<ExecResult>((resolve, reject) => {
-      let settled = false;
-      let timedOut = false;
-      let timer: NodeJS.Timeout | undefined;
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-
-      const child = spawn(full[0], full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
-      child.stdout.on('data', (b: Buffer) => out.push(b));
-      child.stderr.on('data', (b: Buffer) => err.push(b));
-
-      const text = (bufs: Buffer[]) =>
-        bufs.length === 0 ? NO_OUTPUT : bufs.length === 1 ? bufs[0].toString('utf8') : Buffer.concat(bufs).toString('utf8');
-
-      const fail = (e: Error) => {
-        if (settled) return;
-        settled = true;
-        if (timer) clearTimeout(timer);
-        reject(e);
-      };
-
-      child.once('error', (e: NodeJS.ErrnoException) => {
-        const cmd = formatCommand(full, opts.redact);
-        if (debug) logger.debug({ cmd, error: e.message }, 'Command could not be started');
-        fail(new ProcessSpawnError(cmd, e.code, e.message));
-      });
-
-      child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
-        if (settled) return;
-        settled = true;
-        if (timer) clearTimeout(timer);
-        const stdout = text(out);
-        const stderr = text(err);
-        const exitCode = code ?? (signal ? -(signalNumber(signal)) : -1);
-        if (debug) {
-          logger.debug(
-            { cmd: formatCommand(full, opts.redact), exit_code: exitCode, ms: Math.round(performance.now() - started) },
-            'CMD returned',
-          );
-        }
-        if (timedOut) {
-          reject(
-            new ProcessExecutionError(
-              formatCommand(full, opts.redact),
-              null,
-              redactText(stdout, opts.redact),
-              redactText(stderr, opts.redact),
-              `Command timed out after ${timeoutMs} ms and was killed.`,
-            ),
-          );
-          return;
-        }
-        if (!accepted.includes(exitCode)) {
-          reject(
-            new ProcessExecutionError(
-              formatCommand(full, opts.redact),
-              exitCode,
-              redactText(stdout, opts.redact),
-              redactText(stderr, opts.redact),
-            ),
-          );
-          return;
-        }
-        resolve({ stdout, stderr, exitCode });
-      });
-
-      if (timeoutMs > 0) {
-        timer = setTimeout(() => {
-          timedOut = true;
-          child.kill('SIGKILL');
-          // A grandchild that inherited the pipes could keep 'close' from firing: do not wait for it.
-          setTimeout(() => {
-            if (settled) return;
-            child.stdout.destroy();
-            child.stderr.destroy();
-            fail(
-              new ProcessExecutionError(
-                formatCommand(full, opts.redact),
-                null,
-                redactText(text(out), opts.redact),
-                redactText(text(err), opts.redact),
-                `Command timed out after ${timeoutMs} ms and was killed.`,
-              ),
-            );
-          }, 1000).unref();
-        }, timeoutMs);
+    const answer = this.helper.run({ file: full[0], args: full.slice(1), env: env ?? null, timeoutMs });
+    return answer.then((a) => {
+      const cmd = () => formatCommand(full, opts.redact);
+      if ('spawnError' in a) {
+        if (debug) logger.debug({ cmd: cmd(), error: a.spawnError.message }, 'Command could not be started');
+        throw new ProcessSpawnError(cmd(), a.spawnError.code ?? undefined, a.spawnError.message);
       }
+      const exitCode = a.code ?? (a.signal ? -signalNumber(a.signal) : -1);
+      if (debug) {
+        logger.debug({ cmd: cmd(), exit_code: exitCode, ms: Math.round(performance.now() - started) }, 'CMD returned');
+      }
+      if (a.timedOut) {
+        throw new ProcessExecutionError(
+          cmd(),
+          null,
+          redactText(a.stdout, opts.redact),
+          redactText(a.stderr, opts.redact),
+          `Command timed out after ${timeoutMs} ms and was killed.`,
+        );
+      }
+      if (!accepted.includes(exitCode)) {
+        throw new ProcessExecutionError(cmd(), exitCode, redactText(a.stdout, opts.redact), redactText(a.stderr, opts.redact));
+      }
+      return { stdout: a.stdout, stderr: a.stderr, exitCode };
+    }, (e: Error) => {
+      // The helper died with the command in flight: like a command killed under us.
+      throw new ProcessExecutionError(formatCommand(full, opts.redact), null, '', '', e.message);
     });
+  }
+
+  /** Stops the spawn helper (at shutdown); a later execute starts a new one. */
+  close(): void {
+    this.helper.close();
   }
 }
 

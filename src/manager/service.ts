@@ -119,6 +119,7 @@ export async function startVolumeService(
     async stop() {
       clearInterval(timer);
       await server.stop();
+      executor.close();
     },
   };
 }

@@ -118,7 +118,10 @@ export class Cluster {
 
   private spawnProc(which: 'api' | 'volume'): ChildProcess {
     const entry = path.join(REPO, 'src/cmd', which === 'api' ? 'api.ts' : 'volume.ts');
-    const child = spawn(process.execPath, ['--import', 'tsx', entry, '--config-file', this.configFile], {
+    // CINDER_TS_CPU_PROF_DIR=<dir>: V8 CPU profiles of both services (for the benchmarks).
+    const prof = process.env.CINDER_TS_CPU_PROF_DIR;
+    const profArgs = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
+    const child = spawn(process.execPath, [...profArgs, '--import', 'tsx', entry, '--config-file', this.configFile], {
       cwd: REPO,
       env: this.env,
       stdio: ['ignore', 'pipe', 'pipe'],

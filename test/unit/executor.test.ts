@@ -77,6 +77,45 @@ describe('ProcessExecutor (real processes)', () => {
   });
 });
 
+describe('the spawn helper (commands are forked by a small helper process, not the manager)', () => {
+  it('starts commands from another process than the caller, and reuses it', async () => {
+    const ex = new ProcessExecutor();
+    const a = await ex.execute(['sh', '-c', 'echo $PPID']);
+    const b = await ex.execute(['sh', '-c', 'echo $PPID']);
+    expect(Number(a.stdout)).not.toBe(process.pid);
+    expect(b.stdout).toBe(a.stdout);
+    ex.close();
+  });
+
+  it('fails the commands in flight when the helper dies, and starts a new one for the next', async () => {
+    const ex = new ProcessExecutor();
+    const first = await ex.execute(['sh', '-c', 'echo $PPID']);
+    const err = await ex.execute(['sh', '-c', 'kill -9 $PPID; sleep 5']).catch((e) => e);
+    expect(err).toBeInstanceOf(ProcessExecutionError);
+    expect(err.exitCode).toBeNull();
+    expect(err.message).toContain('spawn helper exited (SIGKILL)');
+    const again = await ex.execute(['sh', '-c', 'echo $PPID']);
+    expect(again.stdout).not.toBe(first.stdout);
+    ex.close();
+  });
+
+  it('an idle helper does not keep the calling process alive', () => {
+    const script = [
+      "import { ProcessExecutor } from './src/common/executor-process.ts';",
+      "const r = await new ProcessExecutor().execute(['echo', 'ran']);",
+      'console.log(r.stdout.trim());',
+    ].join('\n');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: new URL('../..', import.meta.url).pathname,
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(r.error).toBeUndefined();
+    expect(r.stdout.trim()).toBe('ran');
+    expect(r.status).toBe(0);
+  });
+});
+
 describe('secret masking', () => {
   it('redactText / formatCommand mask every occurrence', () => {
     expect(redactText('a SECRET b SECRETSECRET', ['SECRET'])).toBe('a *** b ******');
