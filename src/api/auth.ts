@@ -4,8 +4,9 @@
 // RequestContext.from_environ, which also reads X-Roles, X-Service-Roles, ... from the headers.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { CinderConfig } from '../common/config.js';
-import { makeContext, type RequestContext } from '../common/context.js';
+import { filterCatalog, makeContext, type RequestContext } from '../common/context.js';
 import type { Logger } from '../common/log.js';
+import { HttpFault } from './faults.js';
 import { keystoneAuthenticatorFromConfig } from './keystone-auth.js';
 
 export interface AuthRequest {
@@ -46,9 +47,19 @@ function splitRoles(v: string | undefined): string[] {
  */
 export function contextFromHeaders(
   req: AuthRequest,
-  kw: { user_id: string | null; project_id: string | null; is_admin?: boolean },
+  kw: { user_id: string | null; project_id: string | null; is_admin?: boolean; serviceCatalog?: boolean },
 ): RequestContext {
   const h = req.headers;
+  // CinderKeystoneContext reads X-Service-Catalog (set by auth_token); NoAuth never does.
+  let serviceCatalog: unknown = [];
+  const catalogHeader = kw.serviceCatalog ? header(h, 'x-service-catalog') : undefined;
+  if (catalogHeader !== undefined) {
+    try {
+      serviceCatalog = JSON.parse(catalogHeader);
+    } catch {
+      throw new HttpFault(500, 'Invalid service catalog json.');
+    }
+  }
   const roles = splitRoles(header(h, 'x-roles') ?? header(h, 'x-role'));
   // cinder.context.RequestContext: an explicit is_admin=True adds the 'admin' role.
   if (kw.is_admin && !roles.includes('admin')) roles.push('admin');
@@ -66,6 +77,7 @@ export function contextFromHeaders(
     remote_address: req.remoteAddress,
     user_domain: header(h, 'x-user-domain-id') ?? null,
     project_domain: header(h, 'x-project-domain-id') ?? null,
+    service_catalog: filterCatalog(serviceCatalog),
   });
 }
 

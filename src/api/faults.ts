@@ -132,6 +132,11 @@ export function faultFromError(err: unknown): FaultInfo {
   // for `safe` exceptions, which show "<Class>: <msg>".
   let status = 500;
   if (err instanceof CinderException) status = err.code;
+  // Python's getattr(inner, 'code', 500): any exception with a numeric code, e.g. novaclient's.
+  else if (err instanceof Error) {
+    const code = (err as Error & { code?: unknown }).code;
+    if (typeof code === 'number') status = code;
+  }
   if (!WEBOB_STATUS[status] || status < 400) status = 500;
   if (err instanceof ConflictNovaUsingAttachment || (err instanceof CinderException && err.safe)) {
     const e = err as CinderException;

@@ -19,9 +19,11 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { type CinderConfig, ConfigError, keystoneAuthSettings } from '../common/config.js';
+import type { CatalogService } from '../common/context.js';
 import type { Logger } from '../common/log.js';
 import { contextFromHeaders, type AuthOutcome, type AuthRequest, type Authenticator } from './auth.js';
-import { IdentityClient, InvalidToken, KeystoneUnavailable, nodeRequester } from './keystone-client.js';
+import { nodeRequester } from '../common/http.js';
+import { IdentityClient, InvalidToken, KeystoneUnavailable } from '../common/keystone-client.js';
 import { acceptableOffers } from './webob.js';
 
 /** What the authenticator needs from the identity server (IdentityClient, or a test double). */
@@ -38,6 +40,8 @@ export interface KeystoneAuthOptions {
   tokenCacheTime: number;
   /** Most tokens kept at once (least recently used ones are dropped first). */
   cacheMaxEntries?: number;
+  /** include_service_catalog: set X-Service-Catalog from the token (default true). */
+  includeServiceCatalog?: boolean;
 }
 
 export const DEFAULT_CACHE_MAX_ENTRIES = 10_000;
@@ -61,6 +65,8 @@ export interface TokenInfo {
   bind: Record<string, unknown> | null;
   /** An application credential restricted by access rules. */
   hasAccessRules: boolean;
+  /** The token's v3 catalog; null when validated without one (`?nocatalog`). */
+  catalog: unknown[] | null;
 }
 
 const isObj = (v: unknown): v is Record<string, any> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -93,7 +99,31 @@ export function parseToken(body: unknown): TokenInfo {
     isAdminProject: typeof t.is_admin_project === 'boolean' ? t.is_admin_project : true,
     bind: isObj(t.bind) ? t.bind : null,
     hasAccessRules: appCred !== null && appCred.access_rules !== undefined && appCred.access_rules !== null,
+    catalog: Array.isArray(t.catalog) ? t.catalog : null,
   };
+}
+
+/**
+ * auth_token's _normalize_catalog: a v3 catalog in the v2 layout of X-Service-Catalog (type, name,
+ * and per region one endpoint object with `<interface>URL` keys).
+ */
+export function normalizeCatalog(catalog: unknown[]): CatalogService[] {
+  return catalog.filter(isObj).map((svc) => {
+    const out: CatalogService = { type: String(svc.type), endpoints: [] };
+    if (svc.name !== undefined) out.name = svc.name;
+    const regions = new Map<string | null, Record<string, string>>();
+    for (const ep of Array.isArray(svc.endpoints) ? svc.endpoints.filter(isObj) : []) {
+      const region = str(ep.region);
+      let slot = regions.get(region);
+      if (!slot) {
+        slot = region ? { region } : {};
+        regions.set(region, slot);
+      }
+      slot[`${String(ep.interface).toLowerCase()}URL`] = String(ep.url);
+    }
+    out.endpoints = [...regions.values()];
+    return out;
+  });
 }
 
 /** _AuthTokenRequest._all_auth_headers(): what is removed from every incoming request. */
@@ -338,7 +368,10 @@ export class KeystoneAuthenticator implements Authenticator {
         setAuthHeaders(h, service, 'X-Service-');
       }
       // CinderKeystoneContext → RequestContext.from_environ over the headers just written.
-      const ctx = contextFromHeaders(req, { user_id: user.userId, project_id: user.projectId });
+      if (this.opts.includeServiceCatalog !== false && user.catalog !== null) {
+        h['x-service-catalog'] = JSON.stringify(normalizeCatalog(user.catalog));
+      }
+      const ctx = contextFromHeaders(req, { user_id: user.userId, project_id: user.projectId, serviceCatalog: true });
       return { ok: true, ctx };
     } catch (e) {
       if (e instanceof KeystoneUnavailable) return this.unavailable(req, e);
@@ -375,6 +408,7 @@ export function keystoneAuthenticatorFromConfig(cfg: CinderConfig, logger?: Logg
       projectDomainId: k.project_domain_id,
       connectRetries: k.http_request_max_retries,
       timeoutMs: k.http_connect_timeout !== undefined ? k.http_connect_timeout * 1000 : undefined,
+      includeCatalog: k.include_service_catalog,
     },
     { requester: nodeRequester({ insecure: k.insecure, ca }), logger },
   );
@@ -385,6 +419,7 @@ export function keystoneAuthenticatorFromConfig(cfg: CinderConfig, logger?: Logg
       serviceTokenRoles: k.service_token_roles,
       serviceTokenRolesRequired: k.service_token_roles_required,
       tokenCacheTime: k.token_cache_time,
+      includeServiceCatalog: k.include_service_catalog,
     },
     { logger },
   );

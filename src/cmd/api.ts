@@ -12,15 +12,18 @@ import { VolumeRpcApi } from '../rpc/volume-rpcapi.js';
 import { VolumeAPI } from '../volume-api/api.js';
 import { LockManager } from '../common/lock.js';
 import { buildApp } from '../api/app.js';
+import { novaFromConfig, type NovaAPI } from '../compute/nova.js';
 
 const cfg = loadConfigFromArgv(process.argv);
 const logger = createLogger('cinder-api', cfg.DEFAULT.log_level);
 
 // [DEFAULT] auth_strategy: with keystone, a missing or bad [keystone_authtoken] option stops the
-// process here, in one line, before anything is connected.
+// process here, in one line, before anything is connected; so does a bad [nova] or [service_user].
 let authenticator: Authenticator;
+let nova: NovaAPI;
 try {
   authenticator = authenticatorFor(cfg.DEFAULT.auth_strategy, { config: cfg, logger });
+  nova = novaFromConfig(cfg, logger);
 } catch (e) {
   process.stderr.write(`${(e as Error).message}\n`);
   process.exit(2);
@@ -45,6 +48,7 @@ async function main() {
     storageAvailabilityZone: cfg.DEFAULT.storage_availability_zone,
     // Cinder reads [keystone_authtoken] service_token_roles whatever the auth_strategy.
     serviceTokenRoles: cfg.keystone_authtoken.service_token_roles,
+    nova,
   });
   const app = buildApp({ volumeApi, config: cfg, logger, authenticator });
   await app.listen({ host: cfg.DEFAULT.osapi_volume_listen, port: cfg.DEFAULT.osapi_volume_listen_port });

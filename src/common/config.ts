@@ -91,10 +91,8 @@ const optStr = z
  * password plugin's own options included). Only read by cinder-api with auth_strategy = keystone;
  * which ones are required is decided by keystoneAuthSettings().
  */
-export const keystoneAuthtokenSchema = z.object({
-  www_authenticate_uri: optStr,
-  /** Deprecated name of www_authenticate_uri, still read by keystonemiddleware. */
-  auth_uri: optStr,
+/** keystoneauth's password plugin options (`auth_type = password`), in any section that has them. */
+const passwordPluginShape = {
   auth_type: optStr,
   auth_url: optStr,
   username: optStr,
@@ -104,6 +102,15 @@ export const keystoneAuthtokenSchema = z.object({
   project_name: optStr,
   project_domain_name: optStr,
   project_domain_id: optStr,
+};
+
+const passwordPluginSchema = z.object(passwordPluginShape);
+
+export const keystoneAuthtokenSchema = z.object({
+  www_authenticate_uri: optStr,
+  /** Deprecated name of www_authenticate_uri, still read by keystonemiddleware. */
+  auth_uri: optStr,
+  ...passwordPluginShape,
   service_token_roles: list.default(['service']),
   service_token_roles_required: bool.default(false),
   /** Seconds a validated token is kept; 0 keeps it until the token expires, -1 disables the cache. */
@@ -113,9 +120,30 @@ export const keystoneAuthtokenSchema = z.object({
   /** Seconds; unset means no timeout of our own, as keystonemiddleware. */
   http_connect_timeout: int(1).optional(),
   http_request_max_retries: int(0).default(3),
+  include_service_catalog: bool.default(true),
 });
 
 export type KeystoneAuthtokenSection = z.infer<typeof keystoneAuthtokenSchema>;
+
+/**
+ * [nova] (cinder/compute/nova.py): where the OSSA-2023-003 guard asks Nova whether it still uses an
+ * attachment. The session options cafile/insecure/timeout are keystoneauth's.
+ */
+export const novaSectionSchema = z.object({
+  region_name: optStr,
+  interface: z.enum(['public', 'admin', 'internal']).default('public'),
+  token_auth_url: optStr,
+  cafile: optStr,
+  insecure: bool.default(false),
+  /** Seconds; unset: no timeout. */
+  timeout: int(1).optional(),
+});
+
+/** [service_user] (cinder/service_auth.py): send our own service token along to Nova. */
+export const serviceUserSectionSchema = z.object({
+  send_service_user_token: bool.default(false),
+  ...passwordPluginShape,
+});
 
 export type DefaultSection = z.infer<typeof defaultSectionSchema>;
 export type BackendConfig = z.infer<typeof backendSectionSchema> & {
@@ -130,6 +158,8 @@ export interface CinderConfig {
   oslo_concurrency: { lock_path: string };
   backends: BackendConfig[];
   keystone_authtoken: KeystoneAuthtokenSection;
+  nova: z.infer<typeof novaSectionSchema>;
+  service_user: z.infer<typeof serviceUserSectionSchema>;
 }
 
 export class ConfigError extends Error {
@@ -178,7 +208,9 @@ export function parseConfig(text: string): CinderConfig {
     };
   });
   const keystone_authtoken = sectionOf(keystoneAuthtokenSchema, osloSection(text, 'keystone_authtoken'), 'keystone_authtoken');
-  return { DEFAULT, database, oslo_concurrency, backends, keystone_authtoken };
+  const nova = sectionOf(novaSectionSchema, osloSection(text, 'nova'), 'nova');
+  const service_user = sectionOf(serviceUserSectionSchema, osloSection(text, 'service_user'), 'service_user');
+  return { DEFAULT, database, oslo_concurrency, backends, keystone_authtoken, nova, service_user };
 }
 
 /**
@@ -225,9 +257,8 @@ export function osloSection(text: string, name: string): Record<string, string> 
   return out;
 }
 
-/** What cinder-api needs to validate tokens, every required option present. */
-export interface KeystoneAuthSettings {
-  www_authenticate_uri: string;
+/** keystoneauth's password plugin, every required option present. */
+export interface PasswordPluginSettings {
   auth_url: string;
   username: string;
   password: string;
@@ -236,26 +267,23 @@ export interface KeystoneAuthSettings {
   project_name: string;
   project_domain_name?: string;
   project_domain_id?: string;
-  service_token_roles: string[];
-  service_token_roles_required: boolean;
-  token_cache_time: number;
-  insecure: boolean;
-  cafile?: string;
-  http_connect_timeout?: number;
-  http_request_max_retries: number;
 }
 
-/**
- * The [keystone_authtoken] options auth_strategy = keystone needs, or a ConfigError naming the first
- * missing/bad one. www_authenticate_uri falls back to auth_uri, then to auth_url, as
- * keystonemiddleware does with the password plugin.
- */
-export function keystoneAuthSettings(cfg: CinderConfig): KeystoneAuthSettings {
-  const k = cfg.keystone_authtoken;
-  const fail = (opt: string, msg: string): never => {
-    throw new ConfigError(`config error: [keystone_authtoken] ${opt}: ${msg}`);
+/** What cinder-api needs to validate tokens, every required option present. */
+export type KeystoneAuthSettings = PasswordPluginSettings &
+  Omit<KeystoneAuthtokenSection, keyof typeof passwordPluginShape | 'auth_uri' | 'www_authenticate_uri'> & {
+    www_authenticate_uri: string;
   };
-  const required = 'required with auth_strategy = keystone';
+
+/** The password plugin of one section, or a ConfigError naming the first missing or bad option. */
+function passwordPluginSettings(
+  k: z.infer<typeof passwordPluginSchema>,
+  section: string,
+  required: string,
+): PasswordPluginSettings {
+  const fail = (opt: string, msg: string): never => {
+    throw new ConfigError(`config error: [${section}] ${opt}: ${msg}`);
+  };
   if (k.auth_type === undefined) fail('auth_type', `${required} (only 'password' is supported)`);
   if (k.auth_type !== 'password') fail('auth_type', `only 'password' is supported, got '${k.auth_type}'`);
   const authUrl = k.auth_url ?? fail('auth_url', required);
@@ -267,10 +295,7 @@ export function keystoneAuthSettings(cfg: CinderConfig): KeystoneAuthSettings {
   if (k.project_domain_name === undefined && k.project_domain_id === undefined) {
     fail('project_domain_name', `${required} (or project_domain_id)`);
   }
-  const www = k.www_authenticate_uri ?? k.auth_uri ?? authUrl;
-  if (/[\x00-\x1f\x7f]/.test(www)) fail(k.www_authenticate_uri ? 'www_authenticate_uri' : 'auth_uri', 'must be one line');
   return {
-    www_authenticate_uri: www,
     auth_url: authUrl,
     username,
     password,
@@ -279,6 +304,24 @@ export function keystoneAuthSettings(cfg: CinderConfig): KeystoneAuthSettings {
     project_name: projectName,
     project_domain_name: k.project_domain_name,
     project_domain_id: k.project_domain_id,
+  };
+}
+
+/**
+ * The [keystone_authtoken] options auth_strategy = keystone needs, or a ConfigError naming the first
+ * missing/bad one. www_authenticate_uri falls back to auth_uri, then to auth_url, as
+ * keystonemiddleware does with the password plugin.
+ */
+export function keystoneAuthSettings(cfg: CinderConfig): KeystoneAuthSettings {
+  const k = cfg.keystone_authtoken;
+  const plugin = passwordPluginSettings(k, 'keystone_authtoken', 'required with auth_strategy = keystone');
+  const www = k.www_authenticate_uri ?? k.auth_uri ?? plugin.auth_url;
+  if (/[\x00-\x1f\x7f]/.test(www)) {
+    throw new ConfigError(`config error: [keystone_authtoken] ${k.www_authenticate_uri ? 'www_authenticate_uri' : 'auth_uri'}: must be one line`);
+  }
+  return {
+    ...plugin,
+    www_authenticate_uri: www,
     service_token_roles: k.service_token_roles,
     service_token_roles_required: k.service_token_roles_required,
     token_cache_time: k.token_cache_time,
@@ -286,7 +329,14 @@ export function keystoneAuthSettings(cfg: CinderConfig): KeystoneAuthSettings {
     cafile: k.cafile,
     http_connect_timeout: k.http_connect_timeout,
     http_request_max_retries: k.http_request_max_retries,
+    include_service_catalog: k.include_service_catalog,
   };
+}
+
+/** [service_user]'s password plugin when send_service_user_token is set, else null. */
+export function serviceUserSettings(cfg: CinderConfig): PasswordPluginSettings | null {
+  if (!cfg.service_user.send_service_user_token) return null;
+  return passwordPluginSettings(cfg.service_user, 'service_user', 'required with send_service_user_token = true');
 }
 
 export function loadConfig(file: string): CinderConfig {

@@ -1,6 +1,19 @@
 // cinder.context.RequestContext: who is calling, carried from the API through RPC to the manager.
 import { randomUUID } from 'node:crypto';
 
+/**
+ * One service of a keystonemiddleware X-Service-Catalog (the v2 layout: endpoints grouped by region,
+ * each with `publicURL` / `internalURL` / `adminURL`).
+ */
+export interface CatalogService {
+  type: string;
+  name?: string;
+  endpoints: Array<Record<string, string>>;
+}
+
+/** RequestContext keeps only these services of the catalog (cinder/context.py). */
+export const CONTEXT_CATALOG_TYPES = ['identity', 'compute', 'object-store', 'image', 'key-manager'];
+
 export interface RequestContext {
   user_id: string | null;
   project_id: string | null;
@@ -20,6 +33,17 @@ export interface RequestContext {
   timestamp: string;
   user_domain: string | null;
   project_domain: string | null;
+  /** From X-Service-Catalog (keystone only), filtered to CONTEXT_CATALOG_TYPES. */
+  service_catalog: CatalogService[];
+}
+
+/** RequestContext.__init__: only the services Cinder talks to are kept; anything else is dropped. */
+export function filterCatalog(catalog: unknown): CatalogService[] {
+  if (!Array.isArray(catalog)) return [];
+  return catalog.filter(
+    (s): s is CatalogService =>
+      s !== null && typeof s === 'object' && CONTEXT_CATALOG_TYPES.includes((s as { type?: unknown }).type as string),
+  );
 }
 
 export function newRequestId(): string {
@@ -45,6 +69,7 @@ export function makeContext(p: Partial<RequestContext> & Pick<RequestContext, 'u
     timestamp: naiveIsoNow(),
     user_domain: null,
     project_domain: null,
+    service_catalog: [],
     ...p,
     roles,
   };

@@ -2,10 +2,10 @@
 // Encoding mirrors cinder.context.RequestContext.to_dict() (oslo.context's keys first, then
 // Cinder's), which oslo prefixes with `_context_`. Fixture 01 shows the 28 keys Cinder 21 sends.
 // Our RequestContext has no slot for the fields Cinder always sends as defaults here (system_scope,
-// domain, read_only, show_deleted, resource_uuid, quota_class, service_catalog, message_*), so they
+// domain, read_only, show_deleted, resource_uuid, quota_class, message_*), so they
 // go out with those defaults and are not kept on receipt (Python's from_dict drops most too).
 // Decoding mirrors RequestContext.from_dict: read_deleted is required (Python raises ValueError).
-import { makeContext, naiveIsoNow, newRequestId, type RequestContext } from '../common/context.js';
+import { filterCatalog, makeContext, naiveIsoNow, newRequestId, type RequestContext } from '../common/context.js';
 import { PyValueError } from './errors.js';
 
 export const CONTEXT_PREFIX = '_context_';
@@ -50,7 +50,7 @@ export function contextToDict(ctx: RequestContext): Record<string, unknown> {
     remote_address: ctx.remote_address,
     timestamp: ctx.timestamp,
     quota_class: null,
-    service_catalog: [],
+    service_catalog: ctx.service_catalog,
     message_resource_id: null,
     message_resource_type: null,
     message_action: null,
@@ -106,6 +106,7 @@ export function contextFromDict(d: Record<string, unknown>): RequestContext {
     timestamp: str(d.timestamp) ?? naiveIsoNow(),
     user_domain: str(d.user_domain ?? d.user_domain_id),
     project_domain: str(d.project_domain ?? d.project_domain_id),
+    service_catalog: filterCatalog(d.service_catalog),
     // Not sent by Cinder; a TS peer may send it.
     service_roles: Array.isArray(d.service_roles) ? d.service_roles.map(String) : [],
   };

@@ -1,5 +1,7 @@
 // What cinder/volume/api.py does for the attach/detach path: conditional DB updates (one UPDATE …
 // WHERE each), Cinder's failure messages, then the RPC to the volume host.
+import { nodeRequester } from '../common/http.js';
+import { NovaAPI, NovaNotFound } from '../compute/nova.js';
 import type { RequestContext } from '../common/context.js';
 import type { Connector, Volume, VolumeAttachment } from '../objects/volume.js';
 import { randomUUID } from 'node:crypto';
@@ -137,6 +139,11 @@ export interface VolumeApiDeps {
   host?: string;
   /** Where the API's notifications go (default: log lines on `logger`, publisher volume.<host>). */
   notifier?: Notifier;
+  /**
+   * Nova, asked by the deletion guard (cinder/compute/nova.py). Default: `[nova]`'s defaults, i.e.
+   * the identity endpoint of the caller's service catalog (none under noauth: EndpointNotFound).
+   */
+  nova?: Pick<NovaAPI, 'getServerVolume'>;
 }
 
 export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminApiSurface {
@@ -147,6 +154,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
   private readonly az: string;
   private readonly locks: VolumeApiDeps['locks'];
   private readonly notifier: Notifier;
+  private readonly nova: Pick<NovaAPI, 'getServerVolume'>;
 
   constructor(deps: VolumeApiDeps) {
     this.db = deps.db;
@@ -156,6 +164,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     this.az = deps.storageAvailabilityZone ?? 'nova';
     this.locks = deps.locks;
     this.notifier = deps.notifier ?? new LogNotifier(deps.logger, deps.host ?? 'localhost');
+    this.nova = deps.nova ?? new NovaAPI({ interface: 'public' }, { requester: nodeRequester(), logger: deps.logger });
   }
 
   get(ctx: RequestContext, volumeId: string): Volume {
@@ -323,7 +332,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
 
   async detach(ctx: RequestContext, volume: Volume, attachmentId: string | null): Promise<void> {
     authorize(ctx, `${P}detach`, volume);
-    this.attachmentDeletionAllowed(ctx, attachmentId, volume);
+    await this.attachmentDeletionAllowed(ctx, attachmentId, volume);
     if (volume.status === 'maintenance') {
       throw new InvalidVolume({ reason: 'The volume cannot be detached in maintenance mode.' });
     }
@@ -343,7 +352,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
 
   async terminateConnection(ctx: RequestContext, volume: Volume, connector: unknown, force = false): Promise<void> {
     authorize(ctx, `${P}terminate_connection`, volume);
-    this.attachmentDeletionAllowed(ctx, null, volume);
+    await this.attachmentDeletionAllowed(ctx, null, volume);
     await this.rpc.terminateConnection(ctx, volume, connector as Connector, force);
     this.log.info({ volume_id: volume.id }, 'Terminate volume connection completed successfully.');
     // An 'attaching' volume goes back to in-use/available, as Cinder's API does after the RPC.
@@ -529,7 +538,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
   async attachmentDelete(ctx: RequestContext, attachment: AttachmentRef): Promise<VolumeAttachment[]> {
     authorize(ctx, 'volume:attachment_delete', { project_id: attachment.volume.project_id });
     const { volume: loaded, ...row } = attachment;
-    this.attachmentDeletionAllowed(ctx, row, null);
+    await this.attachmentDeletionAllowed(ctx, row, null);
     const volume = loaded;
     if (attachment.attach_status === 'reserved') {
       this.notifier.info(ctx, volume, 'detach.start');
@@ -576,13 +585,15 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
   /**
    * attachment_deletion_allowed (bug #2004555 / OSSA-2023-003): refuse, with 409, a user's
    * detach of an attachment a VM may still use. Service requests always pass; attachments with
-   * no instance or no connection_info (every legacy os-attach row) always pass.
+   * no instance or no connection_info (every legacy os-attach row) always pass; otherwise Nova is
+   * asked, and only an attachment Nova still reports under the same id is refused. Nova failures
+   * other than 404 propagate (FaultWrapper answers with their status, or 500), as in Cinder.
    */
-  attachmentDeletionAllowed(
+  async attachmentDeletionAllowed(
     ctx: RequestContext,
     attachmentOrId: string | VolumeAttachment | null,
     volume: Volume | null,
-  ): void {
+  ): Promise<void> {
     if (this.isServiceRequest(ctx)) return;
     let ref = attachmentOrId;
     if (!ref && volume) {
@@ -598,12 +609,23 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
       serverId = attachment.instance_uuid ?? '';
       const info = attachment.connection_info;
       if (!serverId || !info || Object.keys(info).length === 0) return;
-      // Asking Nova (GET /servers/{id}/os-volume_attachments/{volume}) is not wired yet: without
-      // that answer the safe choice is Cinder's "Nova still uses it" outcome.
-      this.log.warn(
-        { volume_id: attachment.volume_id, attachment_id: attachment.id },
-        'Attachment connected to a VM and Nova cannot be asked: refusing the user call',
-      );
+      const ids = { volume_id: attachment.volume_id, attachment_id: attachment.id, server_id: serverId };
+      this.log.info(ids, `Attachment connected to vm ${serverId}, checking data on nova`);
+      let novaVolume;
+      try {
+        novaVolume = await this.nova.getServerVolume(ctx, serverId, volume?.id ?? attachment.volume_id);
+      } catch (e) {
+        if (!(e instanceof NovaNotFound)) throw e;
+        this.log.warn(ids, 'Instance or volume not found on Nova, deleting attachment locally, which may leave leftover devices on Nova compute');
+        return;
+      }
+      if (novaVolume.attachment_id !== attachment.id) {
+        this.log.warn(
+          { ...ids, nova_attachment_id: novaVolume.attachment_id },
+          `Mismatch! Nova has different attachment id (${novaVolume.attachment_id}) for the volume, deleting attachment locally. May leave leftover devices in a compute node`,
+        );
+        return;
+      }
     }
     this.log.error(
       { volume_id: volume?.id },

@@ -45,6 +45,7 @@ const ctx: RequestContext = {
   timestamp: '2026-11-26T03:43:18.442372',
   user_domain: 'default',
   project_domain: 'default',
+  service_catalog: [],
 };
 
 function volume(p: Partial<Volume> = {}): Volume {

@@ -1,4 +1,5 @@
 // Exception → HTTP mapping (wsgi.ResourceExceptionHandler, then FaultWrapper) and fault names.
+import { EndpointNotFound, NovaClientError, SessionError } from '../../src/compute/nova.js';
 import { describe, expect, it } from 'vitest';
 import {
   CinderException,
@@ -90,6 +91,19 @@ describe('faultFromError', () => {
     ['CinderException with an odd code', new CinderException({ code: 200 })],
   ])('%s is 500 with the generic text', (_name, err) => {
     expect(faultFromError(err)).toEqual({ status: 500, message: GENERIC_500 });
+  });
+
+  it("a foreign exception with a numeric code (novaclient's) takes that status and webob's text", () => {
+    expect(faultFromError(new NovaClientError(503, 'Nova is down (HTTP 503)'))).toEqual({
+      status: 503,
+      message: 'The server is currently unavailable. Please try again at a later time.',
+    });
+    expect(faultFromError(new NovaClientError(403, 'Policy forbids it (HTTP 403)'))).toEqual({ status: 403, message: 'Access was denied to this resource.' });
+    // keystoneauth's failures and a missing endpoint carry no code: 500
+    expect(faultFromError(new EndpointNotFound('no compute endpoint'))).toEqual({ status: 500, message: GENERIC_500 });
+    expect(faultFromError(new SessionError('refused'))).toEqual({ status: 500, message: GENERIC_500 });
+    // a Node errno code is a string, not a status
+    expect(faultFromError(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toEqual({ status: 500, message: GENERIC_500 });
   });
 
   it('other codes from FaultWrapper get webob texts', () => {

@@ -22,9 +22,8 @@ import {
   KeystoneUnavailable,
   MIN_TOKEN_LIFE_MS,
   v3Base,
-  type HttpRequest,
-  type HttpResponse,
-} from '../../src/api/keystone-client.js';
+} from '../../src/common/keystone-client.js';
+import type { HttpRequest, HttpResponse } from '../../src/common/http.js';
 import { parseConfig } from '../../src/common/config.js';
 import type { VolumeApiSurface } from '../../src/volume-api/api.js';
 
@@ -406,12 +405,23 @@ describe('IdentityClient', () => {
     });
     expect(s.seen[1]).toMatchObject({
       method: 'GET',
-      url: 'http://ks:5000/v3/auth/tokens?nocatalog',
+      url: 'http://ks:5000/v3/auth/tokens',
       headers: { 'X-Auth-Token': 'S1', 'X-Subject-Token': 'user-tok', 'OpenStack-Identity-Access-Rules': '1' },
     });
     await c.validateToken('user-tok', true);
-    expect(s.seen[2].url).toBe('http://ks:5000/v3/auth/tokens?nocatalog&allow_expired=1');
+    expect(s.seen[2].url).toBe('http://ks:5000/v3/auth/tokens?allow_expired=1');
     expect(c.authCount).toBe(1);
+  });
+
+  it('include_service_catalog = False validates with ?nocatalog', async () => {
+    const s = scripted((r) => (r.method === 'POST' ? authOk('S1', T0 + 3600_000) : validateOk()));
+    const c = new IdentityClient({ ...OPTS, includeCatalog: false }, { requester: s.requester, now: () => T0 });
+    await c.validateToken('user-tok');
+    await c.validateToken('user-tok', true);
+    expect(s.seen.slice(1).map((r) => r.url)).toEqual([
+      'http://ks:5000/v3/auth/tokens?nocatalog',
+      'http://ks:5000/v3/auth/tokens?nocatalog&allow_expired=1',
+    ]);
   });
 
   it('renews its own token when less than 120 s are left, once for concurrent callers', async () => {

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { keystoneAuthSettings, osloSection, parseConfig } from '../../src/common/config.js';
+import { keystoneAuthSettings, osloSection, parseConfig, serviceUserSettings } from '../../src/common/config.js';
 import { authenticatorFor } from '../../src/api/auth.js';
 import { keystoneAuthenticatorFromConfig } from '../../src/api/keystone-auth.js';
 
@@ -148,5 +148,43 @@ describe('cinder-api with auth_strategy = keystone', () => {
     expect(r.stderr.trim().split('\n')).toEqual([
       "config error: [keystone_authtoken] auth_type: required with auth_strategy = keystone (only 'password' is supported)",
     ]);
+  });
+});
+
+describe('[nova] and [service_user] (the deletion guard asks Nova)', () => {
+  it('defaults: public interface, any region, token exchange at the catalog identity endpoint, no service token', () => {
+    const cfg = parseConfig('[DEFAULT]\nauth_strategy = noauth\n');
+    expect(cfg.nova).toEqual({ interface: 'public', insecure: false });
+    expect(cfg.service_user.send_service_user_token).toBe(false);
+    expect(serviceUserSettings(cfg)).toBeNull();
+    expect(cfg.keystone_authtoken.include_service_catalog).toBe(true);
+  });
+
+  it('reads region_name, interface, token_auth_url, timeout', () => {
+    const cfg = parseConfig('[nova]\nregion_name = R2\ninterface = internal\ntoken_auth_url = http://ks:5000/v3\ntimeout = 30\n');
+    expect(cfg.nova).toMatchObject({ region_name: 'R2', interface: 'internal', token_auth_url: 'http://ks:5000/v3', timeout: 30 });
+  });
+
+  it('a bad interface is one line naming it', () => {
+    expect(() => parseConfig('[nova]\ninterface = private\n')).toThrow(/^config error: \[nova\] interface: /);
+  });
+
+  it('send_service_user_token needs the password plugin, named like [keystone_authtoken]', () => {
+    const su = (o: Record<string, string>) => parseConfig(`[service_user]\nsend_service_user_token = true\n${Object.entries(o).map(([k, v]) => `${k} = ${v}`).join('\n')}\n`);
+    expect(() => serviceUserSettings(su({}))).toThrow(
+      "config error: [service_user] auth_type: required with send_service_user_token = true (only 'password' is supported)",
+    );
+    expect(() => serviceUserSettings(su(without('password')))).toThrow('config error: [service_user] password: required with send_service_user_token = true');
+    expect(serviceUserSettings(su(FULL))).toMatchObject({ auth_url: 'http://keystone:5000/v3', username: 'cinder', project_name: 'service' });
+  });
+
+  it('cinder-api stops at start with that line', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinder-ts-su-'));
+    const file = path.join(dir, 'cinder.conf');
+    fs.writeFileSync(file, '[DEFAULT]\nauth_strategy = noauth\n[service_user]\nsend_service_user_token = true\nauth_type = password\n');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/cmd/api.ts'), '--config-file', file], { encoding: 'utf8', timeout: 30_000 });
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe('config error: [service_user] auth_url: required with send_service_user_token = true');
   });
 });

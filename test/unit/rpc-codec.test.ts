@@ -87,6 +87,7 @@ function fixtureContext(requestId = 'req-a1b8a945-0d2e-4f8e-9140-d961bf1d540d'):
     timestamp: '2026-11-26T03:43:18.442372',
     user_domain: 'default',
     project_domain: 'default',
+    service_catalog: [],
   };
 }
 

@@ -4,10 +4,9 @@
 // X-Subject-Token), with keystoneauth's connect retries and keystonemiddleware's error mapping:
 // 404 → the token is invalid (401 to the caller); 401 → our own token is stale: re-authenticate and
 // retry once; anything else, or Keystone unreachable → the service is unavailable (503).
-import http from 'node:http';
-import https from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Logger } from '../common/log.js';
+import type { HttpRequest, HttpRequester, HttpResponse } from './http.js';
+import type { Logger } from './log.js';
 
 /** keystonemiddleware's InvalidToken: the caller gets 401. */
 export class InvalidToken extends Error {
@@ -25,58 +24,6 @@ export class KeystoneUnavailable extends Error {
   }
 }
 
-export interface HttpRequest {
-  method: 'GET' | 'POST';
-  url: string;
-  headers: Record<string, string>;
-  body?: string;
-  timeoutMs?: number;
-}
-
-export interface HttpResponse {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-/** Sends one request; rejects only when no HTTP answer came back (refused, reset, timeout, TLS). */
-export type HttpRequester = (req: HttpRequest) => Promise<HttpResponse>;
-
-/** node:http/https with keep-alive; `insecure` and `ca` as keystoneauth's session options. */
-export function nodeRequester(opts: { insecure?: boolean; ca?: string | Buffer } = {}): HttpRequester {
-  const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 32 });
-  const httpsAgent = new https.Agent({
-    keepAlive: true,
-    maxSockets: 32,
-    rejectUnauthorized: !opts.insecure,
-    ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
-  });
-  return (req) =>
-    new Promise<HttpResponse>((resolve, reject) => {
-      const u = new URL(req.url);
-      const isHttps = u.protocol === 'https:';
-      const r = (isHttps ? https : http).request(
-        u,
-        {
-          method: req.method,
-          headers: req.body === undefined ? req.headers : { ...req.headers, 'Content-Length': String(Buffer.byteLength(req.body)) },
-          agent: isHttps ? httpsAgent : httpAgent,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', reject);
-        },
-      );
-      if (req.timeoutMs !== undefined) {
-        r.setTimeout(req.timeoutMs, () => r.destroy(new Error(`timed out after ${req.timeoutMs} ms`)));
-      }
-      r.on('error', reject);
-      r.end(req.body);
-    });
-}
-
 export interface IdentityClientOptions {
   /** [keystone_authtoken] auth_url; `/v3` is appended unless it already ends with it. */
   authUrl: string;
@@ -91,6 +38,8 @@ export interface IdentityClientOptions {
   connectRetries?: number;
   /** http_connect_timeout in ms; undefined means none. */
   timeoutMs?: number;
+  /** include_service_catalog (default true): validate with the token's catalog, else `?nocatalog`. */
+  includeCatalog?: boolean;
 }
 
 export interface IdentityClientDeps {
@@ -114,6 +63,12 @@ export function v3Base(authUrl: string): string {
 function headerValue(h: IncomingHttpHeaders, name: string): string | undefined {
   const v = h[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+/** keystoneclient's tokens.validate query: `nocatalog` unless the catalog is wanted, `allow_expired=1`. */
+function validateQuery(includeCatalog: boolean, allowExpired: boolean): string {
+  const q = [...(includeCatalog ? [] : ['nocatalog']), ...(allowExpired ? ['allow_expired=1'] : [])];
+  return q.length ? `?${q.join('&')}` : '';
 }
 
 export class IdentityClient {
@@ -219,7 +174,7 @@ export class IdentityClient {
       const svc = await this.serviceToken();
       const res = await this.send({
         method: 'GET',
-        url: `${this.base}/auth/tokens?nocatalog${allowExpired ? '&allow_expired=1' : ''}`,
+        url: `${this.base}/auth/tokens${validateQuery(this.opts.includeCatalog ?? true, allowExpired)}`,
         headers: {
           'X-Auth-Token': svc,
           'X-Subject-Token': token,
