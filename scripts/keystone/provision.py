@@ -6,8 +6,13 @@ Run with /usr/bin/python3 (standard library only). Creates:
   project-a + user member-a (role member), project-b + user member-b (role member),
   project service + user service (role service, created here: bootstrap makes only
   admin/member/reader).
+With KEYSTONE_NOVA_PORT=<port> in the environment (passed on by start.sh), also: user nova in
+project service (role service, enough for keystonemiddleware to validate tokens), and a compute
+service named nova with a public endpoint http://127.0.0.1:<port>/v2.1 in RegionOne, for
+scripts/nova/start.sh; the JSON then also has users.nova and a "nova" object.
 """
 import json
+import os
 import secrets
 import sys
 import time
@@ -80,8 +85,21 @@ users = {
     'member_b': user('member-b', pb, 'project-b', 'member'),
     'service': user('service', ps, 'service', 'service'),
 }
+nova = None
+nova_port = os.environ.get('KEYSTONE_NOVA_PORT', '').strip()
+if nova_port:
+    users['nova'] = user('nova', ps, 'service', 'service')
+    endpoint = 'http://127.0.0.1:%d/v2.1' % int(nova_port)
+    data, _ = call('POST', '/services', {'service': {
+        'name': 'nova', 'type': 'compute', 'description': 'Nova (scripts/nova/start.sh)'}}, token=admin_tok)
+    service_id = data['service']['id']
+    data, _ = call('POST', '/endpoints', {'endpoint': {
+        'service_id': service_id, 'interface': 'public', 'region_id': 'RegionOne', 'url': endpoint}},
+        token=admin_tok)
+    nova = {'port': int(nova_port), 'url': 'http://127.0.0.1:%d' % int(nova_port), 'endpoint': endpoint,
+            'service_id': service_id, 'endpoint_id': data['endpoint']['id']}
 done = time.time()
-print(json.dumps({
+out = {
     'url': url,
     'auth_url': V3,
     'pid': int(pid),
@@ -92,4 +110,7 @@ print(json.dumps({
     'users': users,
     'seconds': {'setup': round(t_setup - t0, 2), 'server_start': round(t_up - t_setup, 2),
                 'provision': round(done - t_up, 2), 'total': round(done - t0, 2)},
-}, indent=1))
+}
+if nova:
+    out['nova'] = nova
+print(json.dumps(out, indent=1))

@@ -8,6 +8,8 @@
 # Keystone's pid is in <dir>/keystone.pid; stop it with scripts/keystone/stop.sh <dir>. With
 # KEYSTONE_WATCH_PID=<pid>, Keystone is also stopped when that process goes away.
 # Installs `keystone` with apt-get when missing; exit 75 means it cannot be installed here.
+# With KEYSTONE_NOVA_PORT=<port>, provision.py also creates a `nova` service user and a compute
+# service (name nova) with public endpoint http://127.0.0.1:<port>/v2.1, for scripts/nova/start.sh.
 set -euo pipefail
 
 usage="usage: start.sh <dir> <port> | start.sh --install-only"

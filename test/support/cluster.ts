@@ -29,6 +29,8 @@ export interface ClusterOptions {
   rpcResponseTimeout?: number;
   extraDefault?: Record<string, string>;
   extraBackend?: Record<string, string>;
+  /** Whole sections appended to cinder.conf as they are (e.g. [keystone_authtoken], [nova]). */
+  extraConfig?: string;
   logLevel?: string;
 }
 
@@ -102,7 +104,7 @@ export class Cluster {
     const ini = (o: Record<string, string>) => Object.entries(o).map(([k, v]) => `${k} = ${v}`).join('\n');
     fs.writeFileSync(
       this.configFile,
-      `[DEFAULT]\n${ini(d)}\n\n[database]\nconnection = sqlite:///${this.dbFile}\n\n[oslo_concurrency]\nlock_path = ${this.lockPath}\n\n[${this.backend}]\n${ini(b)}\n`,
+      `[DEFAULT]\n${ini(d)}\n\n[database]\nconnection = sqlite:///${this.dbFile}\n\n[oslo_concurrency]\nlock_path = ${this.lockPath}\n\n[${this.backend}]\n${ini(b)}\n${this.opts.extraConfig ? `\n${this.opts.extraConfig}\n` : ''}`,
     );
   }
 
