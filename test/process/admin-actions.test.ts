@@ -3,10 +3,8 @@
 // are always admin, so the 403s are covered in test/unit/api-attachments.test.ts.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
-import { Cluster, CinderClient, sleep } from '../support/cluster.js';
+import { Cluster, CinderClient, sleep, iqnOf } from '../support/cluster.js';
 
 const PROJECT = 'ad31ac7100000000000000000000a0a0';
 const CONNECTOR = { initiator: 'iqn.1994-05.com.redhat:compute9', host: 'compute9', ip: '192.0.2.39', multipath: false };
@@ -15,78 +13,31 @@ const GENERIC_500 = 'The server has either erred or is incapable of performing t
 
 let cluster: Cluster;
 let api: CinderClient;
-let rw: Database.Database;
 
 beforeAll(async () => {
   cluster = new Cluster();
   await cluster.start();
   api = new CinderClient(cluster.baseUrl, PROJECT);
-  rw = new Database(cluster.dbFile);
-  rw.pragma('busy_timeout = 10000');
 });
 afterAll(async () => {
-  rw?.close();
   await cluster?.stop();
 });
 
-const iqnOf = (volumeId: string) => `iqn.2010-10.org.openstack:volume-${volumeId}`;
+const newVolume = () => cluster.newVolume(api);
+const attachedVolume = (instance?: string) => cluster.attachedVolume(api, CONNECTOR, instance);
 
-function setVolume(id: string, cols: Record<string, unknown>) {
-  const keys = Object.keys(cols);
-  rw.prepare(`UPDATE volumes SET ${keys.map((k) => `${k} = ?`).join(', ')} WHERE id = ?`).run(...keys.map((k) => cols[k]), id);
-}
-function volumeRow(id: string) {
-  return cluster.sql<any>('SELECT * FROM volumes WHERE id = ?', id)[0];
-}
-function liveAttachments(volumeId: string) {
-  return cluster.sql<any>('SELECT * FROM volume_attachment WHERE volume_id = ? AND deleted = 0', volumeId);
-}
 function adminMd(volumeId: string) {
   return cluster.sql<any>('SELECT key, value, deleted FROM volume_admin_metadata WHERE volume_id = ? ORDER BY id', volumeId);
 }
-function snapshot(id: string) {
-  return {
-    volume: cluster.sql('SELECT * FROM volumes WHERE id = ?', id),
-    attachments: cluster.sql('SELECT * FROM volume_attachment WHERE volume_id = ? ORDER BY id', id),
-    admin: cluster.sql('SELECT * FROM volume_admin_metadata WHERE volume_id = ? ORDER BY id', id),
-  };
-}
-function target(volumeId: string): { exists: boolean; acls: string[] } {
-  const f = path.join(cluster.standinState, 'targets', iqnOf(volumeId));
-  const text = fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '';
-  return { exists: text.length > 0, acls: text.split('\n').filter((l) => l.startsWith('acl ')).map((l) => l.split(' ')[1]) };
-}
-function argvs() {
-  return cluster.standinCalls().map((c) => c.argv.join(' '));
-}
-
-async function newVolume(): Promise<string> {
-  const r = await api.create({ volume: { size: 1 } });
-  expect(r.status, r.text).toBe(202);
-  const id = r.json.volume.id;
-  const end = Date.now() + 15000;
-  while (Date.now() < end) {
-    if (volumeRow(id)?.status === 'available') return id;
-    await sleep(30);
-  }
-  throw new Error('volume not available');
-}
 
 /** A legacy attach (reserve, initialize_connection, attach): exported, ACL in place, in-use. */
-async function attachedVolume(instance = randomUUID()): Promise<{ id: string; attachmentId: string }> {
-  const id = await newVolume();
-  expect((await api.action(id, { 'os-reserve': null })).status).toBe(202);
-  expect((await api.action(id, { 'os-initialize_connection': { connector: CONNECTOR } })).status).toBe(200);
-  expect((await api.action(id, { 'os-attach': { instance_uuid: instance, mountpoint: '/dev/vdb', mode: 'rw' } })).status).toBe(202);
-  return { id, attachmentId: liveAttachments(id)[0].id };
-}
 
 async function expectFault(id: string, body: unknown, code: number, fault: string, message: string, headers: Record<string, string> = {}) {
-  const before = snapshot(id);
+  const before = cluster.snapshot(id);
   const r = await api.action(id, body, headers);
   expect(r.status, r.text).toBe(code);
   expect(r.json).toEqual({ [fault]: { code, message } });
-  expect(snapshot(id)).toEqual(before);
+  expect(cluster.snapshot(id)).toEqual(before);
 }
 
 async function expect202(id: string, body: unknown, headers: Record<string, string> = {}) {
@@ -96,51 +47,53 @@ async function expect202(id: string, body: unknown, headers: Record<string, stri
 }
 
 /** Notification event types the API logged for a volume. */
-async function apiEvents(volumeId: string, last: string) {
+/** The volume's notifications in the API's log, once `count` events of type `last` have arrived. */
+async function apiEvents(volumeId: string, last: string, count = 1) {
   const read = () =>
     cluster.logs.api
       .filter((l) => l.includes('"notification":true') && l.includes(volumeId))
       .map((l) => JSON.parse(l) as { event_type: string; publisher_id: string; payload: { status: string } });
-  for (let i = 0; i < 40 && read().at(-1)?.event_type !== last; i++) await sleep(50);
+  // The log pipe may lag behind the HTTP answer: wait for the last expected event itself.
+  for (let i = 0; i < 100 && read().filter((e) => e.event_type === last).length < count; i++) await sleep(50);
   return read();
 }
 
 describe('os-force_detach', () => {
   it('legacy attachment with connector and id: ACL and export gone, row soft-deleted, available, readonly kept', async () => {
     const { id, attachmentId } = await attachedVolume();
-    expect(target(id).acls).toEqual([CONNECTOR.initiator]);
+    expect(cluster.target(id).acls).toEqual([CONNECTOR.initiator]);
     cluster.clearStandinLog();
     await expect202(id, { 'os-force_detach': { attachment_id: attachmentId, connector: CONNECTOR } });
     const iqn = iqnOf(id);
-    expect(argvs()).toEqual([
+    expect(cluster.argvs()).toEqual([
       `cinder-rtstool delete-initiator ${iqn} ${CONNECTOR.initiator}`,
       'cinder-rtstool save',
       'cinder-rtstool get-targets',
       `cinder-rtstool delete ${iqn}`,
       'cinder-rtstool save',
     ]);
-    expect(volumeRow(id)).toMatchObject({ status: 'available', attach_status: 'detached' });
-    expect(liveAttachments(id)).toEqual([]);
+    expect(cluster.volumeRow(id)).toMatchObject({ status: 'available', attach_status: 'detached' });
+    expect(cluster.liveAttachments(id)).toEqual([]);
     expect(adminMd(id)).toEqual([
       { key: 'readonly', value: 'False', deleted: 0 },
       { key: 'attached_mode', value: 'rw', deleted: 1 },
     ]);
-    expect(target(id)).toEqual({ exists: false, acls: [] });
+    expect(cluster.target(id)).toEqual({ exists: false, acls: [] });
   });
 
   it('an attaching (reserved) volume: terminate_connection unreserves it first', async () => {
     const id = await newVolume();
     expect((await api.action(id, { 'os-reserve': null })).status).toBe(202);
     await expect202(id, { 'os-force_detach': {} });
-    expect(volumeRow(id)).toMatchObject({ status: 'available', attach_status: 'detached' });
+    expect(cluster.volumeRow(id)).toMatchObject({ status: 'available', attach_status: 'detached' });
   });
 
   it('{} on a never-exported volume with no attachments → 202 (provider_location NULL: LIO does nothing)', async () => {
     const id = await newVolume();
     cluster.clearStandinLog();
     await expect202(id, { 'os-force_detach': {} });
-    expect(argvs()).toEqual([]);
-    expect(volumeRow(id)).toMatchObject({ status: 'available', attach_status: 'detached' });
+    expect(cluster.argvs()).toEqual([]);
+    expect(cluster.volumeRow(id)).toMatchObject({ status: 'available', attach_status: 'detached' });
   });
 
   it('LIO with a null or string connector on an exported volume → 500, detach never attempted, nothing changed', async () => {
@@ -149,7 +102,7 @@ describe('os-force_detach', () => {
     await expectFault(id, { 'os-force_detach': { attachment_id: attachmentId } }, 500, 'computeFault', msg);
     await expectFault(id, { 'os-force_detach': { attachment_id: attachmentId, connector: null } }, 500, 'computeFault', msg);
     await expectFault(id, { 'os-force_detach': { attachment_id: attachmentId, connector: 'compute9' } }, 500, 'computeFault', msg);
-    expect(target(id).acls).toEqual([CONNECTOR.initiator]);
+    expect(cluster.target(id).acls).toEqual([CONNECTOR.initiator]);
   });
 
   it('schema errors (before the lookup), unknown volume → 404', async () => {
@@ -176,22 +129,22 @@ describe('os-force_detach', () => {
     // The guard asks Nova; with no service catalog Cinder's novaclient() raises EndpointNotFound.
     await expectFault(id, { 'os-force_detach': { attachment_id: attachmentId, connector: CONNECTOR } }, 500, 'computeFault', GENERIC_500);
     await expect202(id, { 'os-force_detach': { attachment_id: attachmentId, connector: CONNECTOR } }, SERVICE);
-    expect(volumeRow(id)).toMatchObject({ status: 'available', attach_status: 'detached' });
-    expect(liveAttachments(id)).toEqual([]);
-    expect(target(id)).toEqual({ exists: false, acls: [] });
+    expect(cluster.volumeRow(id)).toMatchObject({ status: 'available', attach_status: 'detached' });
+    expect(cluster.liveAttachments(id)).toEqual([]);
+    expect(cluster.target(id)).toEqual({ exists: false, acls: [] });
   });
 
   it('two attachments and no id: 409 for a user; 400 "More than one attachment" from the manager for a service', async () => {
     const { id } = await attachedVolume();
-    setVolume(id, { multiattach: 1 });
+    cluster.setVolume(id, { multiattach: 1 });
     expect((await api.action(id, { 'os-attach': { instance_uuid: randomUUID(), mountpoint: '/dev/vdc', mode: 'rw' } })).status).toBe(202);
     await expectFault(id, { 'os-force_detach': { connector: CONNECTOR } }, 409, 'conflictingRequest', 'ConflictNovaUsingAttachment: Detach volume from instance  using the Compute API');
     const r = await api.action(id, { 'os-force_detach': { connector: CONNECTOR } }, SERVICE);
     expect(r.status, r.text).toBe(400);
     expect(r.json).toEqual({ badRequest: { code: 400, message: 'Invalid volume: Detach volume failed: More than one attachment, but no attachment_id provided.' } });
     // terminate_connection went through first (the ACL is gone), the rows stay
-    expect(target(id).acls).toEqual([]);
-    expect(liveAttachments(id)).toHaveLength(2);
+    expect(cluster.target(id).acls).toEqual([]);
+    expect(cluster.liveAttachments(id)).toHaveLength(2);
   });
 });
 
@@ -228,10 +181,10 @@ describe('os-reset_status', () => {
   it('lower-cases, migration_status "none" → NULL, the UPDATE is unconditional; start/end notifications from the API', async () => {
     const id = await newVolume();
     await expect202(id, { 'os-reset_status': { status: 'ERROR', migration_status: 'Migrating' } });
-    expect(volumeRow(id)).toMatchObject({ status: 'error', migration_status: 'migrating', attach_status: 'detached' });
+    expect(cluster.volumeRow(id)).toMatchObject({ status: 'error', migration_status: 'migrating', attach_status: 'detached' });
     await expect202(id, { 'os-reset_status': { migration_status: 'None', attach_status: 'Attached' } });
-    expect(volumeRow(id)).toMatchObject({ status: 'error', migration_status: null, attach_status: 'attached' });
-    const ev = await apiEvents(id, 'volume.reset_status.end');
+    expect(cluster.volumeRow(id)).toMatchObject({ status: 'error', migration_status: null, attach_status: 'attached' });
+    const ev = await apiEvents(id, 'volume.reset_status.end', 2);
     expect(ev.slice(-2).map((e) => [e.event_type, e.publisher_id, e.payload.status])).toEqual([
       ['volume.reset_status.start', 'volume.testhost', 'error'],
       ['volume.reset_status.end', 'volume.testhost', 'error'],
@@ -241,16 +194,16 @@ describe('os-reset_status', () => {
   it("the missing comma (F2): 'detaching' and 'error_deleting' are accepted", async () => {
     const id = await newVolume();
     await expect202(id, { 'os-reset_status': { status: 'detaching' } });
-    expect(volumeRow(id).status).toBe('detaching');
+    expect(cluster.volumeRow(id).status).toBe('detaching');
     await expect202(id, { 'os-reset_status': { status: 'error_deleting' } });
-    expect(volumeRow(id).status).toBe('error_deleting');
+    expect(cluster.volumeRow(id).status).toBe('error_deleting');
   });
 
   it("in-use needs live attachments; with one it is set (status only)", async () => {
     const { id } = await attachedVolume();
-    setVolume(id, { status: 'error' });
+    cluster.setVolume(id, { status: 'error' });
     await expect202(id, { 'os-reset_status': { status: 'in-use' } });
-    expect(volumeRow(id)).toMatchObject({ status: 'in-use', attach_status: 'attached' });
+    expect(cluster.volumeRow(id)).toMatchObject({ status: 'in-use', attach_status: 'attached' });
   });
 
   it('F1: {"status":"error","attach_status":"detached"} on an attached volume ends "available", rows and attached_mode gone, the ACL stays', async () => {
@@ -258,24 +211,24 @@ describe('os-reset_status', () => {
     cluster.clearStandinLog();
     await expect202(id, { 'os-reset_status': { status: 'error', attach_status: 'detached' } });
     // volume_detached ran after the reset and recomputed the status (probed on Cinder 21.3.1)
-    expect(volumeRow(id)).toMatchObject({ status: 'available', attach_status: 'detached' });
-    expect(liveAttachments(id)).toEqual([]);
+    expect(cluster.volumeRow(id)).toMatchObject({ status: 'available', attach_status: 'detached' });
+    expect(cluster.liveAttachments(id)).toEqual([]);
     expect(cluster.sql<any>('SELECT attach_status, deleted FROM volume_attachment WHERE id = ?', attachmentId)[0]).toEqual({ attach_status: 'detached', deleted: 1 });
     expect(adminMd(id)).toEqual([
       { key: 'readonly', value: 'False', deleted: 0 },
       { key: 'attached_mode', value: 'rw', deleted: 1 },
     ]);
     // DB only: no storage command ran, the target and the initiator's ACL are still exported
-    expect(argvs()).toEqual([]);
-    expect(target(id)).toEqual({ exists: true, acls: [CONNECTOR.initiator] });
+    expect(cluster.argvs()).toEqual([]);
+    expect(cluster.target(id)).toEqual({ exists: true, acls: [CONNECTOR.initiator] });
     // the safe path afterwards: force-detach with the connector removes what reset-state left
     await expect202(id, { 'os-force_detach': { connector: CONNECTOR } });
-    expect(target(id).acls).toEqual([]);
+    expect(cluster.target(id).acls).toEqual([]);
   });
 
   it('attach_status detached with no attachments keeps the status that was set', async () => {
     const id = await newVolume();
     await expect202(id, { 'os-reset_status': { status: 'error', attach_status: 'detached' } });
-    expect(volumeRow(id)).toMatchObject({ status: 'error', attach_status: 'detached' });
+    expect(cluster.volumeRow(id)).toMatchObject({ status: 'error', attach_status: 'detached' });
   });
 });

@@ -7,8 +7,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
-import { Cluster, CinderClient, sleep } from '../support/cluster.js';
+import { Cluster, CinderClient, sleep, iqnOf } from '../support/cluster.js';
 
 const PROJECT = 'a77ac4ed000000000000000000000003';
 const CONNECTOR = {
@@ -26,51 +25,22 @@ const GENERIC_500 = 'The server has either erred or is incapable of performing t
 
 let cluster: Cluster;
 let api: CinderClient;
-let rw: Database.Database;
 
 beforeAll(async () => {
   cluster = new Cluster();
   await cluster.start();
   api = new CinderClient(cluster.baseUrl, PROJECT);
-  rw = new Database(cluster.dbFile);
-  rw.pragma('busy_timeout = 10000');
 });
 afterAll(async () => {
-  rw?.close();
   await cluster?.stop();
 });
 
-const A = `/v3/${PROJECT}/attachments`;
-const iqnOf = (volumeId: string) => `iqn.2010-10.org.openstack:volume-${volumeId}`;
+const newVolume = () => cluster.newVolume(api);
 
-function setVolume(id: string, cols: Record<string, unknown>) {
-  const keys = Object.keys(cols);
-  rw.prepare(`UPDATE volumes SET ${keys.map((k) => `${k} = ?`).join(', ')} WHERE id = ?`).run(...keys.map((k) => cols[k]), id);
-}
-function volumeRow(id: string) {
-  return cluster.sql<any>('SELECT * FROM volumes WHERE id = ?', id)[0];
-}
+const A = `/v3/${PROJECT}/attachments`;
+
 function attachmentRow(id: string) {
   return cluster.sql<any>('SELECT * FROM volume_attachment WHERE id = ?', id)[0];
-}
-function liveAttachments(volumeId: string) {
-  return cluster.sql<any>('SELECT * FROM volume_attachment WHERE volume_id = ? AND deleted = 0', volumeId);
-}
-function snapshot(id: string) {
-  return {
-    volume: cluster.sql('SELECT * FROM volumes WHERE id = ?', id),
-    attachments: cluster.sql('SELECT * FROM volume_attachment WHERE volume_id = ? ORDER BY id', id),
-    admin: cluster.sql('SELECT * FROM volume_admin_metadata WHERE volume_id = ? ORDER BY id', id),
-  };
-}
-/** The stand-in's LIO state for the volume: whether the target exists and its ACL initiators. */
-function target(volumeId: string): { exists: boolean; acls: string[] } {
-  const f = path.join(cluster.standinState, 'targets', iqnOf(volumeId));
-  const text = fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '';
-  return { exists: text.length > 0, acls: text.split('\n').filter((l) => l.startsWith('acl ')).map((l) => l.split(' ')[1]) };
-}
-function argvs() {
-  return cluster.standinCalls().map((c) => c.argv.join(' '));
 }
 /** Notification event types for a volume in one process's log (the pipe may lag a little). */
 async function events(which: 'api' | 'volume', volumeId: string, last?: string): Promise<{ event_type: string; publisher_id: string }[]> {
@@ -80,18 +50,6 @@ async function events(which: 'api' | 'volume', volumeId: string, last?: string):
       .map((l) => JSON.parse(l) as { event_type: string; publisher_id: string });
   for (let i = 0; i < 40 && last !== undefined && read().at(-1)?.event_type !== last; i++) await sleep(50);
   return read();
-}
-
-async function newVolume(): Promise<string> {
-  const r = await api.create({ volume: { size: 1 } });
-  expect(r.status, r.text).toBe(202);
-  const id = r.json.volume.id;
-  const end = Date.now() + 15000;
-  while (Date.now() < end) {
-    if (volumeRow(id)?.status === 'available') return id;
-    await sleep(30);
-  }
-  throw new Error('volume not available');
 }
 
 async function req(method: string, p: string, body?: unknown, headers: Record<string, string> = MV('3.44')) {
@@ -105,14 +63,14 @@ async function expectFault(
   fault: string,
   message: string | RegExp,
 ) {
-  const before = snapshot(volumeId);
+  const before = cluster.snapshot(volumeId);
   const r = await call();
   expect(r.status, r.text).toBe(code);
   expect(Object.keys(r.json)).toEqual([fault]);
   expect(r.json[fault].code).toBe(code);
   if (typeof message === 'string') expect(r.json[fault].message).toBe(message);
   else expect(r.json[fault].message).toMatch(message);
-  expect(snapshot(volumeId)).toEqual(before);
+  expect(cluster.snapshot(volumeId)).toEqual(before);
   return r;
 }
 
@@ -162,7 +120,7 @@ describe("Nova's new-style attach and detach (3.44)", () => {
       },
     });
     expect(Object.keys(r.json.attachment)).toEqual(['id', 'status', 'instance', 'volume_id', 'attached_at', 'detached_at', 'attach_mode', 'connection_info']);
-    expect(volumeRow(volumeId)).toMatchObject({ status: 'reserved', attach_status: 'detached' });
+    expect(cluster.volumeRow(volumeId)).toMatchObject({ status: 'reserved', attach_status: 'detached' });
     expect(attachmentRow(attachmentId)).toMatchObject({
       attach_status: 'reserved',
       instance_uuid: instance,
@@ -172,7 +130,7 @@ describe("Nova's new-style attach and detach (3.44)", () => {
       attach_time: null,
       deleted: 0,
     });
-    expect(argvs()).toEqual([]); // no RPC, no backend work
+    expect(cluster.argvs()).toEqual([]); // no RPC, no backend work
   });
 
   it('PUT /attachments/{id} with the connector: 200 with the stale object, the row attaching, an ACL, the API lock', async () => {
@@ -202,9 +160,9 @@ describe("Nova's new-style attach and detach (3.44)", () => {
     expect(row.attach_time).not.toBeNull();
     expect(JSON.parse(row.connector)).toEqual(CONNECTOR);
     expect(JSON.parse(row.connection_info)).toEqual(a.connection_info);
-    expect(volumeRow(volumeId)).toMatchObject({ status: 'attaching', attach_status: 'attaching' });
-    expect(target(volumeId)).toEqual({ exists: true, acls: [CONNECTOR.initiator] });
-    expect(argvs()).toContain(`cinder-rtstool add-initiator ${iqn} ${a.connection_info.auth_username} ${a.connection_info.auth_password} ${CONNECTOR.initiator}`);
+    expect(cluster.volumeRow(volumeId)).toMatchObject({ status: 'attaching', attach_status: 'attaching' });
+    expect(cluster.target(volumeId)).toEqual({ exists: true, acls: [CONNECTOR.initiator] });
+    expect(cluster.argvs()).toContain(`cinder-rtstool add-initiator ${iqn} ${a.connection_info.auth_username} ${a.connection_info.auth_password} ${CONNECTOR.initiator}`);
     // the update ran under the API's coordination lock cinder-attachment_update-<volume>-<host> ($state_path)
     expect(fs.existsSync(path.join(cluster.dir, 'state', `cinder-attachment_update-${volumeId}-compute-2`))).toBe(true);
   });
@@ -215,7 +173,7 @@ describe("Nova's new-style attach and detach (3.44)", () => {
     expect(r.text).toBe('');
     expect(r.headers.get('openstack-api-version')).toBe('volume 3.44');
     expect(attachmentRow(attachmentId).attach_status).toBe('attached');
-    expect(volumeRow(volumeId)).toMatchObject({ status: 'in-use', attach_status: 'attached' });
+    expect(cluster.volumeRow(volumeId)).toMatchObject({ status: 'in-use', attach_status: 'attached' });
     const ev = await events('api', volumeId, 'volume.attach.end');
     expect(ev.at(-1)).toMatchObject({ event_type: 'volume.attach.end', publisher_id: 'volume.testhost' });
   });
@@ -255,14 +213,14 @@ describe("Nova's new-style attach and detach (3.44)", () => {
     ]);
     expect(v30).not.toHaveProperty('shared_targets');
     expect(v30).not.toHaveProperty('service_uuid');
-    const row = volumeRow(volumeId);
+    const row = cluster.volumeRow(volumeId);
     const v348 = (await api.request('GET', `/v3/${PROJECT}/volumes/${volumeId}`, undefined, MV('3.48'))).json.volume;
     expect(v348.shared_targets).toBe(row.shared_targets === null ? true : Boolean(row.shared_targets));
     expect(v348.service_uuid).toBe(row.service_uuid);
-    setVolume(volumeId, { shared_targets: null });
+    cluster.setVolume(volumeId, { shared_targets: null });
     expect((await api.request('GET', `/v3/${PROJECT}/volumes/${volumeId}`, undefined, MV('3.68'))).json.volume.shared_targets).toBe(true);
     expect((await api.request('GET', `/v3/${PROJECT}/volumes/${volumeId}`, undefined, MV('3.69'))).json.volume.shared_targets).toBeNull();
-    setVolume(volumeId, { shared_targets: row.shared_targets });
+    cluster.setVolume(volumeId, { shared_targets: row.shared_targets });
   });
 
   it("Nova's detach: DELETE at 3.44 with a service token → 200 [], available/detached, no row, no ACL, no target", async () => {
@@ -270,20 +228,20 @@ describe("Nova's new-style attach and detach (3.44)", () => {
     const r = await req('DELETE', `${A}/${attachmentId}`, undefined, NOVA);
     expect(r.status, r.text).toBe(200);
     expect(r.json).toEqual({ attachments: [] });
-    expect(volumeRow(volumeId)).toMatchObject({ status: 'available', attach_status: 'detached' });
-    expect(liveAttachments(volumeId)).toEqual([]);
+    expect(cluster.volumeRow(volumeId)).toMatchObject({ status: 'available', attach_status: 'detached' });
+    expect(cluster.liveAttachments(volumeId)).toEqual([]);
     const row = attachmentRow(attachmentId);
     expect(row).toMatchObject({ deleted: 1, attach_status: 'detached' });
     expect(row.detach_time).not.toBeNull();
     const iqn = iqnOf(volumeId);
-    expect(argvs()).toEqual([
+    expect(cluster.argvs()).toEqual([
       `cinder-rtstool delete-initiator ${iqn} ${CONNECTOR.initiator}`,
       'cinder-rtstool save',
       'cinder-rtstool get-targets',
       `cinder-rtstool delete ${iqn}`,
       'cinder-rtstool save',
     ]);
-    expect(target(volumeId)).toEqual({ exists: false, acls: [] });
+    expect(cluster.target(volumeId)).toEqual({ exists: false, acls: [] });
     // detach.start from the volume host (it did the work), detach.end from the API after finish_detach
     const vol = await events('volume', volumeId, 'volume.detach.start');
     expect(vol.at(-1)).toMatchObject({ event_type: 'volume.detach.start', publisher_id: 'volume.testhost@lvm' });
@@ -315,15 +273,15 @@ describe('create with a connector, reserved deletes, attach modes', () => {
     // the API saved attach_mode 'null' over it; the stored connector carries "mode": null
     expect(row).toMatchObject({ attach_status: 'attaching', attach_mode: 'null', attached_host: 'compute-2', mountpoint: 'na' });
     expect(JSON.parse(row.connector)).toEqual({ ...CONNECTOR, mode: null });
-    expect(volumeRow(volumeId)).toMatchObject({ status: 'attaching', attach_status: 'attaching' });
-    expect(target(volumeId).acls).toEqual([CONNECTOR.initiator]);
+    expect(cluster.volumeRow(volumeId)).toMatchObject({ status: 'attaching', attach_status: 'attaching' });
+    expect(cluster.target(volumeId).acls).toEqual([CONNECTOR.initiator]);
     // os-complete, then Nova's detach leaves nothing behind
     expect((await req('POST', `${A}/${a.id}/action`, { 'os-complete': {} })).status).toBe(204);
     const d = await req('DELETE', `${A}/${a.id}`, undefined, NOVA);
     expect(d.status, d.text).toBe(200);
-    expect(volumeRow(volumeId)).toMatchObject({ status: 'available', attach_status: 'detached' });
-    expect(liveAttachments(volumeId)).toEqual([]);
-    expect(target(volumeId)).toEqual({ exists: false, acls: [] });
+    expect(cluster.volumeRow(volumeId)).toMatchObject({ status: 'available', attach_status: 'detached' });
+    expect(cluster.liveAttachments(volumeId)).toEqual([]);
+    expect(cluster.target(volumeId)).toEqual({ exists: false, acls: [] });
   });
 
   it('DELETE of a reserved attachment: no RPC, detach.start and detach.end from the API, available again', async () => {
@@ -335,9 +293,9 @@ describe('create with a connector, reserved deletes, attach modes', () => {
     const r = await req('DELETE', `${A}/${id}`);
     expect(r.status, r.text).toBe(200);
     expect(r.json).toEqual({ attachments: [] });
-    expect(volumeRow(volumeId)).toMatchObject({ status: 'available', attach_status: 'detached' });
+    expect(cluster.volumeRow(volumeId)).toMatchObject({ status: 'available', attach_status: 'detached' });
     expect(attachmentRow(id)).toMatchObject({ deleted: 1, attach_status: 'detached' });
-    expect(argvs()).toEqual([]);
+    expect(cluster.argvs()).toEqual([]);
     const apiEv = await events('api', volumeId, 'volume.detach.end');
     expect(apiEv.slice(-2).map((e) => e.event_type)).toEqual(['volume.detach.start', 'volume.detach.end']);
     expect(apiEv.at(-2)!.publisher_id).toBe('volume.testhost');
@@ -351,22 +309,22 @@ describe('create with a connector, reserved deletes, attach modes', () => {
     const { id: first } = await novaAttach(volumeId, instance);
     // same instance (live migration): a second reservation is allowed on the in-use volume
     const second = await reserve(volumeId, instance);
-    expect(volumeRow(volumeId).status).toBe('in-use');
+    expect(cluster.volumeRow(volumeId).status).toBe('in-use');
     const r = await req('DELETE', `${A}/${first}`, undefined, NOVA);
     expect(r.status, r.text).toBe(200);
     expect(r.json).toEqual({ attachments: [{ id: second, status: 'reserved', instance, volume_id: volumeId }] });
-    expect(volumeRow(volumeId)).toMatchObject({ status: 'reserved', attach_status: 'reserved' });
+    expect(cluster.volumeRow(volumeId)).toMatchObject({ status: 'reserved', attach_status: 'reserved' });
     // the first delete saw another live attachment ("shared"): ACL removed, export kept, as Cinder
-    expect(target(volumeId)).toEqual({ exists: true, acls: [] });
+    expect(cluster.target(volumeId)).toEqual({ exists: true, acls: [] });
     expect((await req('DELETE', `${A}/${second}`)).status).toBe(200);
-    expect(volumeRow(volumeId)).toMatchObject({ status: 'available', attach_status: 'detached' });
+    expect(cluster.volumeRow(volumeId)).toMatchObject({ status: 'available', attach_status: 'detached' });
   });
 
   it('pitfall 15: after a legacy attach/detach (readonly=False left behind) POST gives attach_mode "ro"', async () => {
     const volumeId = await newVolume();
     const inst = randomUUID();
     expect((await api.action(volumeId, { 'os-attach': { instance_uuid: inst, mountpoint: '/dev/vdb', mode: 'rw' } })).status).toBe(202);
-    const legacy = liveAttachments(volumeId)[0].id;
+    const legacy = cluster.liveAttachments(volumeId)[0].id;
     expect((await api.action(volumeId, { 'os-detach': { attachment_id: legacy } })).status).toBe(202);
     const r = await req('POST', A, { attachment: { volume_uuid: volumeId, instance_uuid: inst } });
     expect(r.json.attachment.attach_mode).toBe('ro');
@@ -437,7 +395,7 @@ describe('error rows of spec §1.3 (codes, fault names, messages, no state chang
     const missing = randomUUID();
     await expectFault(volumeId, () => req('POST', A, { attachment: { volume_uuid: missing } }), 404, 'itemNotFound', `Volume ${missing} could not be found.`);
     const bad = await newVolume();
-    setVolume(bad, { status: 'error_extending' });
+    cluster.setVolume(bad, { status: 'error_extending' });
     await expectFault(
       bad,
       () => req('POST', A, { attachment: { volume_uuid: bad, instance_uuid: randomUUID() } }),
@@ -459,14 +417,14 @@ describe('error rows of spec §1.3 (codes, fault names, messages, no state chang
       `Invalid volume: Volume ${v} status must be available or downloading to reserve, but the current status is reserved.`,
     );
     await reserve(v, instance);
-    expect(liveAttachments(v)).toHaveLength(2);
+    expect(cluster.liveAttachments(v)).toHaveLength(2);
     // a multiattach volume may be reserved while in-use
     const m = await newVolume();
-    setVolume(m, { multiattach: 1 });
+    cluster.setVolume(m, { multiattach: 1 });
     await novaAttach(m);
     await reserve(m);
-    expect(volumeRow(m).status).toBe('reserved');
-    setVolume(m, { status: 'attaching' });
+    expect(cluster.volumeRow(m).status).toBe('reserved');
+    cluster.setVolume(m, { status: 'attaching' });
     await expectFault(
       m,
       () => req('POST', A, { attachment: { volume_uuid: m, instance_uuid: randomUUID() } }),
@@ -486,12 +444,12 @@ describe('error rows of spec §1.3 (codes, fault names, messages, no state chang
         message: "Unable to create attachment for volume (Invalid input received: Connector doesn't have required information: initiator).",
       },
     });
-    expect(volumeRow(v).status).toBe('reserved');
-    const rows = liveAttachments(v);
+    expect(cluster.volumeRow(v).status).toBe('reserved');
+    const rows = cluster.liveAttachments(v);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ attach_status: 'reserved', attach_mode: null, connection_info: null });
     expect((await req('DELETE', `${A}/${rows[0].id}`)).status).toBe(200);
-    expect(volumeRow(v)).toMatchObject({ status: 'available', attach_status: 'detached' });
+    expect(cluster.volumeRow(v)).toMatchObject({ status: 'available', attach_status: 'detached' });
   });
 
   it('PUT: {} connector → 400; unknown id → 404; no host → 500; no initiator → 500 with the text; error volume → 500', async () => {
@@ -512,7 +470,7 @@ describe('error rows of spec §1.3 (codes, fault names, messages, no state chang
       "Unable to update attachment.(Invalid input received: Connector doesn't have required information: initiator).",
     );
     expect(attachmentRow(id).attach_status).toBe('reserved');
-    setVolume(v, { status: 'error' });
+    cluster.setVolume(v, { status: 'error' });
     await expectFault(
       v,
       () => req('PUT', `${A}/${id}`, { attachment: { connector: CONNECTOR } }),
@@ -535,7 +493,7 @@ describe('error rows of spec §1.3 (codes, fault names, messages, no state chang
       'computeFault',
       `Unable to update attachment.(Invalid volume: duplicate connectors detected on volume ${v}).`,
     );
-    expect(argvs()).toEqual([]);
+    expect(cluster.argvs()).toEqual([]);
   });
 
   it('os-complete and DELETE of an unknown attachment → 404', async () => {
@@ -569,7 +527,7 @@ describe('error rows of spec §1.3 (codes, fault names, messages, no state chang
     } finally {
       cluster.clearFailures();
     }
-    expect(target(v).acls).toEqual([CONNECTOR.initiator]);
+    expect(cluster.target(v).acls).toEqual([CONNECTOR.initiator]);
     // remove_export failing afterwards is only a warning: the attachment goes anyway (bug 1935057)
     cluster.injectFailure('cinder-rtstool delete');
     try {
@@ -578,9 +536,9 @@ describe('error rows of spec §1.3 (codes, fault names, messages, no state chang
     } finally {
       cluster.clearFailures();
     }
-    expect(volumeRow(v)).toMatchObject({ status: 'available', attach_status: 'detached' });
-    expect(liveAttachments(v)).toEqual([]);
-    expect(target(v).acls).toEqual([]);
+    expect(cluster.volumeRow(v)).toMatchObject({ status: 'available', attach_status: 'detached' });
+    expect(cluster.liveAttachments(v)).toEqual([]);
+    expect(cluster.target(v).acls).toEqual([]);
     for (let i = 0; i < 40 && !cluster.logs.volume.some((l) => l.includes('Failed to detach volume on the backend')); i++) await sleep(50);
     expect(cluster.logs.volume.some((l) => l.includes('Failed to detach volume on the backend, ignoring failure'))).toBe(true);
   });
@@ -602,8 +560,8 @@ describe('the OSSA-2023-003 guard (spec §1.5) on new-style attachments', () => 
     await expectFault(other, () => api.action(other, { 'os-detach': { attachment_id: id } }), 400, 'badRequest', 'Invalid input received: Mismatched volume and attachment');
     // the service passes
     expect((await req('DELETE', `${A}/${id}`, undefined, NOVA)).status).toBe(200);
-    expect(volumeRow(v)).toMatchObject({ status: 'available', attach_status: 'detached' });
-    expect(target(v)).toEqual({ exists: false, acls: [] });
+    expect(cluster.volumeRow(v)).toMatchObject({ status: 'available', attach_status: 'detached' });
+    expect(cluster.target(v)).toEqual({ exists: false, acls: [] });
   });
 });
 

@@ -4,8 +4,7 @@
 // own recovery actions.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import Database from 'better-sqlite3';
-import { Cluster, CinderClient, sleep } from '../support/cluster.js';
+import { Cluster, CinderClient } from '../support/cluster.js';
 
 const PROJECT = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
 const CONNECTOR = { initiator: 'iqn.1994-05.com.redhat:compute1', host: 'compute1', ip: '192.0.2.31', multipath: false };
@@ -23,55 +22,18 @@ const ACTIONS = [
 
 let cluster: Cluster;
 let api: CinderClient;
-let rw: Database.Database;
 
 beforeAll(async () => {
   cluster = new Cluster();
   await cluster.start();
   api = new CinderClient(cluster.baseUrl, PROJECT);
-  rw = new Database(cluster.dbFile);
-  rw.pragma('busy_timeout = 10000');
 });
 afterAll(async () => {
-  rw?.close();
   await cluster?.stop();
 });
 
-/** Set columns directly, as an operator's SQL would, to reach states the API cannot (e.g. maintenance). */
-function setVolume(id: string, cols: Record<string, unknown>) {
-  const keys = Object.keys(cols);
-  rw.prepare(`UPDATE volumes SET ${keys.map((k) => `${k} = ?`).join(', ')} WHERE id = ?`).run(...keys.map((k) => cols[k]), id);
-}
-
-/** Everything the detach path may write, to prove an error changed nothing. */
-function snapshot(id: string) {
-  return {
-    volume: cluster.sql('SELECT * FROM volumes WHERE id = ?', id),
-    attachments: cluster.sql('SELECT * FROM volume_attachment WHERE volume_id = ? ORDER BY id', id),
-    admin: cluster.sql('SELECT * FROM volume_admin_metadata WHERE volume_id = ? ORDER BY id', id),
-  };
-}
-
-async function newVolume(): Promise<string> {
-  const r = await api.create({ volume: { size: 1 } });
-  expect(r.status, r.text).toBe(202);
-  const id = r.json.volume.id;
-  const end = Date.now() + 15000;
-  while (Date.now() < end) {
-    if (cluster.sql<any>('SELECT status FROM volumes WHERE id = ?', id)[0]?.status === 'available') return id;
-    await sleep(30);
-  }
-  throw new Error('volume not available');
-}
-
-async function attachedVolume(instance = randomUUID()): Promise<{ id: string; attachmentId: string }> {
-  const id = await newVolume();
-  expect((await api.action(id, { 'os-reserve': null })).status).toBe(202);
-  expect((await api.action(id, { 'os-initialize_connection': { connector: CONNECTOR } })).status).toBe(200);
-  expect((await api.action(id, { 'os-attach': { instance_uuid: instance, mountpoint: '/dev/vdb', mode: 'rw' } })).status).toBe(202);
-  const attachmentId = cluster.sql<any>('SELECT id FROM volume_attachment WHERE volume_id = ? AND deleted = 0', id)[0].id;
-  return { id, attachmentId };
-}
+const newVolume = () => cluster.newVolume(api);
+const attachedVolume = (instance?: string) => cluster.attachedVolume(api, CONNECTOR, instance);
 
 /** Asserts the Cinder fault body and that the DB is untouched. */
 async function expectFault(
@@ -82,21 +44,21 @@ async function expectFault(
   message: string | RegExp,
   headers: Record<string, string> = {},
 ) {
-  const before = snapshot(id);
+  const before = cluster.snapshot(id);
   const r = await api.action(id, body, headers);
   expect(r.status, r.text).toBe(code);
   expect(Object.keys(r.json)).toEqual([fault]);
   expect(r.json[fault].code).toBe(code);
   if (typeof message === 'string') expect(r.json[fault].message).toBe(message);
   else expect(r.json[fault].message).toMatch(message);
-  expect(snapshot(id)).toEqual(before);
+  expect(cluster.snapshot(id)).toEqual(before);
 }
 
 async function expectNoop202(id: string, body: unknown, headers: Record<string, string> = {}) {
-  const before = snapshot(id);
+  const before = cluster.snapshot(id);
   const r = await api.action(id, body, headers);
   expect(r.status, r.text).toBe(202);
-  expect(snapshot(id)).toEqual(before);
+  expect(cluster.snapshot(id)).toEqual(before);
 }
 
 describe('pipeline errors, for each of the eight actions', () => {
@@ -148,7 +110,7 @@ describe('state errors (spec §1.2)', () => {
   it('os-reserve on in-use and on maintenance', async () => {
     const { id } = await attachedVolume();
     await expectFault(id, { 'os-reserve': null }, 400, 'badRequest', 'Invalid volume: Volume status must be available to reserve, but the status is in-use.');
-    setVolume(id, { status: 'maintenance' });
+    cluster.setVolume(id, { status: 'maintenance' });
     await expectFault(id, { 'os-reserve': null }, 400, 'badRequest', 'Invalid volume: Volume status must be available to reserve, but the status is maintenance.');
   });
 
@@ -162,19 +124,19 @@ describe('state errors (spec §1.2)', () => {
     const avail = await newVolume();
     await expectFault(avail, { 'os-begin_detaching': null }, 400, 'badRequest', msg);
     const { id } = await attachedVolume();
-    setVolume(id, { status: 'maintenance' });
+    cluster.setVolume(id, { status: 'maintenance' });
     await expectFault(id, { 'os-begin_detaching': null }, 400, 'badRequest', msg);
-    setVolume(id, { status: 'in-use' });
+    cluster.setVolume(id, { status: 'in-use' });
     expect((await api.action(id, { 'os-begin_detaching': null })).status).toBe(202);
     await expectFault(id, { 'os-begin_detaching': null }, 400, 'badRequest', msg);
-    setVolume(id, { status: 'in-use', migration_status: 'migrating' });
+    cluster.setVolume(id, { status: 'in-use', migration_status: 'migrating' });
     await expectNoop202(id, { 'os-begin_detaching': null });
   });
 
   it('os-roll_detaching on an available or maintenance volume is a silent 202', async () => {
     const id = await newVolume();
     await expectNoop202(id, { 'os-roll_detaching': null });
-    setVolume(id, { status: 'maintenance' });
+    cluster.setVolume(id, { status: 'maintenance' });
     await expectNoop202(id, { 'os-roll_detaching': null });
   });
 
@@ -188,7 +150,7 @@ describe('state errors (spec §1.2)', () => {
       'badRequest',
       "Invalid input received: Connector doesn't have required information: initiator",
     );
-    setVolume(id, { status: 'maintenance' });
+    cluster.setVolume(id, { status: 'maintenance' });
     await expectFault(id, { 'os-initialize_connection': { connector: CONNECTOR } }, 400, 'badRequest', 'Invalid volume: The volume connection cannot be initialized in maintenance mode.');
   });
 
@@ -202,7 +164,7 @@ describe('state errors (spec §1.2)', () => {
       "Invalid input for field/attribute os-attach. Value: {'mountpoint': '/dev/vdb'}. {'mountpoint': '/dev/vdb'} is not valid under any of the given schemas",
     );
     await expectFault(id, { 'os-attach': { instance_uuid: 'x', mountpoint: '/dev/vdb' } }, 400, 'badRequest', "Invalid input for field/attribute instance_uuid. Value: x. 'x' is not a 'uuid'");
-    setVolume(id, { status: 'maintenance' });
+    cluster.setVolume(id, { status: 'maintenance' });
     await expectFault(id, { 'os-attach': { instance_uuid: randomUUID(), mountpoint: '/dev/vdb' } }, 400, 'badRequest', 'Invalid volume: The volume cannot be attached in maintenance mode.');
 
     const attached = await attachedVolume();
@@ -216,7 +178,7 @@ describe('state errors (spec §1.2)', () => {
     );
 
     const ro = await newVolume();
-    rw.prepare("INSERT INTO volume_admin_metadata (volume_id, key, value, deleted) VALUES (?, 'readonly', 'True', 0)").run(ro);
+    cluster.write("INSERT INTO volume_admin_metadata (volume_id, key, value, deleted) VALUES (?, 'readonly', 'True', 0)", ro);
     await expectFault(ro, { 'os-attach': { instance_uuid: randomUUID(), mountpoint: '/dev/vdb', mode: 'rw' } }, 400, 'badRequest', `Invalid attaching mode 'rw' for volume ${ro}.`);
   });
 
@@ -224,7 +186,7 @@ describe('state errors (spec §1.2)', () => {
     const { id } = await attachedVolume();
     await expectFault(id, { 'os-terminate_connection': {} }, 400, 'badRequest', "Invalid input for field/attribute os-terminate_connection. Value: {}. 'connector' is a required property");
     await expectFault(id, { 'os-terminate_connection': { connector: CONNECTOR, force: true } }, 400, 'badRequest', /^Invalid input for field\/attribute os-terminate_connection\. .*Additional properties are not allowed \('force' was unexpected\)$/);
-    setVolume(id, { multiattach: 1 });
+    cluster.setVolume(id, { multiattach: 1 });
     expect((await api.action(id, { 'os-attach': { instance_uuid: randomUUID(), mountpoint: '/dev/vdc', mode: 'rw' } })).status).toBe(202);
     await expectFault(
       id,
@@ -243,9 +205,9 @@ describe('state errors (spec §1.2)', () => {
     await expectFault(id, { 'os-detach': { attachment_id: randomUUID() } }, 409, 'conflictingRequest', 'ConflictNovaUsingAttachment: Detach volume from instance  using the Compute API');
     // {"os-detach": null} passes the schema and crashes in Cinder's controller: 500
     await expectFault(id, { 'os-detach': null }, 500, 'computeFault', 'The server has either erred or is incapable of performing the requested operation.');
-    setVolume(id, { status: 'maintenance' });
+    cluster.setVolume(id, { status: 'maintenance' });
     await expectFault(id, { 'os-detach': { attachment_id: attachmentId } }, 400, 'badRequest', 'Invalid volume: The volume cannot be detached in maintenance mode.', SERVICE);
-    setVolume(id, { status: 'in-use', multiattach: 1 });
+    cluster.setVolume(id, { status: 'in-use', multiattach: 1 });
     expect((await api.action(id, { 'os-attach': { instance_uuid: randomUUID(), mountpoint: '/dev/vdc', mode: 'rw' } })).status).toBe(202);
     await expectFault(id, { 'os-detach': {} }, 409, 'conflictingRequest', 'ConflictNovaUsingAttachment: Detach volume from instance  using the Compute API');
     await expectFault(

@@ -42,18 +42,11 @@ async function waitForStatus(id: string, status: string, timeoutMs = 15000) {
   throw new Error(`volume ${id} never reached ${status}: ${JSON.stringify(last?.json)}`);
 }
 
-function volumeRow(id: string) {
-  return cluster.sql<any>('SELECT * FROM volumes WHERE id = ?', id)[0];
-}
 function attachmentRows(volumeId: string) {
   return cluster.sql<any>('SELECT * FROM volume_attachment WHERE volume_id = ? ORDER BY created_at', volumeId);
 }
 function adminMd(volumeId: string) {
   return cluster.sql<any>('SELECT key, value, deleted FROM volume_admin_metadata WHERE volume_id = ? ORDER BY id', volumeId);
-}
-/** The argv (root-helper side) recorded since the last clear. */
-function argvs() {
-  return cluster.standinCalls().map((c) => c.argv.join(' '));
 }
 
 function expectEmpty202(r: { status: number; text: string; headers: Headers }) {
@@ -80,16 +73,16 @@ describe('legacy volume lifecycle across two processes', () => {
     const v = await waitForStatus(volumeId, 'available');
     expect(v).toMatchObject({ id: volumeId, status: 'available', multiattach: false, attachments: [], metadata: {}, bootable: 'false' });
     expect(v.migration_status).toBeNull(); // noauth contexts are admin: they see migration_status
-    const row = volumeRow(volumeId);
+    const row = cluster.volumeRow(volumeId);
     expect(row).toMatchObject({ status: 'available', attach_status: 'detached', host: 'testhost@lvm#lvm', deleted: 0, project_id: PROJECT });
     expect(row.launched_at).not.toBeNull();
-    expect(argvs()).toContain(`env LC_ALL=C lvcreate -n volume-${volumeId} cinder-volumes -L 1g`);
+    expect(cluster.argvs()).toContain(`env LC_ALL=C lvcreate -n volume-${volumeId} cinder-volumes -L 1g`);
   });
 
   it('os-reserve → attaching', async () => {
     expectEmpty202(await api.action(volumeId, { 'os-reserve': null }));
     expect((await api.get(volumeId)).json.volume.status).toBe('attaching');
-    expect(volumeRow(volumeId).status).toBe('attaching');
+    expect(cluster.volumeRow(volumeId).status).toBe('attaching');
   });
 
   it('os-initialize_connection → 200 connection_info (iscsi, CHAP) and an ACL', async () => {
@@ -114,11 +107,11 @@ describe('legacy volume lifecycle across two processes', () => {
     chapPass = info.data.auth_password;
     expect(chapUser).toMatch(/^\S{20}$/);
     expect(chapPass).toMatch(/^\S{16}$/);
-    const row = volumeRow(volumeId);
+    const row = cluster.volumeRow(volumeId);
     expect(row.provider_location).toBe(`192.0.2.10:3260,${iqn} ${iqn} 0`);
     expect(row.provider_auth).toBe(`CHAP ${chapUser} ${chapPass}`);
     expect(row.status).toBe('attaching');
-    expect(argvs()).toEqual([
+    expect(cluster.argvs()).toEqual([
       `lvchange -a y --yes -K cinder-volumes/volume-${volumeId}`,
       `cinder-rtstool create /dev/cinder-volumes/volume-${volumeId} ${iqn} ${chapUser} ${chapPass} False -p3260 -a192.0.2.10`,
       'cinder-rtstool get-targets',
@@ -145,7 +138,7 @@ describe('legacy volume lifecycle across two processes', () => {
     const rows = attachmentRows(volumeId);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ id: attachmentId, attach_status: 'attached', instance_uuid: INSTANCE, mountpoint: '/dev/vdb', attach_mode: 'rw', deleted: 0, connector: null, connection_info: null });
-    expect(volumeRow(volumeId)).toMatchObject({ status: 'in-use', attach_status: 'attached' });
+    expect(cluster.volumeRow(volumeId)).toMatchObject({ status: 'in-use', attach_status: 'attached' });
     expect(adminMd(volumeId)).toEqual([
       { key: 'readonly', value: 'False', deleted: 0 },
       { key: 'attached_mode', value: 'rw', deleted: 0 },
@@ -155,29 +148,29 @@ describe('legacy volume lifecycle across two processes', () => {
   it('os-begin_detaching → detaching; os-roll_detaching → in-use; begin again', async () => {
     expectEmpty202(await api.action(volumeId, { 'os-begin_detaching': null }));
     expect((await api.get(volumeId)).json.volume.status).toBe('detaching');
-    expect(volumeRow(volumeId)).toMatchObject({ status: 'detaching', attach_status: 'attached' });
+    expect(cluster.volumeRow(volumeId)).toMatchObject({ status: 'detaching', attach_status: 'attached' });
     expectEmpty202(await api.action(volumeId, { 'os-roll_detaching': null }));
     expect((await api.get(volumeId)).json.volume.status).toBe('in-use');
     expectEmpty202(await api.action(volumeId, { 'os-begin_detaching': {} }));
-    expect(volumeRow(volumeId).status).toBe('detaching');
+    expect(cluster.volumeRow(volumeId).status).toBe('detaching');
   });
 
   it('os-terminate_connection → ACL removed, volume still detaching', async () => {
     cluster.clearStandinLog();
     expectEmpty202(await api.action(volumeId, { 'os-terminate_connection': { connector: CONNECTOR } }));
-    expect(argvs()).toEqual([`cinder-rtstool delete-initiator ${iqn} ${CONNECTOR.initiator}`, 'cinder-rtstool save']);
+    expect(cluster.argvs()).toEqual([`cinder-rtstool delete-initiator ${iqn} ${CONNECTOR.initiator}`, 'cinder-rtstool save']);
     expect(cluster.standinCalls().every((c) => c.lock_held === true)).toBe(true);
-    expect(volumeRow(volumeId)).toMatchObject({ status: 'detaching', attach_status: 'attached' });
+    expect(cluster.volumeRow(volumeId)).toMatchObject({ status: 'detaching', attach_status: 'attached' });
     expect(attachmentRows(volumeId)[0]).toMatchObject({ attach_status: 'attached', deleted: 0 });
   });
 
   it('os-detach with the attachment id → export removed, row soft-deleted, available/detached', async () => {
     cluster.clearStandinLog();
     expectEmpty202(await api.action(volumeId, { 'os-detach': { attachment_id: attachmentId } }));
-    expect(argvs()).toEqual(['cinder-rtstool get-targets', `cinder-rtstool delete ${iqn}`, 'cinder-rtstool save']);
+    expect(cluster.argvs()).toEqual(['cinder-rtstool get-targets', `cinder-rtstool delete ${iqn}`, 'cinder-rtstool save']);
     const v = (await api.get(volumeId)).json.volume;
     expect(v).toMatchObject({ status: 'available', attachments: [], metadata: { readonly: 'False' } });
-    expect(volumeRow(volumeId)).toMatchObject({ status: 'available', attach_status: 'detached' });
+    expect(cluster.volumeRow(volumeId)).toMatchObject({ status: 'available', attach_status: 'detached' });
     const [att] = attachmentRows(volumeId);
     expect(att).toMatchObject({ id: attachmentId, deleted: 1, attach_status: 'detached' });
     expect(att.detach_time).not.toBeNull();
@@ -208,10 +201,10 @@ describe('legacy volume lifecycle across two processes', () => {
     expect(r.text).toBe('');
     expect(r.headers.get('content-type')).toBe('text/html; charset=UTF-8');
     const end = Date.now() + 15000;
-    while (Date.now() < end && volumeRow(volumeId).deleted !== 1) await sleep(50);
-    expect(volumeRow(volumeId)).toMatchObject({ deleted: 1, status: 'deleted' });
+    while (Date.now() < end && cluster.volumeRow(volumeId).deleted !== 1) await sleep(50);
+    expect(cluster.volumeRow(volumeId)).toMatchObject({ deleted: 1, status: 'deleted' });
     expect((await api.get(volumeId)).status).toBe(404);
-    expect(argvs().some((a) => a.startsWith('lvremove') && a.endsWith(`cinder-volumes/volume-${volumeId}`))).toBe(true);
+    expect(cluster.argvs().some((a) => a.startsWith('lvremove') && a.endsWith(`cinder-volumes/volume-${volumeId}`))).toBe(true);
   });
 });
 
@@ -240,7 +233,7 @@ describe('concurrency', () => {
         },
       });
     }
-    expect(volumeRow(id).status).toBe('detaching');
+    expect(cluster.volumeRow(id).status).toBe('detaching');
   });
 
   it('two concurrent detaches on different volumes never interleave rtstool calls', async () => {
@@ -260,7 +253,7 @@ describe('concurrency', () => {
     expect(rts.every((c) => c.lock_held === true)).toBe(true);
     const spans = rts.map((c) => [c.t_start, c.t_end]).sort((x, y) => x[0] - y[0]);
     for (let i = 1; i < spans.length; i++) expect(spans[i][0]).toBeGreaterThanOrEqual(spans[i - 1][1]);
-    expect(volumeRow(a).status).toBe('available');
-    expect(volumeRow(b).status).toBe('available');
+    expect(cluster.volumeRow(a).status).toBe('available');
+    expect(cluster.volumeRow(b).status).toBe('available');
   });
 });

@@ -9,7 +9,6 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { Cluster, CinderClient, sleep } from '../support/cluster.js';
 import { transportUrl } from '../support/rabbit.js';
 import { PyHelper, requirePythonModules } from '../python/py-helper.js';
@@ -28,7 +27,6 @@ const CONNECTOR = {
 let cluster: Cluster;
 let api: CinderClient;
 let py: PyHelper;
-let rw: Database.Database;
 let ready: any;
 
 beforeAll(async () => {
@@ -36,8 +34,6 @@ beforeAll(async () => {
   cluster = new Cluster();
   await cluster.start();
   api = new CinderClient(cluster.baseUrl, PROJECT);
-  rw = new Database(cluster.dbFile);
-  rw.pragma('busy_timeout = 10000');
   py = new PyHelper('cinder_rpc_client.py', [
     '--transport-url',
     transportUrl(cluster.vhost),
@@ -52,7 +48,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await py?.close();
-  rw?.close();
   await cluster?.stop();
 });
 
@@ -93,19 +88,6 @@ function target(iqn: string): { acls: string[] } | null {
   return { acls: text.split('\n').filter((l) => l.startsWith('acl ')).map((l) => l.split(' ')[1]) };
 }
 
-function argvs() {
-  return cluster.standinCalls().map((c) => c.argv.join(' '));
-}
-
-/** Everything a failed call must leave alone. */
-function snapshot(volumeId: string) {
-  return {
-    volume: cluster.sql('SELECT * FROM volumes WHERE id = ?', volumeId),
-    attachments: cluster.sql('SELECT * FROM volume_attachment WHERE volume_id = ? ORDER BY id', volumeId),
-    admin: cluster.sql('SELECT * FROM volume_admin_metadata WHERE volume_id = ? ORDER BY id', volumeId),
-  };
-}
-
 describe('real cinder.volume.rpcapi.VolumeAPI → our volume-manager', () => {
   it('version caps come from our services row through Cinder\'s own Service.get_minimum_*_version', () => {
     expect(ready.ready).toBe(true);
@@ -125,7 +107,7 @@ describe('real cinder.volume.rpcapi.VolumeAPI → our volume-manager', () => {
     });
 
     it('terminate_connection with a failing delete-initiator → Python catches VolumeBackendAPIException, nothing changes', async () => {
-      const before = snapshot(vol.id);
+      const before = cluster.snapshot(vol.id);
       cluster.injectFailure('cinder-rtstool delete-initiator');
       let r: any;
       try {
@@ -156,7 +138,7 @@ describe('real cinder.volume.rpcapi.VolumeAPI → our volume-manager', () => {
         attach_status: 'attached',
         attachments: [{ id: vol.attachmentId, attach_status: 'attached' }],
       });
-      expect(snapshot(vol.id)).toEqual(before);
+      expect(cluster.snapshot(vol.id)).toEqual(before);
       expect(target(vol.iqn)?.acls).toEqual([CONNECTOR.initiator]);
       // the manager worked under Python's request id (the context crossed the wire); its stdout
       // reaches us through a pipe, so give the line a moment to arrive
@@ -168,7 +150,7 @@ describe('real cinder.volume.rpcapi.VolumeAPI → our volume-manager', () => {
       cluster.clearStandinLog();
       const r = await py.request({ op: 'terminate_connection', volume_id: vol.id, connector: CONNECTOR });
       expect(r, JSON.stringify(r)).toMatchObject({ outcome: 'ok', result_type: 'NoneType', result: null });
-      expect(argvs()).toEqual([`cinder-rtstool delete-initiator ${vol.iqn} ${CONNECTOR.initiator}`, 'cinder-rtstool save']);
+      expect(cluster.argvs()).toEqual([`cinder-rtstool delete-initiator ${vol.iqn} ${CONNECTOR.initiator}`, 'cinder-rtstool save']);
       expect(cluster.standinCalls().every((c) => c.lock_held === true)).toBe(true);
       expect(target(vol.iqn)?.acls).toEqual([]);
       expect(volumeRow(vol.id)).toMatchObject({ status: 'detaching', attach_status: 'attached' });
@@ -176,7 +158,7 @@ describe('real cinder.volume.rpcapi.VolumeAPI → our volume-manager', () => {
     });
 
     it('detach_volume with a failing rtstool delete → Python catches RemoveExportException, nothing changes', async () => {
-      const before = snapshot(vol.id);
+      const before = cluster.snapshot(vol.id);
       cluster.injectFailure('cinder-rtstool delete');
       let r: any;
       try {
@@ -190,7 +172,7 @@ describe('real cinder.volume.rpcapi.VolumeAPI → our volume-manager', () => {
       expect(r.isinstance).toMatchObject({ RemoveExportException: true, VolumeDriverException: true, CinderException: true, VolumeBackendAPIException: false });
       expect(r.exc_kwargs).toMatchObject({ volume: vol.id, code: 500 });
       expect(r.exc_msg).toMatch(new RegExp(`^Failed to remove export for volume ${vol.id}: `));
-      expect(snapshot(vol.id)).toEqual(before);
+      expect(cluster.snapshot(vol.id)).toEqual(before);
       expect(target(vol.iqn)).not.toBeNull();
     });
 
@@ -198,7 +180,7 @@ describe('real cinder.volume.rpcapi.VolumeAPI → our volume-manager', () => {
       cluster.clearStandinLog();
       const r = await py.request({ op: 'detach_volume', volume_id: vol.id, attachment_id: vol.attachmentId });
       expect(r, JSON.stringify(r)).toMatchObject({ outcome: 'ok', result: null });
-      expect(argvs()).toEqual(['cinder-rtstool get-targets', `cinder-rtstool delete ${vol.iqn}`, 'cinder-rtstool save']);
+      expect(cluster.argvs()).toEqual(['cinder-rtstool get-targets', `cinder-rtstool delete ${vol.iqn}`, 'cinder-rtstool save']);
       expect(target(vol.iqn)).toBeNull();
       expect(volumeRow(vol.id)).toMatchObject({ status: 'available', attach_status: 'detached' });
       expect(attachmentRow(vol.attachmentId)).toMatchObject({ attach_status: 'detached', deleted: 1 });
@@ -209,7 +191,7 @@ describe('real cinder.volume.rpcapi.VolumeAPI → our volume-manager', () => {
       cluster.clearStandinLog();
       const r = await py.request({ op: 'detach_volume', volume_id: vol.id, attachment_id: vol.attachmentId });
       expect(r, JSON.stringify(r)).toMatchObject({ outcome: 'ok', result: null });
-      expect(argvs()).toEqual([]);
+      expect(cluster.argvs()).toEqual([]);
       expect(volumeRow(vol.id)).toMatchObject({ status: 'available', attach_status: 'detached' });
     });
   });
@@ -228,14 +210,15 @@ describe('real cinder.volume.rpcapi.VolumeAPI → our volume-manager', () => {
       // What Cinder's API attachment_create writes before any RPC: a 'reserved' row, volume reserved.
       attachmentId = randomUUID();
       const now = new Date().toISOString().replace('T', ' ').replace('Z', '');
-      rw.prepare(
+      cluster.write(
         "INSERT INTO volume_attachment (id, volume_id, instance_uuid, attach_status, attach_mode, created_at, deleted) VALUES (?, ?, ?, 'reserved', 'null', ?, 0)",
-      ).run(attachmentId, volumeId, instance, now);
-      rw.prepare("UPDATE volumes SET status = 'reserved' WHERE id = ?").run(volumeId);
+        attachmentId, volumeId, instance, now,
+      );
+      cluster.setVolume(volumeId, { status: 'reserved' });
     });
 
     it('attachment_delete of an unknown attachment → Python catches VolumeAttachmentNotFound (a NotFound)', async () => {
-      const before = snapshot(volumeId);
+      const before = cluster.snapshot(volumeId);
       const bogus = randomUUID();
       cluster.clearStandinLog();
       const r = await py.request({ op: 'attachment_delete', volume_id: volumeId, attachment_id: bogus, expect: 'VolumeAttachmentNotFound' });
@@ -245,8 +228,8 @@ describe('real cinder.volume.rpcapi.VolumeAPI → our volume-manager', () => {
       expect(r.isinstance).toMatchObject({ VolumeAttachmentNotFound: true, NotFound: true });
       expect(r.exc_kwargs).toEqual({ filter: `attachment_id = ${bogus}`, code: 404 });
       expect(r.exc_msg).toBe(`Volume attachment could not be found with filter: attachment_id = ${bogus}.`);
-      expect(argvs()).toEqual([]);
-      expect(snapshot(volumeId)).toEqual(before);
+      expect(cluster.argvs()).toEqual([]);
+      expect(cluster.snapshot(volumeId)).toEqual(before);
     });
 
     it('attachment_update → connection_info with the attachment id; export and ACL made, row attaching', async () => {
@@ -272,7 +255,7 @@ describe('real cinder.volume.rpcapi.VolumeAPI → our volume-manager', () => {
     });
 
     it('attachment_delete with a failing delete-initiator → Python catches VolumeBackendAPIException, ACL kept', async () => {
-      const before = snapshot(volumeId);
+      const before = cluster.snapshot(volumeId);
       cluster.injectFailure('cinder-rtstool delete-initiator');
       let r: any;
       try {
@@ -286,16 +269,16 @@ describe('real cinder.volume.rpcapi.VolumeAPI → our volume-manager', () => {
       expect(r.volume.attachments).toEqual([
         { id: attachmentId, attach_status: 'attaching', instance_uuid: instance, connector: expect.objectContaining({ initiator: CONNECTOR.initiator }) },
       ]);
-      expect(snapshot(volumeId)).toEqual(before);
+      expect(cluster.snapshot(volumeId)).toEqual(before);
       expect(target(iqn)?.acls).toEqual([CONNECTOR.initiator]);
     });
 
     it('attachment_delete → None; ACL and target removed on the backend, the DB left to the API (as Cinder)', async () => {
-      const before = snapshot(volumeId);
+      const before = cluster.snapshot(volumeId);
       cluster.clearStandinLog();
       const r = await py.request({ op: 'attachment_delete', volume_id: volumeId, attachment_id: attachmentId });
       expect(r, JSON.stringify(r)).toMatchObject({ outcome: 'ok', result: null });
-      expect(argvs()).toEqual([
+      expect(cluster.argvs()).toEqual([
         `cinder-rtstool delete-initiator ${iqn} ${CONNECTOR.initiator}`,
         'cinder-rtstool save',
         'cinder-rtstool get-targets',
@@ -304,7 +287,7 @@ describe('real cinder.volume.rpcapi.VolumeAPI → our volume-manager', () => {
       ]);
       expect(target(iqn)).toBeNull();
       // The manager's attachment_delete writes nothing; Cinder's API deletes the row afterwards.
-      expect(snapshot(volumeId)).toEqual(before);
+      expect(cluster.snapshot(volumeId)).toEqual(before);
     });
   });
 });

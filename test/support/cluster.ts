@@ -2,6 +2,7 @@
 // SQLite file, a private RabbitMQ vhost and the recording stand-in commands (test/stand-ins),
 // reached through the configured root helper. Only the storage commands are stand-ins.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -51,6 +52,7 @@ export class Cluster {
   api?: ChildProcess;
   volume?: ChildProcess;
   private db?: Database.Database;
+  private rw?: Database.Database;
   readonly logs: Record<'api' | 'volume', string[]> = { api: [], volume: [] };
 
   constructor(private readonly opts: ClusterOptions = {}) {
@@ -201,6 +203,85 @@ export class Cluster {
     throw new Error(`volume service did not start: ${this.logs.volume.slice(-20).join('\n')}`);
   }
 
+  /** Write to the shared SQLite file directly, as an operator's SQL would, to reach states the API cannot. */
+  write(statement: string, ...params: unknown[]): void {
+    if (!this.rw) {
+      this.rw = new Database(this.dbFile);
+      this.rw.pragma('busy_timeout = 10000');
+    }
+    this.rw.prepare(statement).run(...params);
+  }
+
+  /** Set volume columns directly (e.g. status 'maintenance', multiattach 1). */
+  setVolume(id: string, cols: Record<string, unknown>): void {
+    const keys = Object.keys(cols);
+    this.write(`UPDATE volumes SET ${keys.map((k) => `${k} = ?`).join(', ')} WHERE id = ?`, ...keys.map((k) => cols[k]), id);
+  }
+
+  /** Create a 1 GiB volume through the API and wait until the manager has made it `available`. */
+  async newVolume(api: CinderClient, volume: Record<string, unknown> = { size: 1 }): Promise<string> {
+    const r = await api.create({ volume });
+    if (r.status !== 202) throw new Error(`create volume: ${r.status} ${r.text}`);
+    const id: string = r.json.volume.id;
+    const end = Date.now() + 15000;
+    while (Date.now() < end) {
+      const status = this.volumeRow(id)?.status;
+      if (status === 'available') return id;
+      if (status === 'error') throw new Error(`volume ${id} went to error`);
+      await sleep(30);
+    }
+    throw new Error(`volume ${id} never became available`);
+  }
+
+  /** A new volume attached the legacy way (reserve, initialize_connection, attach), as Nova did before 3.44. */
+  async attachedVolume(
+    api: CinderClient,
+    connector: Record<string, unknown>,
+    instance: string = randomUUID(),
+  ): Promise<{ id: string; attachmentId: string }> {
+    const id = await this.newVolume(api);
+    const steps: [unknown, number][] = [
+      [{ 'os-reserve': null }, 202],
+      [{ 'os-initialize_connection': { connector } }, 200],
+      [{ 'os-attach': { instance_uuid: instance, mountpoint: '/dev/vdb', mode: 'rw' } }, 202],
+    ];
+    for (const [body, code] of steps) {
+      const r = await api.action(id, body);
+      if (r.status !== code) throw new Error(`${Object.keys(body as object)[0]}: ${r.status} ${r.text}`);
+    }
+    return { id, attachmentId: this.liveAttachments(id)[0].id };
+  }
+
+  volumeRow(id: string): any {
+    return this.sql<any>('SELECT * FROM volumes WHERE id = ?', id)[0];
+  }
+
+  /** The volume's attachment rows that are not soft-deleted. */
+  liveAttachments(volumeId: string): any[] {
+    return this.sql<any>('SELECT * FROM volume_attachment WHERE volume_id = ? AND deleted = 0', volumeId);
+  }
+
+  /** Everything the detach path may write, to prove an error changed nothing. */
+  snapshot(id: string) {
+    return {
+      volume: this.sql('SELECT * FROM volumes WHERE id = ?', id),
+      attachments: this.sql('SELECT * FROM volume_attachment WHERE volume_id = ? ORDER BY id', id),
+      admin: this.sql('SELECT * FROM volume_admin_metadata WHERE volume_id = ? ORDER BY id', id),
+    };
+  }
+
+  /** The stand-in's LIO state for the volume: whether its target exists, and its ACL initiators. */
+  target(volumeId: string): { exists: boolean; acls: string[] } {
+    const f = path.join(this.standinState, 'targets', iqnOf(volumeId));
+    const text = fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '';
+    return { exists: text.length > 0, acls: text.split('\n').filter((l) => l.startsWith('acl ')).map((l) => l.split(' ')[1]) };
+  }
+
+  /** The storage commands (root-helper side) recorded since the last clear, one string each. */
+  argvs(): string[] {
+    return this.standinCalls().map((c) => c.argv.join(' '));
+  }
+
   /** A read-only view of the shared SQLite file, as an operator would inspect it. */
   sql<T = Record<string, unknown>>(query: string, ...params: unknown[]): T[] {
     this.db ??= new Database(this.dbFile, { readonly: true, fileMustExist: true });
@@ -231,10 +312,15 @@ export class Cluster {
   async stop(): Promise<void> {
     this.db?.close();
     await Promise.all([stopChild(this.api), stopChild(this.volume)]);
+    this.rw?.close();
+    this.rw = undefined;
     deleteVhost(this.vhost);
     if (!process.env.CINDER_TS_KEEP_TMP) fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/** The IQN Cinder's LIO target gives a volume (target_prefix + volume name). */
+export const iqnOf = (volumeId: string) => `iqn.2010-10.org.openstack:volume-${volumeId}`;
 
 export function sleep(ms: number) {
   return new Promise((r) => setTimeout(r, ms));
