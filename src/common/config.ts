@@ -77,7 +77,11 @@ export const backendSectionSchema = z.object({
   ssh_user: z.string().default('root'),
   ssh_port: int(1, 65535).default(22),
   ssh_private_key: z.string().optional(),
-  command_timeout: int(1).default(120),
+  /**
+   * Seconds before a storage command is killed. Unset (the default) means none, as Cinder's
+   * processutils.execute: a volume_clear dd of a large LV may run for many minutes.
+   */
+  command_timeout: int(1).optional(),
 });
 
 /** An unset or empty string option (oslo.config: `opt =` leaves it empty). */

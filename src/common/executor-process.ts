@@ -152,7 +152,7 @@ function signalNumber(signal: string): number {
 
 /**
  * The executor a backend section asks for: local, or over ssh when `ssh_host` is set. The root helper
- * comes from `[DEFAULT] root_helper`, the timeout from the backend's `command_timeout` (seconds).
+ * comes from `[DEFAULT] root_helper`, the timeout from the backend's `command_timeout` (seconds; unset: none).
  */
 export function createBackendExecutor(
   backend: {
@@ -160,14 +160,14 @@ export function createBackendExecutor(
     ssh_user: string;
     ssh_port: number;
     ssh_private_key?: string;
-    command_timeout: number;
+    command_timeout?: number;
   },
   defaults: { root_helper: string },
   opts: { logger?: Logger; controlPath?: string } = {},
 ): ProcessExecutor {
   return new ProcessExecutor({
     rootHelper: defaults.root_helper,
-    defaultTimeoutMs: backend.command_timeout * 1000,
+    defaultTimeoutMs: backend.command_timeout ? backend.command_timeout * 1000 : undefined,
     logger: opts.logger,
     ssh: backend.ssh_host
       ? {

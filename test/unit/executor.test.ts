@@ -216,4 +216,13 @@ describe('ssh mode', () => {
     );
     expect(remote.buildArgv(['x'], { runAsRoot: true })).toContain('u@h');
   });
+
+  it('without command_timeout a command may run as long as it needs (Cinder sets none); with it, it is killed', async () => {
+    const unlimited = createBackendExecutor({ ssh_user: 'root', ssh_port: 22 }, { root_helper: '' });
+    expect((await unlimited.execute(['sleep', '1.2'])).exitCode).toBe(0);
+    const limited = createBackendExecutor({ ssh_user: 'root', ssh_port: 22, command_timeout: 1 }, { root_helper: '' });
+    const err = await limited.execute(['sleep', '5']).catch((e) => e);
+    expect(err).toBeInstanceOf(ProcessExecutionError);
+    expect(err.message).toContain('timed out after 1000 ms');
+  });
 });
