@@ -12,6 +12,7 @@
 // Schemas are plain literals that read like Cinder's (cinder/api/schemas/*.py); compile() turns each
 // node into a list of checks once, at module load. TS types come from the literals (Infer<>).
 import { Invalid, InvalidInput } from '../common/exceptions.js';
+import { isUuidLike } from '../common/uuid.js';
 import {
   PyFloat,
   dictGet,
@@ -180,18 +181,6 @@ function enumHas(enums: readonly unknown[], v: unknown): boolean {
     if (a !== null && b !== null) return Number(a) === Number(b);
     return e === v;
   });
-}
-
-/**
- * oslo_utils.uuidutils.is_uuid_like: 'urn:' and 'uuid:' removed, braces stripped at both ends,
- * dashes removed anywhere, then exactly 32 hex digits (any case).
- */
-export function isUuidLike(v: unknown): boolean {
-  if (typeof v !== 'string') return false;
-  let h = v.split('urn:').join('').split('uuid:').join('');
-  h = h.replace(/^[{}]+|[{}]+$/g, '');
-  h = h.split('-').join('');
-  return /^[0-9a-fA-F]{32}$/.test(h);
 }
 
 /** Cinder's `_validate_string_length(value, name, mandatory=False, 0, 255, remove_whitespaces=True)`. */

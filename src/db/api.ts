@@ -2,6 +2,7 @@
 // mirrors. Every read filters deleted=0; "delete" is a soft delete. Conditional updates are ONE
 // `UPDATE … WHERE` statement (Cinder's conditional_update) and report whether a row matched.
 import { and, asc, eq, inArray, isNull, notLike, or, sql, type SQL } from 'drizzle-orm';
+import { isUuidLike } from '../common/uuid.js';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import { randomUUID } from 'node:crypto';
 import type { Db } from './client.js';
@@ -204,14 +205,6 @@ export function beginAttach(db: Db, volumeId: string, mode: string): VolumeAttac
     adminMetadataSet(tx as unknown as Db, volumeId, { attached_mode: mode });
   });
   return attachmentGet(db, id)!;
-}
-
-const UUID_LIKE = /^[0-9a-f]{32}$/;
-/** oslo_utils.uuidutils.is_uuid_like: canonical after removing urn:uuid:, braces and dashes. */
-export function isUuidLike(v: unknown): boolean {
-  if (typeof v !== 'string') return false;
-  const s = v.toLowerCase().replace(/^urn:uuid:/, '').replace(/[{}-]/g, '');
-  return UUID_LIKE.test(s);
 }
 
 /**

@@ -253,7 +253,8 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     authorize(ctx, `${P}reserve`, volume);
     const status = volume.multiattach ? (['available', 'in-use'] as const) : 'available';
     const ok = dbapi.volumeConditionalUpdate(this.db, volume.id, { status: 'attaching' }, {
-      multiattach: volume.multiattach ?? false,
+      // As loaded: a NULL multiattach column matches only IS NULL, as in Cinder's expected values.
+      multiattach: volume.multiattach ?? null,
       status,
     });
     if (!ok) {

@@ -2,7 +2,7 @@
 // json.loads' view of numbers and key order, oslo's is_uuid_like. Expected strings are what
 // CPython 3.11 prints for the same values.
 import { describe, expect, it } from 'vitest';
-import { isUuidLike } from '../../src/api/jsonschema.js';
+import { isUuidLike } from '../../src/common/uuid.js';
 import {
   PyFloat,
   pyCompareStr,
@@ -146,6 +146,11 @@ describe('isUuidLike (oslo_utils.uuidutils.is_uuid_like)', () => {
     ['4b1e8f6c111122223333444455556666', true],
     ['{4b1e8f6c-1111-2222-3333-444455556666}', true],
     ['urn:uuid:4b1e8f6c-1111-2222-3333-444455556666', true],
+    ['uuid:4b1e8f6c-1111-2222-3333-444455556666', true],
+    ['urn:4b1e8f6c-1111-2222-3333-444455556666', true],
+    ['URN:4b1e8f6c-1111-2222-3333-444455556666', false],
+    ['{{4b1e8f6c-1111-2222-3333-444455556666}', true],
+    ['4b1e8f6c-1111-{2222}-3333-444455556666', false],
     ['4b1e-8f6c-1111-2222-3333-444455556666', true],
     ['4b1e8f6c-1111-2222-3333-44445555666', false],
     ['4b1e8f6c-1111-2222-3333-4444555566667', false],

@@ -156,10 +156,12 @@ describe('volumeAttached', () => {
     expect(() => dbapi.volumeAttached(db, att.id, 'not-a-uuid', null, '/dev/vdb', 'rw')).toThrow('Expected a UUID but received not-a-uuid.');
   });
 
-  it('isUuidLike accepts dashless and braced forms like oslo', () => {
-    expect(dbapi.isUuidLike('0d9c8b7a6f5e4d3c9b2a1f0e9d8c7b6a')).toBe(true);
-    expect(dbapi.isUuidLike('{0D9C8B7A-6F5E-4D3C-9B2A-1F0E9D8C7B6A}')).toBe(true);
-    expect(dbapi.isUuidLike('bogus')).toBe(false);
+  it('volumeAttached takes every instance id oslo calls uuid-like (dashless, braced, urn:, uuid:)', () => {
+    const v = newVolume();
+    for (const inst of ['0d9c8b7a6f5e4d3c9b2a1f0e9d8c7b6a', '{0D9C8B7A-6F5E-4D3C-9B2A-1F0E9D8C7B6A}', `urn:${randomUUID()}`, `uuid:${randomUUID()}`]) {
+      const att = dbapi.beginAttach(db, v.id, 'rw');
+      expect(dbapi.volumeAttached(db, att.id, inst, null, '/dev/vdb', 'rw').attachment.instance_uuid).toBe(inst);
+    }
   });
 });
 
@@ -171,5 +173,14 @@ describe('volumeDestroy', () => {
     expect(dbapi.volumeGet(db, v.id)).toBeNull();
     const row = db.select().from(volumes).where(eq(volumes.id, v.id)).get()!;
     expect(row).toMatchObject({ status: 'deleted', deleted: true, migration_status: null });
+  });
+
+  it('soft-deletes attachment rows without touching their attach_status (as volume_destroy)', () => {
+    const v = newVolume();
+    const a = addAttachment(v.id, 'error_detaching');
+    dbapi.volumeDestroy(db, v.id);
+    const row = db.select().from(volumeAttachment).where(eq(volumeAttachment.id, a)).get()!;
+    expect(row).toMatchObject({ deleted: true, attach_status: 'error_detaching' });
+    expect(row.deleted_at).not.toBeNull();
   });
 });

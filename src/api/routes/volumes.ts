@@ -5,7 +5,8 @@ import { InvalidInput, NotFound } from '../../common/exceptions.js';
 import { authorize } from '../../common/policy.js';
 import type { CreateVolumeRequest, VolumeApiSurface } from '../../volume-api/api.js';
 import { HttpFault, PyTypeError, ValidationFailed } from '../faults.js';
-import { cinderMessage, isUuidLike } from '../jsonschema.js';
+import { cinderMessage } from '../jsonschema.js';
+import { isUuidLike } from '../../common/uuid.js';
 import { MV } from '../microversion.js';
 import { runResource, viewRequest, type Controller, type ResourceCall, type ResourceMethod } from '../pipeline.js';
 import {
