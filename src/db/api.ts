@@ -396,8 +396,9 @@ export function volumeDestroy(db: Db, volumeId: string): void {
         .where(and(eq(t.volume_id, volumeId), eq(t.deleted, false)))
         .run();
     }
+    // Cinder only soft-deletes the dependent rows: an attachment keeps its attach_status.
     tx.update(volumeAttachment)
-      .set({ deleted: true, deleted_at: now, attach_status: 'detached', updated_at: sql`${volumeAttachment.updated_at}` })
+      .set({ deleted: true, deleted_at: now, updated_at: sql`${volumeAttachment.updated_at}` })
       .where(and(eq(volumeAttachment.volume_id, volumeId), eq(volumeAttachment.deleted, false)))
       .run();
   });
@@ -406,13 +407,14 @@ export function volumeDestroy(db: Db, volumeId: string): void {
 // ---------------------------------------------------------------------------------------------
 // services (how Python peers and our API find live volume backends)
 
+/** Insert or refresh this service's heartbeat row; returns the row's uuid (Cinder's service_uuid). */
 export function serviceReport(
   db: Db,
   s: { host: string; binary: string; topic: string; availability_zone: string; rpc: string; objects: string },
-): void {
+): string {
   const now = dbNow();
   const existing = db
-    .select({ id: services.id, report_count: services.report_count })
+    .select({ id: services.id, uuid: services.uuid, report_count: services.report_count })
     .from(services)
     .where(and(eq(services.host, s.host), eq(services.binary, s.binary), eq(services.deleted, false)))
     .get();
@@ -426,10 +428,16 @@ export function serviceReport(
       })
       .where(eq(services.id, existing.id))
       .run();
+    if (existing.uuid) return existing.uuid;
+    // A row written without one (Cinder fills it in the same way, manager.py _update_service_uuid).
+    const uuid = randomUUID();
+    db.update(services).set({ uuid }).where(eq(services.id, existing.id)).run();
+    return uuid;
   } else {
+    const uuid = randomUUID();
     db.insert(services)
       .values({
-        uuid: randomUUID(),
+        uuid,
         host: s.host,
         binary: s.binary,
         topic: s.topic,
@@ -442,6 +450,7 @@ export function serviceReport(
         report_count: 1,
       })
       .run();
+    return uuid;
   }
 }
 

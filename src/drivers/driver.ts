@@ -17,6 +17,11 @@ export interface ConnectionInfo {
 export interface VolumeDriver {
   /** True once doSetup/checkForSetupError passed (Cinder sets it at the end of init_host). */
   initialized: boolean;
+  /**
+   * The driver's `shared_targets` capability: whether several volumes share one iSCSI target, so
+   * os-brick must lock around connects. Written on every volume the manager creates.
+   */
+  readonly sharedTargets: boolean;
   /** init_host: check the volume group exists (vgs/lvs as Cinder runs them at start-up). */
   doSetup(): Promise<void>;
   checkForSetupError(): Promise<void>;

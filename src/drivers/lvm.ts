@@ -59,6 +59,8 @@ export function checkBlocksize(blocksize: string, logger?: Logger): string {
 export class LVMVolumeDriver implements VolumeDriver {
   static readonly VERSION = '3.0.0';
   initialized = false;
+  /** LVM reports shared_targets False: every volume gets its own LIO target. */
+  readonly sharedTargets = false;
   vg: BrickLVM | null = null;
   /** 'auto' becomes 'default' or 'thin' in checkForSetupError. */
   lvmType: 'default' | 'thin' | 'auto';

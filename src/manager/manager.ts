@@ -24,7 +24,8 @@ import type { Connector, Volume, VolumeAttachment } from '../objects/volume.js';
 import type { Logger } from '../common/log.js';
 import type { Notifier } from './notifier.js';
 import { sanitizeHostname } from './utils.js';
-import { and, eq, ne } from 'drizzle-orm';
+import { and, eq, isNull, ne } from 'drizzle-orm';
+import { isUuidLike } from '../common/uuid.js';
 import { volumeAttachment } from '../db/schema.js';
 
 /** Runs fn while holding the named inter-process lock (tooz file lock `cinder-<name>`). */
@@ -57,6 +58,8 @@ export class VolumeManager {
   private readonly notifier: Notifier;
   private readonly log: Logger;
   private readonly pool: string;
+  /** This service's row in `services` (Cinder's self.service_uuid); set once the service reports. */
+  serviceUuid: string | null = null;
 
   constructor(d: VolumeManagerDeps) {
     this.db = d.db;
@@ -121,7 +124,14 @@ export class VolumeManager {
     try {
       this.requireDriverInitialized();
       const update = await this.driver.createVolume(volume);
-      dbapi.volumeUpdate(this.db, volume.id, { ...(update ?? {}), status: 'available', launched_at: dbNow() });
+      dbapi.volumeUpdate(this.db, volume.id, {
+        ...(update ?? {}),
+        status: 'available',
+        launched_at: dbNow(),
+        // Nova reads these (3.48+) to decide whether os-brick must lock around the iSCSI connect.
+        shared_targets: this.driver.sharedTargets,
+        service_uuid: this.serviceUuid,
+      });
     } catch (e) {
       log.error({ err: errText(e) }, 'Volume create failed.');
       dbapi.volumeUpdate(this.db, volume.id, { status: 'error' });
@@ -199,7 +209,10 @@ export class VolumeManager {
             ne(volumeAttachment.attach_status, 'detached'),
             instanceUuid
               ? eq(volumeAttachment.instance_uuid, instanceUuid)
-              : eq(volumeAttachment.attached_host, hostSanitized ?? ''),
+              : // No host name: Cinder's filter_by(attached_host=None), i.e. IS NULL.
+                hostSanitized === null
+                ? isNull(volumeAttachment.attached_host)
+                : eq(volumeAttachment.attached_host, hostSanitized),
           ),
         )
         .get();
@@ -212,7 +225,7 @@ export class VolumeManager {
       }
       this.notifier.info(ctx, vol, 'attach.start');
       const attachment = dbapi.beginAttach(this.db, volumeId, mode);
-      if (instanceUuid && !dbapi.isUuidLike(instanceUuid)) {
+      if (instanceUuid && !isUuidLike(instanceUuid)) {
         dbapi.attachmentUpdate(this.db, attachment.id, { attach_status: 'error_attaching' });
         throw new InvalidUUID({ uuid: instanceUuid });
       }
@@ -331,6 +344,10 @@ export class VolumeManager {
       log.error(msg);
       throw new VolumeBackendAPIException({ data: msg });
     }
+    // Cinder's target reads provider_auth from the DB row, not from the volume the RPC carried: a
+    // second host attaching a multiattach volume must reuse the CHAP pair the first one got.
+    const stored = dbapi.volumeGet(this.db, volume.id);
+    if (stored) volume = { ...volume, provider_auth: stored.provider_auth };
     let update;
     try {
       update = await this.driver.createExport(volume, connector);

@@ -96,7 +96,7 @@ export async function startVolumeService(
 
   const report = () => {
     try {
-      dbapi.serviceReport(deps.db, {
+      manager.serviceUuid = dbapi.serviceReport(deps.db, {
         host,
         binary: 'cinder-volume',
         topic: 'cinder-volume',

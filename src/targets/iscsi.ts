@@ -134,7 +134,7 @@ export abstract class ISCSITarget {
 
   /**
    * CHAP credentials to reuse: provider_auth `CHAP <user> <pass>` gives [user, pass]. Cinder re-reads
-   * the row from the DB here; the manager hands drivers a freshly loaded volume, so its field is used.
+   * the row from the DB here; the manager refreshes provider_auth from the DB before create_export.
    * Returns null when there is nothing to reuse (a new user/password are generated then).
    */
   getTargetChapAuth(volume: TargetVolume): string[] | null {

@@ -145,6 +145,19 @@ describe('initialize_connection', () => {
     });
   });
 
+  it('a second connection reuses the CHAP pair in the DB row even when the RPC carried a stale volume', async () => {
+    const v = volume({ multiattach: true });
+    const stale = dbapi.volumeGetOrThrow(db, v.id); // provider_auth still NULL, as a concurrent call saw it
+    await manager.initializeConnection(ctx, v, CONNECTOR);
+    const [, user, pass] = dbapi.volumeGetOrThrow(db, v.id).provider_auth!.split(' ');
+    exec.calls = [];
+    const other = { initiator: 'iqn.1994-05.com.redhat:compute2', host: 'compute2' };
+    const info = (await manager.initializeConnection(ctx, stale, other)) as { data: Record<string, unknown> };
+    expect(info.data).toMatchObject({ auth_username: user, auth_password: pass });
+    expect(dbapi.volumeGetOrThrow(db, v.id).provider_auth).toBe(`CHAP ${user} ${pass}`);
+    expect(exec.lines()).toContain(`cinder-rtstool add-initiator ${IQN(v.id)} ${user} ${pass} ${other.initiator}`);
+  });
+
   it('an add-initiator failure removes the export and raises VolumeBackendAPIException', async () => {
     const v = volume();
     exec.fail('cinder-rtstool add-initiator');
@@ -173,6 +186,16 @@ describe('attach_volume', () => {
     });
     const rows = db.select().from(volumeAttachment).where(eq(volumeAttachment.volume_id, v.id)).all();
     expect(rows.map((r) => r.attach_status)).toEqual(['error_attaching']);
+  });
+
+  it('with neither instance nor host name, an earlier row with no host is reused (IS NULL, as Cinder)', async () => {
+    const v = volume({ status: 'attaching' });
+    const first = await manager.attachVolume(ctx, v.id, null, '', '/dev/sdb', 'rw');
+    expect(first.attached_host).toBeNull();
+    const again = await manager.attachVolume(ctx, v.id, null, null, '/dev/sdb', 'rw');
+    expect(again.id).toBe(first.id);
+    expect(db.select().from(volumeAttachment).where(eq(volumeAttachment.volume_id, v.id)).all()).toHaveLength(1);
+    expect(dbapi.volumeGetOrThrow(db, v.id).status).toBe('in-use');
   });
 
   it('host attach sanitizes the host name', async () => {
@@ -291,8 +314,13 @@ describe('create/delete', () => {
     const v = volume({ status: 'creating', host: 'node1@lvm' });
     await manager.createVolume(ctx, v);
     const row = dbapi.volumeGetOrThrow(db, v.id);
-    expect(row).toMatchObject({ status: 'available', host: 'node1@lvm#lvm' });
+    // LVM does not share targets; service_uuid is this service's row (none registered here yet)
+    expect(row).toMatchObject({ status: 'available', host: 'node1@lvm#lvm', shared_targets: false, service_uuid: null });
     expect(row.launched_at).not.toBeNull();
+    manager.serviceUuid = randomUUID();
+    const w = volume({ status: 'creating', host: 'node1@lvm' });
+    await manager.createVolume(ctx, w);
+    expect(dbapi.volumeGetOrThrow(db, w.id).service_uuid).toBe(manager.serviceUuid);
     expect(exec.lines()).toContain(`env LC_ALL=C lvcreate -n volume-${v.id} cinder-volumes -L 1g`);
     dbapi.volumeUpdate(db, v.id, { status: 'deleting' });
     // the LV's device node, which the clear (dd) needs
