@@ -19,7 +19,7 @@ import {
 } from './schema.js';
 import type { Volume, VolumeAttachment } from '../objects/volume.js';
 import { parseJsonColumn } from '../objects/volume.js';
-import { InvalidUUID, VolumeAttachmentNotFound, VolumeNotFound } from '../common/exceptions.js';
+import { InvalidInput, InvalidUUID, VolumeAttachmentNotFound, VolumeNotFound } from '../common/exceptions.js';
 
 // ---------------------------------------------------------------------------------------------
 // conditional_update's expected-value language (cinder/db/sqlalchemy/api.py _process_expected…)
@@ -532,44 +532,106 @@ type AttachmentColumn = (typeof ATTACHMENT_FILTER_COLUMNS)[number];
 export interface AttachmentListOptions {
   /** Restrict to attachments of this project's volumes (volume_attachment_get_all_by_project). */
   projectId?: string | null;
-  /** Exact-match column filters (filter_by); keys must be ATTACHMENT_FILTER_COLUMNS. */
+  /**
+   * Column filters, keys from ATTACHMENT_FILTER_COLUMNS: exact (filter_by), or `key~` for
+   * `key LIKE '%value%'` (apply_like_filters).
+   */
   filters?: Record<string, string>;
   limit?: number;
   marker?: string | null;
   offset?: number;
+  /** As the API parsed them; process_sort_params adds created_at and id. Default created_at desc. */
+  sortKeys?: string[];
+  sortDirs?: string[];
 }
 
 /**
- * _attachment_get_all through _generate_paginate_query: live rows, optionally of one project's
- * volumes, exact filters, sorted created_at DESC, id DESC (Cinder's default sort keys); a marker
- * is an attachment id (VolumeAttachmentNotFound when it does not exist) and the page starts after it.
+ * process_sort_params (default keys created_at, id; default direction desc, as
+ * _generate_paginate_query asks): checks the directions, pads them with the first one, and appends
+ * the default keys that are missing.
+ */
+export function processSortParams(sortKeys: string[] = [], sortDirs: string[] = []): { keys: string[]; dirs: string[] } {
+  const defaultDir = sortDirs.length ? sortDirs[0] : 'desc';
+  for (const d of sortDirs) {
+    if (d !== 'asc' && d !== 'desc') throw new InvalidInput({ reason: "Unknown sort direction, must be 'desc' or 'asc'." });
+  }
+  const keys = [...sortKeys];
+  const dirs = sortDirs.length ? [...sortDirs] : keys.map(() => defaultDir);
+  while (dirs.length < keys.length) dirs.push(defaultDir);
+  if (dirs.length > keys.length) throw new InvalidInput({ reason: 'Sort direction array size exceeds sort key array size.' });
+  for (const k of ['created_at', 'id']) {
+    if (!keys.includes(k)) {
+      keys.push(k);
+      dirs.push(defaultDir);
+    }
+  }
+  return { keys, dirs };
+}
+
+const DATETIME_COLUMNS: readonly string[] = ['attach_time', 'detach_time', 'created_at', 'updated_at', 'deleted_at'];
+const NO_DEFAULT_COLUMNS: readonly string[] = ['connection_info', 'connector', 'deleted'];
+
+/**
+ * sqlalchemyutils._get_default_column_value, what a NULL compares as in the marker criteria:
+ * datetime(1900, 1, 1) or ''. Cinder has no default for Text and Boolean columns (a KeyError, so a
+ * 500), and neither has this.
+ */
+function markerDefault(key: string): string {
+  if (DATETIME_COLUMNS.includes(key)) return '1900-01-01 00:00:00.000000';
+  if (NO_DEFAULT_COLUMNS.includes(key)) throw new Error(`no default value for sort key ${key} (KeyError in Cinder)`);
+  return '';
+}
+
+/**
+ * _attachment_get_all through _generate_paginate_query and sqlalchemyutils.paginate_query: live
+ * rows, optionally of one project's volumes, exact and LIKE filters, ORDER BY the processed sort
+ * keys; a marker is an attachment id (VolumeAttachmentNotFound when it does not exist) and the page
+ * starts after it in that order, NULLs compared as their column's default.
  */
 export function attachmentGetAll(db: Db, opts: AttachmentListOptions = {}): VolumeAttachment[] {
+  const { keys, dirs } = processSortParams(opts.sortKeys, opts.sortDirs);
   const where: SQL[] = [eq(volumeAttachment.deleted, false)];
   if (opts.projectId) {
     where.push(
       sql`EXISTS (SELECT 1 FROM volumes WHERE volumes.id = ${volumeAttachment.volume_id} AND volumes.project_id = ${opts.projectId})`,
     );
   }
+  const column = (k: string) => volumeAttachment[k as AttachmentColumn] as SQLiteColumn;
   for (const [k, v] of Object.entries(opts.filters ?? {})) {
-    where.push(eq(volumeAttachment[k as AttachmentColumn] as SQLiteColumn, v));
+    if (k.endsWith('~')) where.push(sql`${column(k.replace(/~+$/, ''))} LIKE ${`%${v}%`}`);
+    else where.push(eq(column(k), v));
   }
+  // The marker is loaded before paginate_query looks at the sort keys (a bad marker is a 404 first).
+  let m: Record<string, unknown> | undefined;
   if (opts.marker !== undefined && opts.marker !== null) {
-    const m = db
-      .select({ id: volumeAttachment.id, created_at: volumeAttachment.created_at })
+    m = db
+      .select()
       .from(volumeAttachment)
       .where(and(eq(volumeAttachment.id, opts.marker), eq(volumeAttachment.deleted, false)))
       .get();
     if (!m) throw new VolumeAttachmentNotFound({ filter: `attachment_id = ${opts.marker}` });
-    where.push(
-      sql`(${volumeAttachment.created_at} < ${m.created_at} OR (${volumeAttachment.created_at} = ${m.created_at} AND ${volumeAttachment.id} < ${m.id}))`,
+  }
+  for (const k of keys) {
+    if (!(ATTACHMENT_FILTER_COLUMNS as readonly string[]).includes(k)) throw new InvalidInput({ reason: 'Invalid sort key' });
+  }
+  if (m) {
+    // (k1 > m1) OR (k1 = m1 AND k2 > m2) OR …, with < for a descending key.
+    const value = (k: string) => sql`COALESCE(${column(k)}, ${markerDefault(k)})`;
+    const row = m;
+    const markerValue = (k: string) => (row[k] === null || row[k] === undefined ? markerDefault(k) : row[k]);
+    const criteria = keys.map((k, i) =>
+      and(
+        ...keys.slice(0, i).map((kj) => sql`${value(kj)} = ${markerValue(kj)}`),
+        dirs[i] === 'desc' ? sql`${value(k)} < ${markerValue(k)}` : sql`${value(k)} > ${markerValue(k)}`,
+      )!,
     );
+    where.push(or(...criteria)!);
   }
   let q = db
     .select()
     .from(volumeAttachment)
     .where(and(...where))
-    .orderBy(sql`${volumeAttachment.created_at} DESC`, sql`${volumeAttachment.id} DESC`)
+    .orderBy(...keys.map((k, i) => (dirs[i] === 'desc' ? sql`${column(k)} DESC` : sql`${column(k)} ASC`)))
     .$dynamic();
   if (opts.limit !== undefined) q = q.limit(opts.limit);
   if (opts.offset) q = q.offset(opts.offset);

@@ -75,6 +75,8 @@ export interface AttachmentListRequest {
   limit: number;
   marker: string | null;
   offset: number;
+  sortKeys: string[];
+  sortDirs: string[];
 }
 
 /** The attachments API (cinder/volume/api.py attachment_* and the v3 attachments controller). */
@@ -378,12 +380,17 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
   }
 
   listAttachments(ctx: RequestContext, req: AttachmentListRequest): VolumeAttachment[] {
+    // volume_attachment_get_all_by_project puts the caller's project over any project_id filter;
+    // with all_tenants an admin's project_id filter stays.
+    const { project_id: projectFilter, ...filters } = req.filters;
     return dbapi.attachmentGetAll(this.db, {
-      projectId: ctx.is_admin && req.allTenants ? undefined : ctx.project_id,
-      filters: req.filters,
+      projectId: ctx.is_admin && req.allTenants ? projectFilter : ctx.project_id,
+      filters,
       limit: req.limit,
       marker: req.marker,
       offset: req.offset,
+      sortKeys: req.sortKeys,
+      sortDirs: req.sortDirs,
     });
   }
 

@@ -75,7 +75,7 @@ async function expectFault(
 }
 
 /** POST /attachments for an instance (no connector): the reserved attachment's id. */
-async function reserve(volumeId: string, instance = randomUUID(), headers = MV('3.44')): Promise<string> {
+async function reserve(volumeId: string, instance: string = randomUUID(), headers = MV('3.44')): Promise<string> {
   const r = await req('POST', A, { attachment: { volume_uuid: volumeId, instance_uuid: instance } }, headers);
   expect(r.status, r.text).toBe(200);
   return r.json.attachment.id;
@@ -541,6 +541,57 @@ describe('error rows of spec §1.3 (codes, fault names, messages, no state chang
     expect(cluster.target(v).acls).toEqual([]);
     for (let i = 0; i < 40 && !cluster.logs.volume.some((l) => l.includes('Failed to detach volume on the backend')); i++) await sleep(50);
     expect(cluster.logs.volume.some((l) => l.includes('Failed to detach volume on the backend, ignoring failure'))).toBe(true);
+  });
+});
+
+describe('GET /attachments: sort, marker, project_id and LIKE filters (admin)', () => {
+  // Instance ids share a random prefix so that a LIKE filter picks this test's rows only.
+  const prefix = randomUUID().slice(0, 8);
+  const inst = (n: number) => `${prefix}-0000-4000-8000-00000000000${n}`;
+  const OTHER = 'a77ac4ed0000000000000000000000ff';
+  const ids: Record<number, string> = {};
+  let otherId = '';
+  let someVolume = '';
+  const list = async (query: string) => {
+    const r = await req('GET', `${A}?${query}`);
+    expect(r.status, r.text).toBe(200);
+    return r.json.attachments.map((a: any) => a.id);
+  };
+
+  beforeAll(async () => {
+    // created in the order 2, 3, 1: created_at order differs from instance order
+    for (const n of [2, 3, 1]) ids[n] = await reserve((someVolume = await newVolume()), inst(n));
+    const other = new CinderClient(cluster.baseUrl, OTHER);
+    const v = await cluster.newVolume(other);
+    const r = await other.request('POST', `/v3/${OTHER}/attachments`, { attachment: { volume_uuid: v, instance_uuid: inst(4) } }, MV('3.44'));
+    expect(r.status, r.text).toBe(200);
+    otherId = r.json.attachment.id;
+  });
+
+  it('default order is created_at desc; sort= and sort_key/sort_dir order by any column, with the marker in that order', async () => {
+    expect(await list(`instance_uuid~=${prefix}`)).toEqual([ids[1], ids[3], ids[2]]);
+    expect(await list(`instance_uuid~=${prefix}&sort=instance_uuid:asc`)).toEqual([ids[1], ids[2], ids[3]]);
+    expect(await list(`instance_uuid~=${prefix}&sort=instance_uuid`)).toEqual([ids[3], ids[2], ids[1]]);
+    expect(await list(`instance_uuid~=${prefix}&sort_key=instance_uuid&sort_dir=asc`)).toEqual([ids[1], ids[2], ids[3]]);
+    expect(await list(`instance_uuid~=${prefix}&sort=instance_uuid:asc&limit=1&marker=${ids[1]}`)).toEqual([ids[2]]);
+    expect(await list(`instance_uuid~=${prefix}&sort=attach_status:asc,instance_uuid:desc&marker=${ids[3]}`)).toEqual([ids[2], ids[1]]);
+  });
+
+  it('sort errors: both forms → 400; a bad direction or key → 400 InvalidInput; a bad filter still gives [] first', async () => {
+    const bad = (query: string, message: string) => expectFault(someVolume, () => req('GET', `${A}?${query}`), 400, 'badRequest', message);
+    await bad('sort=id&sort_dir=asc', "The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.");
+    await bad('sort=id:up', "Invalid input received: Unknown sort direction, must be 'desc' or 'asc'.");
+    await bad('sort=bogus', 'Invalid input received: Invalid sort key');
+    expect(await list('sort=bogus&bogus=1')).toEqual([]);
+  });
+
+  it("project_id: with all_tenants an admin lists that project's attachments; without it, the own project's", async () => {
+    expect(await list(`all_tenants=1&project_id=${OTHER}&instance_uuid~=${prefix}`)).toEqual([otherId]);
+    expect(await list(`all_tenants=1&instance_uuid~=${prefix}`)).toEqual([otherId, ids[1], ids[3], ids[2]]);
+    expect(await list(`project_id=${OTHER}&instance_uuid~=${prefix}`)).toEqual([ids[1], ids[3], ids[2]]);
+    expect(await list(`instance_uuid=${inst(3)}`)).toEqual([ids[3]]);
+    // a repeated pagination key: webob pops the first, the second stays as a filter (no column → [])
+    expect(await list(`instance_uuid~=${prefix}&limit=1&limit=2`)).toEqual([]);
   });
 });
 

@@ -55,11 +55,36 @@ function queryPairs(c: ResourceCall): [string, string][] {
   return q < 0 ? [] : [...new URLSearchParams(c.req.url.slice(q + 1))];
 }
 
-/** MultiDict.pop(key): the first value, and every occurrence removed. */
+/** webob's MultiDict.pop(key): removes and returns the first occurrence only (a repeat stays a filter). */
 function pop(pairs: [string, string][], key: string): string | undefined {
-  const first = pairs.find(([k]) => k === key)?.[1];
-  for (let i = pairs.length - 1; i >= 0; i--) if (pairs[i][0] === key) pairs.splice(i, 1);
-  return first;
+  const i = pairs.findIndex(([k]) => k === key);
+  return i < 0 ? undefined : pairs.splice(i, 1)[0][1];
+}
+
+/**
+ * api/common.py get_sort_params: `sort=k1[:dir],k2…`, or the deprecated `sort_key`/`sort_dir` pair
+ * (default created_at desc); both forms together are a 400. Directions are checked by the DB layer.
+ */
+function sortParams(pairs: [string, string][]): { sortKeys: string[]; sortDirs: string[] } {
+  const has = (k: string) => pairs.some(([key]) => key === k);
+  if (has('sort') && (has('sort_key') || has('sort_dir'))) {
+    throw new HttpFault(400, "The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.");
+  }
+  const sortKeys: string[] = [];
+  const sortDirs: string[] = [];
+  const sort = pop(pairs, 'sort');
+  if (sort !== undefined) {
+    for (const item of sort.trim().split(',')) {
+      const at = item.indexOf(':');
+      const [key, dir] = at < 0 ? [item, ''] : [item.slice(0, at), item.slice(at + 1)];
+      sortKeys.push(key.trim());
+      sortDirs.push((dir || 'desc').trim());
+    }
+  } else {
+    sortKeys.push((pop(pairs, 'sort_key') ?? 'created_at').trim());
+    sortDirs.push((pop(pairs, 'sort_dir') ?? 'desc').trim());
+  }
+  return { sortKeys, sortDirs };
 }
 
 /** The filters left after the sort and pagination keys were popped, as a dict (last value wins). */
@@ -70,14 +95,14 @@ function toDict(pairs: [string, string][]): Map<string, string> {
 }
 
 /**
- * AttachmentsController._items up to the DB call: sort keys popped (only the default sort,
- * created_at desc then id desc, is supported), limit/marker/offset with Cinder's 400 texts, then
- * the filter rules of the request's version, instance_id → instance_uuid, all_tenants for admins.
- * Returns null when Cinder's DB layer would answer [] (a filter that is no attachment column).
+ * AttachmentsController._items up to the DB call: sort keys, limit/marker/offset with Cinder's 400
+ * texts, then the filter rules of the request's version, instance_id → instance_uuid, all_tenants
+ * for admins. `valid` is false when Cinder's DB layer would answer [] (a filter that is no
+ * attachment column; `project_id` is allowed, `key~` is a LIKE filter on the column `key`).
  */
 function listRequest(c: ResourceCall) {
   const pairs = queryPairs(c);
-  for (const k of ['sort', 'sort_key', 'sort_dir']) pop(pairs, k);
+  const { sortKeys, sortDirs } = sortParams(pairs);
   const rawLimit = pop(pairs, 'limit');
   let limit = OSAPI_MAX_LIMIT;
   if (rawLimit !== undefined) {
@@ -122,8 +147,8 @@ function listRequest(c: ResourceCall) {
     allTenants = true;
   }
   const columns = ATTACHMENT_FILTER_COLUMNS as readonly string[];
-  const valid = [...filters.keys()].every((k) => columns.includes(k));
-  return { allTenants, filters: Object.fromEntries(filters), limit, marker, offset, valid };
+  const valid = [...filters.keys()].every((k) => k === 'project_id' || columns.includes(k.replace(/~+$/, '')));
+  return { allTenants, filters: Object.fromEntries(filters), limit, marker, offset, sortKeys, sortDirs, valid };
 }
 
 /** True when the body is a JSON object (the root `type: object` keyword passed). */
