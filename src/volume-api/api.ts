@@ -410,6 +410,9 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
       multiattach: vref.multiattach,
       status: statuses,
     });
+    // conditional_update reflects a successful change into the object: the volume that the
+    // attachment_update RPC carries is 'reserved'.
+    if (ok) vref.status = 'reserved';
     if (!ok) {
       let override = false;
       let current = vref;

@@ -275,6 +275,9 @@ describe('create with a connector, reserved deletes, attach modes', () => {
     expect(JSON.parse(row.connector)).toEqual({ ...CONNECTOR, mode: null });
     expect(cluster.volumeRow(volumeId)).toMatchObject({ status: 'attaching', attach_status: 'attaching' });
     expect(cluster.target(volumeId).acls).toEqual([CONNECTOR.initiator]);
+    // the RPC carried the volume as the reserve left it: the manager's attach.start says 'reserved'
+    const start = (await events('volume', volumeId, 'volume.attach.end')).find((e) => e.event_type === 'volume.attach.start');
+    expect((start as unknown as { payload: { status: string } }).payload.status).toBe('reserved');
     // os-complete, then Nova's detach leaves nothing behind
     expect((await req('POST', `${A}/${a.id}/action`, { 'os-complete': {} })).status).toBe(204);
     const d = await req('DELETE', `${A}/${a.id}`, undefined, NOVA);
