@@ -13,6 +13,7 @@ import {
   volumeAttachment,
   volumeMetadata,
   volumes,
+  workers,
   type AttachmentRow,
   type NewVolumeRow,
   type VolumeRow,
@@ -407,11 +408,11 @@ export function volumeDestroy(db: Db, volumeId: string): void {
 // ---------------------------------------------------------------------------------------------
 // services (how Python peers and our API find live volume backends)
 
-/** Insert or refresh this service's heartbeat row; returns the row's uuid (Cinder's service_uuid). */
+/** Insert or refresh this service's heartbeat row; returns the row's id and uuid (Cinder's service_uuid). */
 export function serviceReport(
   db: Db,
   s: { host: string; binary: string; topic: string; availability_zone: string; rpc: string; objects: string },
-): string {
+): { id: number; uuid: string } {
   const now = dbNow();
   const existing = db
     .select({ id: services.id, uuid: services.uuid, report_count: services.report_count })
@@ -428,14 +429,15 @@ export function serviceReport(
       })
       .where(eq(services.id, existing.id))
       .run();
-    if (existing.uuid) return existing.uuid;
+    if (existing.uuid) return { id: existing.id, uuid: existing.uuid };
     // A row written without one (Cinder fills it in the same way, manager.py _update_service_uuid).
     const uuid = randomUUID();
     db.update(services).set({ uuid }).where(eq(services.id, existing.id)).run();
-    return uuid;
+    return { id: existing.id, uuid };
   } else {
     const uuid = randomUUID();
-    db.insert(services)
+    const row = db
+      .insert(services)
       .values({
         uuid,
         host: s.host,
@@ -449,9 +451,67 @@ export function serviceReport(
         deleted: false,
         report_count: 1,
       })
-      .run();
-    return uuid;
+      .returning({ id: services.id })
+      .get();
+    return { id: row.id, uuid };
   }
+}
+
+/** services.id of a live (not deleted) service row, or null when it never registered. */
+export function serviceIdOf(db: Db, host: string, binary: string): number | null {
+  const row = db
+    .select({ id: services.id })
+    .from(services)
+    .where(and(eq(services.host, host), eq(services.binary, binary), eq(services.deleted, false)))
+    .get();
+  return row?.id ?? null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// workers (objects/cleanable.py and db worker_*: cleanable work a volume-manager has in hand)
+
+export type WorkerRow = typeof workers.$inferSelect;
+
+/** Volume statuses whose work is cleaned up after a crash (Volume._is_cleanable). */
+export const CLEANABLE_VOLUME_STATUSES: readonly string[] = ['creating', 'deleting', 'uploading', 'downloading'];
+
+/**
+ * CinderCleanableObject.set_worker: claim the volume's worker row for `serviceId` with the current
+ * status, inserting it when there is none. Returns the row as it now stands.
+ */
+export function workerSet(db: Db, resourceId: string, status: string, serviceId: number | null): WorkerRow {
+  const now = dbNow();
+  return db.transaction((tx) => {
+    const existing = tx
+      .select()
+      .from(workers)
+      .where(and(eq(workers.resource_type, 'Volume'), eq(workers.resource_id, resourceId)))
+      .get();
+    if (!existing) {
+      return tx
+        .insert(workers)
+        .values({ resource_type: 'Volume', resource_id: resourceId, status, service_id: serviceId, created_at: now, updated_at: now })
+        .returning()
+        .get();
+    }
+    if (existing.service_id === serviceId && existing.status === status) return existing;
+    return tx
+      .update(workers)
+      .set({ service_id: serviceId, status, updated_at: now, race_preventer: existing.race_preventer + 1 })
+      .where(eq(workers.id, existing.id))
+      .returning()
+      .get();
+  });
+}
+
+/** worker_destroy: the row goes for real. */
+export function workerDestroy(db: Db, id: number): void {
+  db.delete(workers).where(eq(workers.id, id)).run();
+}
+
+/** worker_get_all(service_id=…): what a service had in hand, oldest first. */
+export function workersOfService(db: Db, serviceId: number): WorkerRow[] {
+  return db.select().from(workers).where(eq(workers.service_id, serviceId)).orderBy(asc(workers.id)).all();
 }
 
 /** Services of a binary whose heartbeat is newer than `downTimeS` (Cinder's service_down_time, 60). */

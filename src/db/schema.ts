@@ -1,7 +1,8 @@
 // Cinder's table and column names (cinder/db/sqlalchemy/models.py) for the tables the detach path
 // touches. Timestamps are stored as SQLAlchemy stores DateTime on SQLite: 'YYYY-MM-DD HH:MM:SS.ffffff'.
-// Rows are never removed on these paths: `deleted`/`deleted_at` mark a soft delete (CinderBase).
-import { sqliteTable, text, integer, index } from 'drizzle-orm/sqlite-core';
+// Rows are never removed on these paths (`deleted`/`deleted_at` mark a soft delete, CinderBase),
+// except `workers`, whose rows Cinder deletes when the work is done.
+import { sqliteTable, text, integer, index, unique } from 'drizzle-orm/sqlite-core';
 
 const base = {
   created_at: text('created_at'),
@@ -118,6 +119,29 @@ export const services = sqliteTable('services', {
   object_current_version: text('object_current_version'),
   cluster_name: text('cluster_name'),
 });
+
+/**
+ * Cleanable work in progress (Cinder's `workers`): a row per volume being created or deleted, with
+ * the service that is doing it. A volume-manager that died half-way finds its rows at start-up and
+ * finishes the job (creating → error, deleting → delete again), so no volume stays stuck. Rows are
+ * removed for real when the work ends, as Cinder's worker_destroy does.
+ */
+export const workers = sqliteTable(
+  'workers',
+  {
+    ...base,
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    /** The versioned object's class name: 'Volume'. */
+    resource_type: text('resource_type').notNull(),
+    resource_id: text('resource_id').notNull(),
+    /** The status to clean up from ('creating', 'deleting'). */
+    status: text('status').notNull(),
+    /** services.id of the volume-manager working on it; NULL while the RPC is still queued. */
+    service_id: integer('service_id').references(() => services.id),
+    race_preventer: integer('race_preventer').notNull().default(0),
+  },
+  (t) => [unique('workers_resource_type_resource_id_key').on(t.resource_type, t.resource_id), index('workers_service_id_idx').on(t.service_id)],
+);
 
 export type VolumeRow = typeof volumes.$inferSelect;
 export type NewVolumeRow = typeof volumes.$inferInsert;

@@ -1,6 +1,6 @@
 // cinder/volume/manager.py VolumeManager for the attach/detach path: the decision trees, the
 // per-volume locks held across the driver calls, and Cinder's DB writes on success and on error.
-import type { RequestContext } from '../common/context.js';
+import { adminContext, type RequestContext } from '../common/context.js';
 import type { Db } from '../db/client.js';
 import { dbNow } from '../db/client.js';
 import * as dbapi from '../db/api.js';
@@ -60,6 +60,8 @@ export class VolumeManager {
   private readonly pool: string;
   /** This service's row in `services` (Cinder's self.service_uuid); set once the service reports. */
   serviceUuid: string | null = null;
+  /** services.id of this service (Cinder's self.service_id): whose `workers` rows are ours. */
+  serviceId: number | null = null;
 
   constructor(d: VolumeManagerDeps) {
     this.db = d.db;
@@ -100,6 +102,61 @@ export class VolumeManager {
     }
     this.driver.initialized = true;
     this.log.info({ host: this.host }, 'Driver initialization completed successfully.');
+    await this.doCleanup();
+  }
+
+  /**
+   * CleanableManager.do_cleanup at start-up: the work this service had in hand when it stopped
+   * (its `workers` rows) is finished. A volume still 'deleting' is deleted again, one still
+   * 'creating' goes to 'error'; a row whose volume is gone or moved on is just dropped.
+   */
+  private async doCleanup(): Promise<void> {
+    if (this.serviceId === null) return;
+    this.log.info(`Initiating service ${this.serviceId} cleanup`);
+    const ctx = adminContext();
+    for (const worker of dbapi.workersOfService(this.db, this.serviceId)) {
+      const volume = dbapi.volumeGet(this.db, worker.resource_id);
+      const log = this.log.child({ volume_id: worker.resource_id });
+      if (!volume) {
+        log.debug('Skipping cleanup for non existent Volume.');
+      } else if (volume.status !== worker.status) {
+        log.debug(`Skipping cleanup for mismatching work on Volume: ${worker.status} <> ${volume.status}.`);
+      } else {
+        log.info(`Cleaning Volume with status ${worker.status}`);
+        try {
+          if (worker.status === 'deleting') {
+            // delete_volume's own worker handling removes the row when it is done.
+            await this.deleteVolume(ctx, volume);
+            continue;
+          }
+          if (worker.status === 'creating' || worker.status === 'downloading') {
+            dbapi.volumeUpdate(this.db, volume.id, { status: 'error' });
+          }
+        } catch (e) {
+          log.error({ err: errText(e) }, 'Could not perform cleanup.');
+          continue;
+        }
+      }
+      dbapi.workerDestroy(this.db, worker.id);
+    }
+    this.log.info(`Service ${this.serviceId} cleanup completed.`);
+  }
+
+  /**
+   * Cinder's @set_workers on create_volume/delete_volume: while the volume is in a cleanable status
+   * a `workers` row names this service; it is removed once the status has moved on (done, or failed
+   * into error/error_deleting/available). A process that dies half-way leaves it for doCleanup.
+   */
+  private async withWorker<T>(volume: Volume, fn: () => Promise<T>): Promise<T> {
+    const status = volume.status ?? '';
+    const worker = dbapi.CLEANABLE_VOLUME_STATUSES.includes(status)
+      ? dbapi.workerSet(this.db, volume.id, status, this.serviceId)
+      : null;
+    try {
+      return await fn();
+    } finally {
+      if (worker && dbapi.volumeGet(this.db, volume.id)?.status !== worker.status) dbapi.workerDestroy(this.db, worker.id);
+    }
   }
 
   private myVolumes(): Volume[] {
@@ -112,6 +169,10 @@ export class VolumeManager {
   // create / delete (casts)
 
   async createVolume(ctx: RequestContext, volume: Volume): Promise<void> {
+    await this.withWorker(volume, () => this.createVolumeWorked(ctx, volume));
+  }
+
+  private async createVolumeWorked(ctx: RequestContext, volume: Volume): Promise<void> {
     const log = this.log.child({ request_id: ctx.request_id, volume_id: volume.id });
     // The API has no scheduler: it picks the backend, the manager adds the pool as Cinder's
     // scheduler would have (host@backend#pool).
@@ -142,7 +203,9 @@ export class VolumeManager {
   }
 
   async deleteVolume(ctx: RequestContext, volume: Volume, unmanageOnly = false): Promise<void> {
-    await this.locks.withLock(`${volume.id}-delete_volume`, () => this.deleteVolumeLocked(ctx, volume, unmanageOnly));
+    await this.withWorker(volume, () =>
+      this.locks.withLock(`${volume.id}-delete_volume`, () => this.deleteVolumeLocked(ctx, volume, unmanageOnly)),
+    );
     await this.locks.removeVolumeLocks?.(volume.id);
   }
 

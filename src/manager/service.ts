@@ -56,6 +56,9 @@ export async function startVolumeService(
     host,
     pool: poolName(backend),
   });
+  // The row of an earlier run, if any: init_host cleans up the work it left (the first heartbeat,
+  // after the RPC server is consuming, creates the row on a first start).
+  manager.serviceId = dbapi.serviceIdOf(deps.db, host, 'cinder-volume');
   await manager.initHost();
 
   // Method names and argument names are Cinder's VolumeManager's (RPC API 3.18).
@@ -96,7 +99,7 @@ export async function startVolumeService(
 
   const report = () => {
     try {
-      manager.serviceUuid = dbapi.serviceReport(deps.db, {
+      const service = dbapi.serviceReport(deps.db, {
         host,
         binary: 'cinder-volume',
         topic: 'cinder-volume',
@@ -105,6 +108,8 @@ export async function startVolumeService(
         // Cinder 21's objects history head; Python peers cap object versions at this.
         objects: '1.39',
       });
+      manager.serviceId = service.id;
+      manager.serviceUuid = service.uuid;
     } catch (e) {
       logger.error({ err: (e as Error).message }, 'Recovered model server connection! (report failed)');
     }

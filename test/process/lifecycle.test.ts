@@ -4,6 +4,7 @@
 // Cinder's GET view, the DB rows and the exact argv the manager ran.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import { Cluster, CinderClient, sleep } from '../support/cluster.js';
 
 const PROJECT = 'c0ffee0000000000000000000000beef';
@@ -255,5 +256,51 @@ describe('concurrency', () => {
     for (let i = 1; i < spans.length; i++) expect(spans[i][0]).toBeGreaterThanOrEqual(spans[i - 1][1]);
     expect(cluster.volumeRow(a).status).toBe('available');
     expect(cluster.volumeRow(b).status).toBe('available');
+  });
+});
+
+describe('a volume-manager killed in the middle of the work (workers cleanup at start-up)', () => {
+  const failFile = () => `${cluster.standinState}/fail`;
+  /** Kill -9 the manager while the command `prefix` hangs in the stand-in, then start it again. */
+  async function killDuring(prefix: string, start: () => Promise<void>) {
+    cluster.injectFailure(`once hang=5 ${prefix}`);
+    await start();
+    // `once` lines go when they fire: an empty fail file means the command is running now
+    for (let i = 0; i < 200 && fs.readFileSync(failFile(), 'utf8').trim() !== ''; i++) await sleep(25);
+    expect(fs.readFileSync(failFile(), 'utf8').trim()).toBe('');
+    await cluster.stopVolume('SIGKILL');
+  }
+  const workerRows = () => cluster.sql<any>('SELECT resource_type, resource_id, status, service_id FROM workers');
+  const serviceId = () => cluster.sql<any>("SELECT id FROM services WHERE binary = 'cinder-volume' AND deleted = 0")[0].id;
+
+  it('killed during lvremove: the volume stays deleting with its worker row; the restarted manager deletes it', async () => {
+    const id = await cluster.newVolume(api);
+    await killDuring('lvremove', async () => {
+      expect((await api.delete(id)).status).toBe(202);
+    });
+    expect(cluster.volumeRow(id)).toMatchObject({ status: 'deleting', deleted: 0 });
+    expect(workerRows()).toEqual([{ resource_type: 'Volume', resource_id: id, status: 'deleting', service_id: serviceId() }]);
+    await cluster.startVolume();
+    for (let i = 0; i < 200 && cluster.volumeRow(id).deleted !== 1; i++) await sleep(50);
+    expect(cluster.volumeRow(id)).toMatchObject({ status: 'deleted', deleted: 1 });
+    expect(workerRows()).toEqual([]);
+    expect(cluster.logs.volume.some((l) => l.includes(`Cleaning Volume with status deleting`) && l.includes(id))).toBe(true);
+  });
+
+  it('killed during lvcreate: the restarted manager puts the volume in error, which can then be deleted', async () => {
+    let id = '';
+    await killDuring('env LC_ALL=C lvcreate', async () => {
+      const r = await api.create({ volume: { size: 1 } });
+      expect(r.status).toBe(202);
+      id = r.json.volume.id;
+    });
+    expect(cluster.volumeRow(id).status).toBe('creating');
+    await cluster.startVolume();
+    for (let i = 0; i < 200 && cluster.volumeRow(id).status === 'creating'; i++) await sleep(50);
+    expect(cluster.volumeRow(id).status).toBe('error');
+    expect(workerRows()).toEqual([]);
+    expect((await api.delete(id)).status).toBe(202);
+    for (let i = 0; i < 200 && cluster.volumeRow(id).deleted !== 1; i++) await sleep(50);
+    expect(cluster.volumeRow(id).deleted).toBe(1);
   });
 });

@@ -18,8 +18,12 @@ export class FakeExecutor implements CommandExecutor {
     this.failures.push({ prefix, times, error: () => new ProcessExecutionError(prefix, exitCode, '', stderr) });
   }
 
+  /** Called with each command before it is answered, to look at the world as the command sees it. */
+  onCall?: (argv: string[]) => void;
+
   async execute(argv: readonly string[], opts: ExecuteOptions = {}): Promise<ExecResult> {
     this.calls.push({ argv: [...argv], opts });
+    this.onCall?.([...argv]);
     const r = this.reply([...argv]);
     if (r instanceof Error) throw r;
     return { stdout: r?.stdout ?? '', stderr: r?.stderr ?? '', exitCode: r?.exitCode ?? 0 };

@@ -11,7 +11,7 @@ import pino from 'pino';
 import { eq } from 'drizzle-orm';
 import { openDb, type Db } from '../../src/db/client.js';
 import * as dbapi from '../../src/db/api.js';
-import { volumeAttachment, volumes } from '../../src/db/schema.js';
+import { services, volumeAttachment, volumes, workers } from '../../src/db/schema.js';
 import { parseConfig } from '../../src/common/config.js';
 import { InterProcessLock, LockManager } from '../../src/common/lock.js';
 import { createLvmDriver, type LVMVolumeDriver } from '../../src/drivers/lvm.js';
@@ -306,6 +306,97 @@ describe('detach_volume (spec 2.3)', () => {
     await manager.detachVolume(ctx, v.id, attachment.id);
     expect(exec.lines()).toEqual(['cinder-rtstool get-targets']);
     expect(dbapi.volumeGetOrThrow(db, v.id).status).toBe('available');
+  });
+});
+
+describe('workers: cleanable work survives a crash (CleanableManager)', () => {
+  const workerRows = () => db.select().from(workers).all();
+  /** The volume's LV and its device node exist, so delete clears and removes it. */
+  const withLv = (id: string) => {
+    exec.lvs.set(`volume-${id}`, '-wi-a-----');
+    exec.devices.add(`/dev/mapper/cinder--volumes-volume--${id.replace(/-/g, '--')}`);
+  };
+  /** A services row, as the volume service's first heartbeat writes it. */
+  const serviceRow = () =>
+    dbapi.serviceReport(db, { host: 'node1@lvm', binary: 'cinder-volume', topic: 'cinder-volume', availability_zone: 'nova', rpc: '3.18', objects: '1.39' }).id;
+  /** A second manager on the same DB and executor: what a restarted cinder-volume runs. */
+  const restarted = async (serviceId: number | null) => {
+    const m = new VolumeManager({
+      db,
+      driver,
+      locks: new LockManager(path.join(dir, 'state')),
+      notifier: new LogNotifier(pino({ level: 'silent' }), 'node1@lvm'),
+      logger: pino({ level: 'silent' }),
+      host: 'node1@lvm',
+      pool: 'lvm',
+    });
+    m.serviceId = serviceId;
+    await m.initHost();
+    return m;
+  };
+
+  it('create and delete leave no row behind, whether they succeed or fail', async () => {
+    manager.serviceId = serviceRow();
+    const v = volume({ status: 'creating' });
+    await manager.createVolume(ctx, v);
+    exec.fail('env LC_ALL=C lvcreate');
+    const bad = volume({ status: 'creating' });
+    await manager.createVolume(ctx, bad);
+    expect(dbapi.volumeGetOrThrow(db, bad.id).status).toBe('error');
+    withLv(v.id);
+    exec.fail('lvremove');
+    dbapi.volumeUpdate(db, v.id, { status: 'deleting' });
+    await manager.deleteVolume(ctx, dbapi.volumeGetOrThrow(db, v.id));
+    expect(dbapi.volumeGetOrThrow(db, v.id).status).toBe('error_deleting');
+    expect(workerRows()).toEqual([]);
+  });
+
+  it('while the work runs the row names this service and the status', async () => {
+    manager.serviceId = serviceRow();
+    const v = volume({ status: 'deleting' });
+    withLv(v.id);
+    let seen: unknown[] = [];
+    exec.onCall = (argv) => {
+      if (argv.includes('lvremove')) seen = workerRows().map((w) => [w.resource_type, w.resource_id, w.status, w.service_id]);
+    };
+    await manager.deleteVolume(ctx, v);
+    expect(seen).toEqual([['Volume', v.id, 'deleting', manager.serviceId]]);
+    expect(workerRows()).toEqual([]);
+  });
+
+  it("at start-up this service's rows are finished: deleting → deleted, creating → error, mismatches dropped", async () => {
+    const sid = serviceRow();
+    const other = db.insert(services).values({ host: 'node2@lvm', binary: 'cinder-volume', deleted: false, report_count: 1 }).returning().get().id;
+    const deleting = volume({ status: 'deleting' });
+    const creating = volume({ status: 'creating' });
+    const movedOn = volume({ status: 'available' });
+    const elsewhere = volume({ status: 'deleting' });
+    withLv(deleting.id);
+    for (const [v, status, service] of [[deleting, 'deleting', sid], [creating, 'creating', sid], [movedOn, 'creating', sid], [elsewhere, 'deleting', other]] as const) {
+      dbapi.workerSet(db, v.id, status, service);
+    }
+    exec.calls = [];
+    await restarted(sid);
+    expect(dbapi.volumeGet(db, deleting.id)).toBeNull();
+    expect(exec.lines().some((l) => l.startsWith('lvremove') && l.endsWith(`cinder-volumes/volume-${deleting.id}`))).toBe(true);
+    expect(dbapi.volumeGetOrThrow(db, creating.id).status).toBe('error');
+    expect(dbapi.volumeGetOrThrow(db, movedOn.id).status).toBe('available');
+    expect(dbapi.volumeGetOrThrow(db, elsewhere.id).status).toBe('deleting');
+    expect(workerRows().map((w) => w.resource_id)).toEqual([elsewhere.id]);
+  });
+
+  it('a cleanup that fails keeps the row for the next start; a first start (no service row) cleans nothing', async () => {
+    const sid = serviceRow();
+    const v = volume({ status: 'deleting' });
+    withLv(v.id);
+    dbapi.workerSet(db, v.id, 'deleting', sid);
+    await restarted(null);
+    expect(dbapi.volumeGetOrThrow(db, v.id).status).toBe('deleting');
+    exec.fail('lvremove');
+    await restarted(sid);
+    // delete_volume itself failed into error_deleting: its worker row went with it
+    expect(dbapi.volumeGetOrThrow(db, v.id).status).toBe('error_deleting');
+    expect(workerRows()).toEqual([]);
   });
 });
 
