@@ -46,6 +46,7 @@ volume_group = cinder-volumes
 volume_backend_name = lvm
 target_helper = lioadm
 target_ip_address = 127.0.0.1
+lvm_type = default
 CONF
   fi
   export PATH="$(pwd)/test/stand-ins/bin:$PATH"

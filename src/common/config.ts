@@ -67,7 +67,8 @@ export const backendSectionSchema = z.object({
   /** Deprecated name of target_protocol, still read by Cinder. */
   iscsi_protocol: z.enum(['iscsi', 'iser']).optional(),
   iscsi_secondary_ip_addresses: list.default([]),
-  lvm_type: z.enum(['default', 'thin', 'auto']).default('default'),
+  /** Cinder's default: thin when the VG has a thin pool or no LVs yet, else thick. */
+  lvm_type: z.enum(['default', 'thin', 'auto']).default('auto'),
   lvm_mirrors: int(0).default(0),
   volume_clear: z.enum(['zero', 'none']).default('zero'),
   volume_clear_size: int(0).default(0),

@@ -101,6 +101,8 @@ export class Cluster {
       target_helper: 'lioadm',
       target_ip_address: '192.0.2.10',
       target_port: '3260',
+      // Thick LVs, so the argv the tests assert does not depend on what the VG held at start-up.
+      lvm_type: 'default',
       ...this.opts.extraBackend,
     };
     const ini = (o: Record<string, string>) => Object.entries(o).map(([k, v]) => `${k} = ${v}`).join('\n');

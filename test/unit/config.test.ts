@@ -27,6 +27,9 @@ describe('parseConfig', () => {
     expect(cfg.oslo_concurrency.lock_path).toBe('/srv/c/lock');
     expect(cfg.DEFAULT.rpc_response_timeout).toBe(60);
     expect(cfg.backends[0]).toMatchObject({ target_prefix: 'iqn.2010-10.org.openstack:', target_protocol: 'iscsi', volume_group: 'cinder-volumes' });
+    // cinder/volume/drivers/lvm.py: lvm_type defaults to auto; no command timeout (processutils)
+    expect(cfg.backends[0]).toMatchObject({ lvm_type: 'auto', lvm_mirrors: 0, volume_clear: 'zero', volume_clear_size: 0 });
+    expect(cfg.backends[0].command_timeout).toBeUndefined();
     expect(poolName(cfg.backends[0])).toBe('LVM');
     expect(amqpUrl('rabbit://u:p@h:5672/v')).toBe('amqp://u:p@h:5672/v');
   });

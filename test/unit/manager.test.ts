@@ -27,6 +27,7 @@ enabled_backends = lvm
 volume_group = cinder-volumes
 volume_backend_name = lvm
 target_ip_address = 192.168.0.10
+lvm_type = default
 `);
 const backend = cfg.backends[0];
 const IQN = (id: string) => `iqn.2010-10.org.openstack:volume-${id}`;
