@@ -70,6 +70,9 @@ export const backendSectionSchema = z.object({
   /** Cinder's default: thin when the VG has a thin pool or no LVs yet, else thick. */
   lvm_type: z.enum(['default', 'thin', 'auto']).default('auto'),
   lvm_mirrors: int(0).default(0),
+  /** Its directory becomes LVM_SYSTEM_DIR of every lvm command when the file exists; 'None': never. */
+  lvm_conf_file: z.string().default('/etc/cinder/lvm.conf'),
+  lvm_suppress_fd_warnings: bool.default(false),
   volume_clear: z.enum(['zero', 'none']).default('zero'),
   volume_clear_size: int(0).default(0),
   volume_dd_blocksize: z.string().default('1M'),

@@ -10,7 +10,16 @@ import { ProcessExecutionError } from '../common/executor.js';
 import { VolumeGroupNotFound } from '../common/exceptions.js';
 import type { Logger } from '../common/log.js';
 
-export const LVM_CMD_PREFIX: readonly string[] = ['env', 'LC_ALL=C'];
+/**
+ * brick LVM's LVM_CMD_PREFIX: `env LC_ALL=C`, plus `LVM_SYSTEM_DIR=<dir>` when lvm_conf_file exists
+ * and `LVM_SUPPRESS_FD_WARNINGS=1` when asked for. lvchange and lvremove go without it.
+ */
+export function lvmCmdPrefix(opts: { lvmSystemDir?: string | null; suppressFdWarnings?: boolean } = {}): string[] {
+  const prefix = ['env', 'LC_ALL=C'];
+  if (opts.lvmSystemDir) prefix.push(`LVM_SYSTEM_DIR=${opts.lvmSystemDir}`);
+  if (opts.suppressFdWarnings) prefix.push('LVM_SUPPRESS_FD_WARNINGS=1');
+  return prefix;
+}
 
 /** First removal attempt's --config; the retry after `udevadm settle` appends LVM_RETRY_CONFIG. */
 export const LVM_REMOVE_CONFIG = 'activation { retry_deactivation = 1} ';
@@ -83,6 +92,8 @@ export interface BrickLvmOptions {
   executor: CommandExecutor;
   logger: Logger;
   sleep?: Sleep;
+  /** lvmCmdPrefix() of the backend's options; `env LC_ALL=C` when not given. */
+  cmdPrefix?: readonly string[];
 }
 
 export class BrickLVM {
@@ -98,6 +109,7 @@ export class BrickLVM {
   private readonly executor: CommandExecutor;
   private readonly logger: Logger;
   private readonly sleep: Sleep;
+  private readonly cmdPrefix: readonly string[];
 
   constructor(
     readonly vgName: string,
@@ -106,6 +118,7 @@ export class BrickLVM {
     this.executor = opts.executor;
     this.logger = opts.logger;
     this.sleep = opts.sleep ?? realSleep;
+    this.cmdPrefix = opts.cmdPrefix ?? lvmCmdPrefix();
   }
 
   /**
@@ -145,13 +158,13 @@ export class BrickLVM {
   }
 
   async vgExists(): Promise<boolean> {
-    const { stdout } = await this.root([...LVM_CMD_PREFIX, 'vgs', '--noheadings', '-o', 'name', this.vgName]);
+    const { stdout } = await this.root([...this.cmdPrefix, 'vgs', '--noheadings', '-o', 'name', this.vgName]);
     return words(stdout).includes(this.vgName);
   }
 
   /** `lvs` for the VG or one LV; a "not found" answer is an empty list. */
   async getLvInfo(lvName?: string): Promise<LvInfo[]> {
-    const argv = [...LVM_CMD_PREFIX, 'lvs', '--noheadings', '--unit=g', '-o', 'vg_name,name,size', '--nosuffix', '--readonly'];
+    const argv = [...this.cmdPrefix, 'lvs', '--noheadings', '--unit=g', '-o', 'vg_name,name,size', '--nosuffix', '--readonly'];
     argv.push(lvName !== undefined ? `${this.vgName}/${lvName}` : this.vgName);
     const run = async (): Promise<string | null> => {
       try {
@@ -186,7 +199,7 @@ export class BrickLVM {
 
   async getAllVolumeGroups(vgName?: string): Promise<VgInfo[]> {
     const argv = [
-      ...LVM_CMD_PREFIX, 'vgs', '--noheadings', '--unit=g', '-o', 'name,size,free,lv_count,uuid', '--separator', ':', '--nosuffix',
+      ...this.cmdPrefix, 'vgs', '--noheadings', '--unit=g', '-o', 'name,size,free,lv_count,uuid', '--separator', ':', '--nosuffix',
     ];
     if (vgName !== undefined) argv.push(vgName);
     const { stdout } = await this.root(argv);
@@ -198,7 +211,7 @@ export class BrickLVM {
 
   async getAllPhysicalVolumes(vgName?: string): Promise<PvInfo[]> {
     const argv = [
-      ...LVM_CMD_PREFIX, 'pvs', '--noheadings', '--unit=g', '-o', 'vg_name,name,size,free', '--separator', '|', '--nosuffix',
+      ...this.cmdPrefix, 'pvs', '--noheadings', '--unit=g', '-o', 'vg_name,name,size,free', '--separator', '|', '--nosuffix',
       '--ignoreskippedcluster',
     ];
     const { stdout } = await this.root(argv);
@@ -238,7 +251,7 @@ export class BrickLVM {
 
   async getThinPoolFreeSpace(poolName: string): Promise<number> {
     const argv = [
-      ...LVM_CMD_PREFIX, 'lvs', '--noheadings', '--unit=g', '-o', 'size,data_percent', '--separator', ':', '--nosuffix',
+      ...this.cmdPrefix, 'lvs', '--noheadings', '--unit=g', '-o', 'size,data_percent', '--separator', ':', '--nosuffix',
       `/dev/${this.vgName}/${poolName}`,
     ];
     try {
@@ -260,7 +273,7 @@ export class BrickLVM {
       sizeStr = `${pyFloatStr(this.vgFreeSpace * 0.95)}g`;
     }
     this.logger.debug({ pool: `${this.vgName}/${pool}`, size: sizeStr }, 'Creating thin pool');
-    await this.runLvm([...LVM_CMD_PREFIX, 'lvcreate', '-T', '-L', sizeStr, `${this.vgName}/${pool}`]);
+    await this.runLvm([...this.cmdPrefix, 'lvcreate', '-T', '-L', sizeStr, `${this.vgName}/${pool}`]);
     this.vgThinPool = pool;
     return sizeStr;
   }
@@ -269,8 +282,8 @@ export class BrickLVM {
   async createVolume(name: string, sizeStr: string, lvType: 'default' | 'thin' = 'default', mirrorCount = 0): Promise<void> {
     const argv =
       lvType === 'thin'
-        ? [...LVM_CMD_PREFIX, 'lvcreate', '-T', '-V', sizeStr, '-n', name, `${this.vgName}/${this.vgThinPool}`]
-        : [...LVM_CMD_PREFIX, 'lvcreate', '-n', name, this.vgName, '-L', sizeStr];
+        ? [...this.cmdPrefix, 'lvcreate', '-T', '-V', sizeStr, '-n', name, `${this.vgName}/${this.vgThinPool}`]
+        : [...this.cmdPrefix, 'lvcreate', '-n', name, this.vgName, '-L', sizeStr];
     if (mirrorCount > 0) {
       argv.push('--type=mirror', '-m', String(mirrorCount), '--nosync', '--mirrorlog', 'mirrored');
       const terras = Number.parseInt(sizeStr.slice(0, -1), 10) / 1024.0;
@@ -346,7 +359,7 @@ export class BrickLVM {
   /** lvdisplay attr starting with o/O: the LV is a snapshot origin. */
   async lvHasSnapshot(name: string): Promise<boolean> {
     const { stdout } = await this.runLvm([
-      ...LVM_CMD_PREFIX, 'lvdisplay', '--noheading', '-C', '-o', 'Attr', '--readonly', `${this.vgName}/${name}`,
+      ...this.cmdPrefix, 'lvdisplay', '--noheading', '-C', '-o', 'Attr', '--readonly', `${this.vgName}/${name}`,
     ]);
     const attr = stdout.trim();
     return attr.startsWith('o') || attr.startsWith('O');

@@ -1,6 +1,8 @@
 // LVMVolumeDriver (cinder/volume/drivers/lvm.py) over the LIO target helper: logical volumes in one
 // volume group, exported through cinder-rtstool. The driver owns the LV lifecycle and the multiattach
 // rule of terminate_connection; everything about targets and ACLs is delegated to LioAdm.
+import fs from 'node:fs';
+import path from 'node:path';
 import type { CommandExecutor } from '../common/executor.js';
 import { ProcessExecutionError } from '../common/executor.js';
 import type { BackendConfig, DefaultSection } from '../common/config.js';
@@ -11,7 +13,7 @@ import type { Connector, Volume } from '../objects/volume.js';
 import { volumeName } from '../objects/volume.js';
 import { LioAdm } from '../targets/lio.js';
 import { PyError, pyGetItem, pyTruthy } from '../targets/py.js';
-import { BrickLVM, type Sleep, realSleep } from './brick-lvm.js';
+import { BrickLVM, lvmCmdPrefix, type Sleep, realSleep } from './brick-lvm.js';
 import type { ConnectionInfo, ModelUpdate, VolumeDriver } from './driver.js';
 
 const MiB = 1024 * 1024;
@@ -33,6 +35,8 @@ export type LvmBackendConfig = Pick<
   | 'target_port'
   | 'target_protocol'
   | 'iscsi_secondary_ip_addresses'
+  | 'lvm_conf_file'
+  | 'lvm_suppress_fd_warnings'
 >;
 
 export interface LvmDriverOptions {
@@ -42,7 +46,14 @@ export interface LvmDriverOptions {
   logger: Logger;
   /** Waits between retries (tests pass a no-op). */
   sleep?: Sleep;
+  /**
+   * Whether a regular file exists on the storage host (lvm_conf_file). Cinder asks os.path.isfile;
+   * the default looks on this machine, the volume service asks over ssh for a remote host.
+   */
+  isFile?: (path: string) => Promise<boolean>;
 }
+
+const localIsFile = (p: string) => fs.promises.stat(p).then((s) => s.isFile(), () => false);
 
 /** A volume_dd_blocksize dd accepts, else the default (Cinder warns and falls back). */
 export function checkBlocksize(blocksize: string, logger?: Logger): string {
@@ -70,6 +81,7 @@ export class LVMVolumeDriver implements VolumeDriver {
   private readonly executor: CommandExecutor;
   private readonly logger: Logger;
   private readonly sleep: Sleep;
+  private readonly isFile: (path: string) => Promise<boolean>;
 
   constructor(opts: LvmDriverOptions) {
     this.backend = opts.backend;
@@ -77,6 +89,7 @@ export class LVMVolumeDriver implements VolumeDriver {
     this.target = opts.target;
     this.logger = opts.logger;
     this.sleep = opts.sleep ?? realSleep;
+    this.isFile = opts.isFile ?? localIsFile;
     this.lvmType = opts.backend.lvm_type;
     this.protocol = this.target.protocol;
   }
@@ -99,7 +112,13 @@ export class LVMVolumeDriver implements VolumeDriver {
     if (!this.vg) {
       const lvmType = this.lvmType === 'auto' ? 'thin' : this.lvmType;
       try {
-        this.vg = await BrickLVM.open(vgName, lvmType, { executor: this.executor, logger: this.logger, sleep: this.sleep });
+        const conf = this.backend.lvm_conf_file;
+        const useConf = conf.toLowerCase() !== 'none' && (await this.isFile(conf));
+        const cmdPrefix = lvmCmdPrefix({
+          lvmSystemDir: useConf ? path.dirname(conf) : null,
+          suppressFdWarnings: this.backend.lvm_suppress_fd_warnings,
+        });
+        this.vg = await BrickLVM.open(vgName, lvmType, { executor: this.executor, logger: this.logger, sleep: this.sleep, cmdPrefix });
       } catch (e) {
         if (e instanceof VolumeGroupNotFound) {
           throw new VolumeBackendAPIException({ data: `Volume Group ${vgName} does not exist` });
@@ -288,6 +307,7 @@ export interface CreateLvmDriverOptions {
   sleep?: Sleep;
   /** Override the process-wide lock for `lockPath` (tests). */
   lock?: InterProcessLock;
+  isFile?: (path: string) => Promise<boolean>;
 }
 
 /**
@@ -304,5 +324,5 @@ export async function createLvmDriver(opts: CreateLvmDriverOptions): Promise<LVM
     rtstoolPath: opts.defaults.rtstool_path,
     logger,
   });
-  return new LVMVolumeDriver({ backend: opts.backend, executor: opts.executor, target, logger, sleep: opts.sleep });
+  return new LVMVolumeDriver({ backend: opts.backend, executor: opts.executor, target, logger, sleep: opts.sleep, isFile: opts.isFile });
 }

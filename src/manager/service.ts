@@ -46,6 +46,10 @@ export async function startVolumeService(
     lockPath: cfg.oslo_concurrency.lock_path,
     executor,
     logger,
+    // Over ssh, lvm_conf_file is looked for on the storage host, where the lvm commands run.
+    isFile: backend.ssh_host
+      ? async (p) => (await executor.execute(['test', '-f', p], { checkExitCode: [0, 1] })).exitCode === 0
+      : undefined,
   });
   const manager = new VolumeManager({
     db: deps.db,

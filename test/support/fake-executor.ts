@@ -37,7 +37,8 @@ export class FakeExecutor implements CommandExecutor {
         return f.error();
       }
     }
-    const cmd = argv[0] === 'env' ? argv[2] : argv[0];
+    // `env VAR=value … cmd` (brick LVM's prefix): the command is the first word that is no assignment.
+    const cmd = argv[0] === 'env' ? (argv.slice(1).find((a) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(a)) ?? '') : argv[0];
     const last = argv[argv.length - 1];
     const lvOf = (t: string) => t.slice(t.indexOf('/') + 1);
     switch (cmd) {

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { BackendConfig } from '../../src/common/config.js';
+import { testBackend } from '../support/backend.js';
 import { ISCSITargetDetachFailed } from '../../src/common/exceptions.js';
 import { ProcessExecutor } from '../../src/common/executor-process.js';
 import { InterProcessLock } from '../../src/common/lock.js';
@@ -61,28 +62,7 @@ function calls(): LogLine[] {
     .map((l) => JSON.parse(l) as LogLine);
 }
 
-function backend(over: Partial<BackendConfig> = {}): BackendConfig {
-  return {
-    name: 'lvm',
-    volume_driver: 'cinder.volume.drivers.lvm.LVMVolumeDriver',
-    volume_group: 'cinder-volumes',
-    target_helper: 'lioadm',
-    target_ip_address: '192.168.0.10',
-    target_port: 3260,
-    target_prefix: 'iqn.2010-10.org.openstack:',
-    target_protocol: 'iscsi',
-    iscsi_secondary_ip_addresses: [],
-    lvm_type: 'default',
-    lvm_mirrors: 0,
-    volume_clear: 'zero',
-    volume_clear_size: 0,
-    volume_dd_blocksize: '1M',
-    ssh_user: 'root',
-    ssh_port: 22,
-    command_timeout: 60,
-    ...over,
-  } as BackendConfig;
-}
+const backend = testBackend;
 
 async function setup(over: Partial<BackendConfig> = {}): Promise<LVMVolumeDriver> {
   const executor = new ProcessExecutor({ rootHelper, defaultTimeoutMs: 60_000, logger });

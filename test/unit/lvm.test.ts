@@ -4,6 +4,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BackendConfig } from '../../src/common/config.js';
+import { testBackend } from '../support/backend.js';
 import type { CommandExecutor, ExecResult, ExecuteOptions } from '../../src/common/executor.js';
 import { ProcessExecutionError } from '../../src/common/executor.js';
 import { ISCSITargetDetachFailed, InvalidConnectorException, VolumeBackendAPIException, VolumeIsBusy } from '../../src/common/exceptions.js';
@@ -18,28 +19,7 @@ const LV = `volume-${VID}`;
 const IQN = `iqn.2010-10.org.openstack:${LV}`;
 const MAPPER = `/dev/mapper/cinder--volumes-volume--${VID.replace(/-/g, '--')}`;
 
-function backend(over: Partial<BackendConfig> = {}): BackendConfig {
-  return {
-    name: 'lvm',
-    volume_driver: 'cinder.volume.drivers.lvm.LVMVolumeDriver',
-    volume_group: 'cinder-volumes',
-    target_helper: 'lioadm',
-    target_ip_address: '192.168.0.10',
-    target_port: 3260,
-    target_prefix: 'iqn.2010-10.org.openstack:',
-    target_protocol: 'iscsi',
-    iscsi_secondary_ip_addresses: [],
-    lvm_type: 'default',
-    lvm_mirrors: 0,
-    volume_clear: 'zero',
-    volume_clear_size: 0,
-    volume_dd_blocksize: '1M',
-    ssh_user: 'root',
-    ssh_port: 22,
-    command_timeout: 120,
-    ...over,
-  } as BackendConfig;
-}
+const backend = testBackend;
 
 function attachment(connector: Record<string, unknown> | null, id = Math.random().toString(36)): VolumeAttachment {
   return { id, volume_id: VID, connector, attach_status: 'attached', mountpoint: '/dev/vdb' } as unknown as VolumeAttachment;
@@ -102,6 +82,26 @@ describe('construction and setup', () => {
       'env LC_ALL=C vgs --noheadings --unit=g -o name,size,free,lv_count,uuid --separator : --nosuffix cinder-volumes',
     ]);
     for (const c of ex.calls.slice(1)) expect(c.opts.runAsRoot).toBe(true);
+  });
+
+  it('an existing lvm_conf_file puts LVM_SYSTEM_DIR (and the fd-warning switch) on every lvm command but lvchange/lvremove', async () => {
+    const conf = path.join(lockDir, 'lvm.conf');
+    fs.writeFileSync(conf, 'devices { filter = [ "a/.*/" ] }\n');
+    const { d, ex, mark } = await driver({ lvm_conf_file: conf, lvm_suppress_fd_warnings: true });
+    const prefix = `env LC_ALL=C LVM_SYSTEM_DIR=${lockDir} LVM_SUPPRESS_FD_WARNINGS=1`;
+    expect(ex.lines(1)[0]).toBe(`${prefix} vgs --noheadings -o name cinder-volumes`);
+    await d.createVolume(vol());
+    expect(ex.lines(mark)).toContain(`${prefix} lvcreate -n ${LV} cinder-volumes -L 1g`);
+    for (const l of ex.lines(1)) expect(l.startsWith('lvchange') || l.startsWith('lvremove') || l.startsWith(prefix)).toBe(true);
+  });
+
+  it("lvm_conf_file 'None', or a file that is not there: plain env LC_ALL=C", async () => {
+    const conf = path.join(lockDir, 'lvm.conf');
+    fs.writeFileSync(conf, '');
+    for (const f of ['None', 'none', path.join(lockDir, 'missing.conf')]) {
+      const { ex } = await driver({ lvm_conf_file: f === 'none' ? 'none' : f });
+      expect(ex.lines(1)[0]).toBe('env LC_ALL=C vgs --noheadings -o name cinder-volumes');
+    }
   });
 
   it('a failing rtstool verify fails driver construction', async () => {
