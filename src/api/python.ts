@@ -5,6 +5,9 @@
 // pyParse() builds that Python view; it only runs on the slow path (a body that failed validation,
 // or a schema that checks integer types), never for a valid volume-action body.
 
+import { pyReprFloat } from '../common/pyjson.js';
+export { pyJsonString, pyReprFloat } from '../common/pyjson.js';
+
 /** A JSON number written with a fraction or exponent: a Python float, even when integral. */
 export class PyFloat {
   constructor(readonly value: number) {}
@@ -255,27 +258,6 @@ function hex(cp: number, width: number): string {
   return cp.toString(16).padStart(width, '0');
 }
 
-/** repr() of a Python float: shortest round-trip digits, exponent form outside 1e-4 <= |x| < 1e16. */
-export function pyReprFloat(x: number): string {
-  if (Number.isNaN(x)) return 'nan';
-  if (x === Infinity) return 'inf';
-  if (x === -Infinity) return '-inf';
-  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
-  const sign = x < 0 ? '-' : '';
-  const [mant, expStr] = Math.abs(x).toExponential().split('e');
-  const digits = mant.replace('.', '');
-  const exp = Number(expStr);
-  const decpt = exp + 1;
-  if (decpt <= -4 || decpt > 16) {
-    const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
-    const e = Math.abs(exp).toString().padStart(2, '0');
-    return `${sign}${m}e${exp < 0 ? '-' : '+'}${e}`;
-  }
-  if (decpt <= 0) return `${sign}0.${'0'.repeat(-decpt)}${digits}`;
-  if (decpt >= digits.length) return `${sign}${digits}${'0'.repeat(decpt - digits.length)}.0`;
-  return `${sign}${digits.slice(0, decpt)}.${digits.slice(decpt)}`;
-}
-
 /** repr() of a value from the Python view (or a plain JSON.parse value). */
 export function pyRepr(v: unknown): string {
   if (v === null || v === undefined) return 'None';
@@ -363,10 +345,3 @@ export function pyIntFromStr(s: string): bigint | null {
   return BigInt(t.replace(/_/g, ''));
 }
 
-const JSON_ESC: Record<string, string> = { '"': '\\"', '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f' };
-
-/** json.dumps(str) with Python's default ensure_ascii=True. */
-export function pyJsonString(s: string): string {
-  if (/^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/.test(s)) return `"${s}"`;
-  return `"${s.replace(/[\\"]|[^\x20-\x7e]/g, (c) => JSON_ESC[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}"`;
-}

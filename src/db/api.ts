@@ -3,6 +3,7 @@
 // `UPDATE … WHERE` statement (Cinder's conditional_update) and report whether a row matched.
 import { and, asc, eq, inArray, isNull, notLike, or, sql, type SQL } from 'drizzle-orm';
 import { isUuidLike } from '../common/uuid.js';
+import { pyJsonDumps } from '../common/pyjson.js';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import { randomUUID } from 'node:crypto';
 import type { Db } from './client.js';
@@ -189,9 +190,10 @@ export function attachmentUpdate(
   },
 ): void {
   const v: Record<string, unknown> = { ...values, updated_at: dbNow() };
-  if ('connector' in values) v.connector = values.connector == null ? null : JSON.stringify(values.connector);
+  // Written as oslo jsonutils.dumps writes them, so the stored text is the one Cinder would store.
+  if ('connector' in values) v.connector = values.connector == null ? null : pyJsonDumps(values.connector);
   if ('connection_info' in values)
-    v.connection_info = values.connection_info == null ? null : JSON.stringify(values.connection_info);
+    v.connection_info = values.connection_info == null ? null : pyJsonDumps(values.connection_info);
   db.update(volumeAttachment).set(v).where(eq(volumeAttachment.id, attachmentId)).run();
 }
 

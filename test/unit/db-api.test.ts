@@ -165,6 +165,18 @@ describe('volumeAttached', () => {
   });
 });
 
+describe('attachmentUpdate', () => {
+  it('stores connector and connection_info as oslo jsonutils.dumps writes them', () => {
+    const v = newVolume();
+    const a = addAttachment(v.id, 'attaching');
+    dbapi.attachmentUpdate(db, a, { connector: { initiator: 'iqn.1994-05.com.redhat:c1', multipath: false, mountpoint: null }, connection_info: { driver_volume_type: 'iscsi', data: { target_lun: 0 } } });
+    const row = db.select().from(volumeAttachment).where(eq(volumeAttachment.id, a)).get()!;
+    expect(row.connector).toBe('{"initiator": "iqn.1994-05.com.redhat:c1", "multipath": false, "mountpoint": null}');
+    expect(row.connection_info).toBe('{"driver_volume_type": "iscsi", "data": {"target_lun": 0}}');
+    expect(dbapi.attachmentGet(db, a)!.connector).toEqual({ initiator: 'iqn.1994-05.com.redhat:c1', multipath: false, mountpoint: null });
+  });
+});
+
 describe('volumeDestroy', () => {
   it('soft-deletes the volume and everything hanging off it', () => {
     const v = newVolume();
