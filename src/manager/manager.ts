@@ -46,6 +46,13 @@ export interface VolumeManagerDeps {
   pool: string;
 }
 
+/** dict.get(key, default) on a connector, as text for a text column (None stays NULL). */
+function connectorGet(connector: Connector, key: string, dflt: string): string | null {
+  if (!(key in connector)) return dflt;
+  const v = (connector as Record<string, unknown>)[key];
+  return v === null || v === undefined ? null : typeof v === 'string' ? v : JSON.stringify(v);
+}
+
 function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
@@ -531,8 +538,9 @@ export class VolumeManager {
       this.db,
       attachmentId,
       attachment.instance_uuid,
-      typeof connector.host === 'string' ? connector.host : '',
-      typeof connector.mountpoint === 'string' ? connector.mountpoint : 'na',
+      // connector.get('host', '') / .get('mountpoint', 'na'): a key that is there, even null, wins.
+      connectorGet(connector, 'host', ''),
+      connectorGet(connector, 'mountpoint', 'na'),
       mode,
       false,
     );

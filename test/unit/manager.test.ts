@@ -206,6 +206,25 @@ describe('attach_volume', () => {
   });
 });
 
+describe('attachment_update', () => {
+  it("volume_attached gets connector.get('host', '') and .get('mountpoint', 'na'): a null host stays NULL", async () => {
+    const rows = [];
+    for (const connector of [
+      { initiator: 'iqn.1994-05.com.redhat:c7', host: null, mountpoint: '/dev/vdc' },
+      { initiator: 'iqn.1994-05.com.redhat:c8' },
+    ]) {
+      const v = volume({ status: 'reserved' });
+      const att = dbapi.volumeAttach(db, { volume_id: v.id, attach_status: 'reserved', instance_uuid: randomUUID() });
+      await manager.attachmentUpdate(ctx, dbapi.volumeGetOrThrow(db, v.id), connector, att.id);
+      rows.push(db.select().from(volumeAttachment).where(eq(volumeAttachment.id, att.id)).get()!);
+    }
+    expect(rows.map((r) => [r.attached_host, r.mountpoint, r.attach_status])).toEqual([
+      [null, '/dev/vdc', 'attaching'],
+      ['', 'na', 'attaching'],
+    ]);
+  });
+});
+
 describe('terminate_connection', () => {
   it('removes the ACL and persists, changing nothing in the DB', async () => {
     const { volume: v } = await attached();
