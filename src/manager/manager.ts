@@ -229,7 +229,11 @@ export class VolumeManager {
       log.error({ err: e.message }, 'Unable to delete volume.');
       return;
     }
-    this.notifier.info(ctx, current, 'delete.start');
+    // Temporary and migrating volumes touch no quota and send no usage notifications.
+    const isMigrating = ![null, 'error', 'success'].includes(current.migration_status ?? null);
+    const doQuota = !(current.use_quota === false || isMigrating || current.admin_metadata.temporary === 'True');
+    const event = unmanageOnly ? 'unmanage' : 'delete';
+    if (doQuota) this.notifier.info(ctx, current, `${event}.start`);
     try {
       this.requireDriverInitialized();
       await this.driver.removeExport(current);
@@ -245,7 +249,8 @@ export class VolumeManager {
       return;
     }
     dbapi.volumeDestroy(this.db, volume.id);
-    this.notifier.info(ctx, current, 'delete.end');
+    // The object as volume.destroy() leaves it: status 'deleted', its attachments gone with it.
+    if (doQuota) this.notifier.info(ctx, { ...current, status: 'deleted', migration_status: null, volume_attachment: [] }, `${event}.end`);
     log.info('Deleted volume successfully.');
   }
 

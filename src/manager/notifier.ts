@@ -9,15 +9,30 @@ export interface Notifier {
   info(ctx: RequestContext, volume: Volume, suffix: string): void;
 }
 
-function iso(v: string | null): string | null {
-  return v ? `${v.replace(' ', 'T').slice(0, 19)}+00:00` : null;
+/**
+ * datetime.isoformat() of a DB timestamp as the Volume object holds it (UTC-aware, microseconds
+ * only when not zero); a missing one is utcnow(), which is naive (no offset), as Cinder writes it.
+ */
+function iso(v: string | null): string {
+  if (!v) return isoNaive(new Date().toISOString().replace('T', ' ').replace('Z', '000'));
+  return `${isoNaive(v)}+00:00`;
+}
+function isoNaive(v: string): string {
+  const [date, time = '00:00:00'] = v.split(' ');
+  const [hms, frac = ''] = time.split('.');
+  const micro = frac.padEnd(6, '0').slice(0, 6);
+  return `${date}T${hms}${/^0+$/.test(micro) ? '' : `.${micro}`}`;
 }
 
-/** The usage payload of volume_utils._usage_from_volume, minus glance metadata. */
-export function usagePayload(volume: Volume, host: string) {
+/**
+ * The usage payload of volume_utils._usage_from_volume, minus glance metadata. `metadata` is
+ * null as in Cinder (it asks the Volume object for `volume_metadata`, which it does not have), and
+ * an attachment's connection_info stays out of it: these payloads go to the log, CHAP secrets never.
+ */
+export function usagePayload(volume: Volume) {
   return {
     tenant_id: volume.project_id,
-    host,
+    host: volume.host,
     user_id: volume.user_id,
     availability_zone: volume.availability_zone,
     volume_id: volume.id,
@@ -31,10 +46,10 @@ export function usagePayload(volume: Volume, host: string) {
     replication_status: volume.replication_status,
     replication_extended_status: volume.replication_extended_status,
     replication_driver_data: volume.replication_driver_data,
-    metadata: volume.metadata,
+    metadata: null,
     volume_attachment: volume.volume_attachment
       .filter((a) => a.attach_status !== 'detached')
-      .map((a) => ({ id: a.id, instance_uuid: a.instance_uuid, attach_status: a.attach_status, mountpoint: a.mountpoint })),
+      .map(({ connection_info: _secret, ...row }) => row),
   };
 }
 
@@ -53,7 +68,7 @@ export class LogNotifier implements Notifier {
         publisher_id: `volume.${this.host}`,
         request_id: ctx.request_id,
         volume_id: volume.id,
-        payload: usagePayload(volume, this.host),
+        payload: usagePayload(volume),
       },
       `notification volume.${suffix}`,
     );

@@ -329,6 +329,39 @@ describe('detach_volume (spec 2.3)', () => {
   });
 });
 
+describe('usage notifications (volume_utils._usage_from_volume)', () => {
+  const payloads = (event: string) => logLines.filter((l) => l.notification && l.event_type === event).map((l) => l.payload as Record<string, any>);
+
+  it("host is the volume's host@backend#pool, dates are isoformat, metadata null, no connection_info", async () => {
+    const { volume: v } = await attached();
+    const [p] = payloads('volume.attach.end');
+    expect(v.created_at).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$/);
+    // datetime.isoformat(): microseconds only when there are any
+    const created = `${v.created_at!.replace(' ', 'T').replace(/\.000000$/, '')}+00:00`;
+    expect(p).toMatchObject({ host: 'node1@lvm#lvm', volume_id: v.id, created_at: created, status: 'in-use', metadata: null });
+    expect(p.launched_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?$/); // unset: utcnow(), naive
+    expect(p.volume_attachment).toHaveLength(1);
+    expect(p.volume_attachment[0]).toMatchObject({ volume_id: v.id, attach_status: 'attached', mountpoint: '/dev/vdb' });
+    expect(p.volume_attachment[0]).not.toHaveProperty('connection_info');
+  });
+
+  it('delete.end carries the destroyed object (status deleted, no attachments); unmanage and temporary volumes differ', async () => {
+    const v = volume({ status: 'deleting' });
+    await manager.deleteVolume(ctx, v);
+    expect(payloads('volume.delete.start').map((p) => p.status)).toEqual(['deleting']);
+    expect(payloads('volume.delete.end').map((p) => [p.status, p.volume_attachment])).toEqual([['deleted', []]]);
+    const u = volume({ status: 'unmanaging' });
+    await manager.deleteVolume(ctx, u, true);
+    expect(notifications().filter((e) => String(e).startsWith('volume.unmanage'))).toEqual(['volume.unmanage.start', 'volume.unmanage.end']);
+    const t = volume({ status: 'deleting' });
+    dbapi.adminMetadataSet(db, t.id, { temporary: 'True' });
+    const before = notifications().length;
+    await manager.deleteVolume(ctx, dbapi.volumeGetOrThrow(db, t.id));
+    expect(dbapi.volumeGet(db, t.id)).toBeNull();
+    expect(notifications().length).toBe(before);
+  });
+});
+
 describe('workers: cleanable work survives a crash (CleanableManager)', () => {
   const workerRows = () => db.select().from(workers).all();
   /** The volume's LV and its device node exist, so delete clears and removes it. */
