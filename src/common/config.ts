@@ -39,6 +39,8 @@ export const defaultSectionSchema = z.object({
   enabled_backends: list.default([]),
   auth_strategy: z.enum(['noauth', 'keystone']).default('keystone'),
   rpc_response_timeout: int(1).default(60),
+  /** Retries of a failed driver initialization at start-up, after 1, 2, 4 … s. */
+  reinit_driver_count: int(0).default(3),
   control_exchange: z.string().min(1).default('openstack'),
   state_path: z.string().min(1).default('/var/lib/cinder'),
   my_ip: z.string().min(1).default('127.0.0.1'),

@@ -44,6 +44,10 @@ export interface VolumeManagerDeps {
   host: string;
   /** The pool part of volume.host (volume_backend_name or 'LVM'). */
   pool: string;
+  /** [DEFAULT] reinit_driver_count (3). */
+  reinitDriverCount?: number;
+  /** Waits between driver re-initializations (tests pass a no-op). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** dict.get(key, default) on a connector, as text for a text column (None stays NULL). */
@@ -69,6 +73,8 @@ export class VolumeManager {
   serviceUuid: string | null = null;
   /** services.id of this service (Cinder's self.service_id): whose `workers` rows are ours. */
   serviceId: number | null = null;
+  private readonly reinitDriverCount: number;
+  private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(d: VolumeManagerDeps) {
     this.db = d.db;
@@ -78,6 +84,8 @@ export class VolumeManager {
     this.log = d.logger;
     this.host = d.host;
     this.pool = d.pool;
+    this.reinitDriverCount = d.reinitDriverCount ?? 3;
+    this.sleep = d.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
   /** volume_utils.require_driver_initialized. */
@@ -87,10 +95,20 @@ export class VolumeManager {
 
   /**
    * init_host: set the driver up, re-export in-use volumes (an in-use volume whose export fails
-   * goes to error), then mark the driver initialized. A setup failure leaves the driver
-   * uninitialized: the service still runs and every call answers DriverNotInitialized.
+   * goes to error), mark the driver initialized and clean up the work a crash left. A setup failure
+   * is retried reinit_driver_count times (after 1, 2, 4 … s); if it still fails the driver stays
+   * uninitialized: the service runs and every call answers DriverNotInitialized.
    */
   async initHost(): Promise<void> {
+    await this.initHostOnce();
+    // A storage host that is not ready yet (VG not activated, LIO not loaded) gets a few more tries.
+    for (let n = 0; !this.driver.initialized && n < this.reinitDriverCount; n++) {
+      await this.sleep(2 ** n * 1000);
+      await this.initHostOnce();
+    }
+  }
+
+  private async initHostOnce(): Promise<void> {
     try {
       await this.driver.doSetup();
       await this.driver.checkForSetupError();

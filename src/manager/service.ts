@@ -59,6 +59,7 @@ export async function startVolumeService(
     logger,
     host,
     pool: poolName(backend),
+    reinitDriverCount: cfg.DEFAULT.reinit_driver_count,
   });
   // The row of an earlier run, if any: init_host cleans up the work it left (the first heartbeat,
   // after the RPC server is consuming, creates the row on a first start).

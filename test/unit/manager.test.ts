@@ -329,6 +329,39 @@ describe('detach_volume (spec 2.3)', () => {
   });
 });
 
+describe('init_host', () => {
+  it('a driver that fails to set up is retried reinit_driver_count times after 1, 2, 4 s; then it answers DriverNotInitialized', async () => {
+    /** A new driver and manager on `ex`; each wait is recorded, then `onWait` runs. */
+    const fresh = async (ex: FakeExecutor, onWait: (n: number) => void = () => {}) => {
+      const d = await createLvmDriver({ backend, defaults: { rtstool_path: 'cinder-rtstool' }, lockPath: path.join(dir, 'lock'), executor: ex, logger: pino({ level: 'silent' }), sleep: async () => {}, lock: new InterProcessLock(path.join(dir, 'lock')) });
+      const waits: number[] = [];
+      const sleep = async (ms: number) => {
+        waits.push(ms);
+        onWait(waits.length);
+      };
+      const m = new VolumeManager({ db, driver: d, locks: new LockManager(path.join(dir, 'state')), notifier: new LogNotifier(pino({ level: 'silent' }), 'node1@lvm'), logger: pino({ level: 'silent' }), host: 'node1@lvm', pool: 'lvm', sleep });
+      return { d, m, waits };
+    };
+    const gone = new FakeExecutor();
+    gone.vgExists = false;
+    const a = await fresh(gone);
+    await a.m.initHost();
+    expect(a.waits).toEqual([1000, 2000, 4000]);
+    expect(a.d.initialized).toBe(false);
+    await expect(a.m.terminateConnection(ctx, volume().id, CONNECTOR)).rejects.toMatchObject({ name: 'DriverNotInitialized' });
+
+    // the VG shows up during the second wait: that retry succeeds
+    const late = new FakeExecutor();
+    late.vgExists = false;
+    const b = await fresh(late, (n) => {
+      if (n === 2) late.vgExists = true;
+    });
+    await b.m.initHost();
+    expect(b.waits).toEqual([1000, 2000]);
+    expect(b.d.initialized).toBe(true);
+  });
+});
+
 describe('usage notifications (volume_utils._usage_from_volume)', () => {
   const payloads = (event: string) => logLines.filter((l) => l.notification && l.event_type === event).map((l) => l.payload as Record<string, any>);
 
