@@ -1,7 +1,7 @@
 // cinder-api: `node --import tsx src/cmd/api.ts --config-file /etc/cinder/cinder.conf`.
 // Fastify on osapi_volume_listen:osapi_volume_listen_port, the volume API over the shared DB,
 // and RPC calls to the volume services through RabbitMQ.
-import { loadConfigFromArgv } from '../common/config.js';
+import { loadConfigFromArgv, transportOptions } from '../common/config.js';
 import { authenticatorFor, type Authenticator } from '../api/auth.js';
 import { createLogger } from '../common/log.js';
 import { onShutdown } from '../common/shutdown.js';
@@ -32,10 +32,7 @@ try {
 async function main() {
   const db = openDb(cfg.database.connection);
   const timeoutMs = cfg.DEFAULT.rpc_response_timeout * 1000;
-  const transport = new Transport(
-    { url: cfg.DEFAULT.transport_url, controlExchange: cfg.DEFAULT.control_exchange, durableQueues: cfg.DEFAULT.amqp_durable_queues },
-    logger,
-  );
+  const transport = new Transport(transportOptions(cfg), logger);
   await transport.connect();
   const client = new RpcClient(transport, { timeoutMs }, logger);
   const volumeApi = new VolumeAPI({

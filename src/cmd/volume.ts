@@ -1,7 +1,7 @@
 // cinder-volume: `node --import tsx src/cmd/volume.ts --config-file /etc/cinder/cinder.conf`.
 // One process serves every backend in enabled_backends (Cinder forks one child per backend; the
 // work each does is the same, and a single process keeps the lioadm lock in one queue).
-import { loadConfigFromArgv } from '../common/config.js';
+import { loadConfigFromArgv, transportOptions } from '../common/config.js';
 import { createLogger } from '../common/log.js';
 import { onShutdown } from '../common/shutdown.js';
 import { openDb } from '../db/client.js';
@@ -18,10 +18,7 @@ if (cfg.backends.length === 0) {
 
 async function main() {
   const db = openDb(cfg.database.connection);
-  const transport = new Transport(
-    { url: cfg.DEFAULT.transport_url, controlExchange: cfg.DEFAULT.control_exchange, durableQueues: cfg.DEFAULT.amqp_durable_queues },
-    logger,
-  );
+  const transport = new Transport(transportOptions(cfg), logger);
   await transport.connect();
   const services: VolumeService[] = [];
   for (const backend of cfg.backends) {

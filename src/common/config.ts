@@ -50,7 +50,9 @@ export const defaultSectionSchema = z.object({
   root_helper: z.string().default('sudo cinder-rootwrap /etc/cinder/rootwrap.conf'),
   /** Where cinder-rtstool is found; Cinder runs it by name through rootwrap. */
   rtstool_path: z.string().min(1).default('cinder-rtstool'),
-  amqp_durable_queues: bool.default(false),
+  /** Deprecated location of [oslo_messaging_rabbit] amqp_auto_delete / rabbit_ha_queues (still read). */
+  amqp_auto_delete: bool.optional(),
+  rabbit_ha_queues: bool.optional(),
   storage_availability_zone: z.string().default('nova'),
   log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
 });
@@ -162,8 +164,28 @@ export type BackendConfig = z.infer<typeof backendSectionSchema> & {
   target_ip_address: string;
 };
 
+/**
+ * [oslo_messaging_rabbit]: how queues and the exchange are declared. Every service on the broker
+ * must declare them alike (RabbitMQ refuses a second declare with other flags), so these are the
+ * oslo.messaging options with their defaults and sections.
+ */
+export const rabbitSectionSchema = z.object({
+  amqp_durable_queues: bool.default(false),
+  amqp_auto_delete: bool.optional(),
+  rabbit_ha_queues: bool.optional(),
+  rabbit_quorum_queue: bool.default(false),
+  rabbit_transient_queues_ttl: int(1).default(1800),
+});
+
 export interface CinderConfig {
   DEFAULT: DefaultSection;
+  oslo_messaging_rabbit: {
+    amqp_durable_queues: boolean;
+    amqp_auto_delete: boolean;
+    rabbit_ha_queues: boolean;
+    rabbit_quorum_queue: boolean;
+    rabbit_transient_queues_ttl: number;
+  };
   database: { connection: string };
   oslo_concurrency: { lock_path: string };
   backends: BackendConfig[];
@@ -220,7 +242,30 @@ export function parseConfig(text: string): CinderConfig {
   const keystone_authtoken = sectionOf(keystoneAuthtokenSchema, osloSection(text, 'keystone_authtoken'), 'keystone_authtoken');
   const nova = sectionOf(novaSectionSchema, osloSection(text, 'nova'), 'nova');
   const service_user = sectionOf(serviceUserSectionSchema, osloSection(text, 'service_user'), 'service_user');
-  return { DEFAULT, database, oslo_concurrency, backends, keystone_authtoken, nova, service_user };
+  const rabbit = sectionOf(rabbitSectionSchema, raw.oslo_messaging_rabbit, 'oslo_messaging_rabbit');
+  const oslo_messaging_rabbit = {
+    amqp_durable_queues: rabbit.amqp_durable_queues,
+    // deprecated_group='DEFAULT': the new section wins when both are set
+    amqp_auto_delete: rabbit.amqp_auto_delete ?? DEFAULT.amqp_auto_delete ?? false,
+    rabbit_ha_queues: rabbit.rabbit_ha_queues ?? DEFAULT.rabbit_ha_queues ?? false,
+    rabbit_quorum_queue: rabbit.rabbit_quorum_queue,
+    rabbit_transient_queues_ttl: rabbit.rabbit_transient_queues_ttl,
+  };
+  return { DEFAULT, oslo_messaging_rabbit, database, oslo_concurrency, backends, keystone_authtoken, nova, service_user };
+}
+
+/** The RPC transport's options from cinder.conf (transport_url, control_exchange, the queue flags). */
+export function transportOptions(cfg: CinderConfig) {
+  const r = cfg.oslo_messaging_rabbit;
+  return {
+    url: cfg.DEFAULT.transport_url,
+    controlExchange: cfg.DEFAULT.control_exchange,
+    durableQueues: r.amqp_durable_queues,
+    autoDelete: r.amqp_auto_delete,
+    haQueues: r.rabbit_ha_queues,
+    quorumQueues: r.rabbit_quorum_queue,
+    transientQueuesTtl: r.rabbit_transient_queues_ttl,
+  };
 }
 
 /**

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseConfig, loadConfig, serviceHost, poolName, amqpUrl } from '../../src/common/config.js';
+import { parseConfig, loadConfig, serviceHost, poolName, amqpUrl, transportOptions } from '../../src/common/config.js';
 
 const REPO = path.resolve(__dirname, '../..');
 
@@ -32,6 +32,26 @@ describe('parseConfig', () => {
     expect(cfg.backends[0].command_timeout).toBeUndefined();
     expect(poolName(cfg.backends[0])).toBe('LVM');
     expect(amqpUrl('rabbit://u:p@h:5672/v')).toBe('amqp://u:p@h:5672/v');
+  });
+
+  it('[oslo_messaging_rabbit] queue flags, with the [DEFAULT] spellings oslo.messaging still reads', () => {
+    const base = '[DEFAULT]\nenabled_backends = a\n[a]\n';
+    expect(transportOptions(parseConfig(base))).toMatchObject({
+      url: 'rabbit://guest:guest@127.0.0.1:5672/',
+      controlExchange: 'openstack',
+      durableQueues: false,
+      autoDelete: false,
+      haQueues: false,
+      quorumQueues: false,
+      transientQueuesTtl: 1800,
+    });
+    const set = parseConfig(`${base}[oslo_messaging_rabbit]\namqp_durable_queues = true\nrabbit_quorum_queue = True\nrabbit_transient_queues_ttl = 60\n`);
+    expect(transportOptions(set)).toMatchObject({ durableQueues: true, quorumQueues: true, transientQueuesTtl: 60 });
+    // amqp_durable_queues has no deprecated group: in [DEFAULT] it is not an oslo.messaging option
+    const old = parseConfig('[DEFAULT]\nenabled_backends = a\namqp_auto_delete = true\nrabbit_ha_queues = true\n[a]\n');
+    expect(transportOptions(old)).toMatchObject({ autoDelete: true, haQueues: true, durableQueues: false });
+    const both = parseConfig('[DEFAULT]\nenabled_backends = a\nrabbit_ha_queues = true\n[a]\n[oslo_messaging_rabbit]\nrabbit_ha_queues = false\n');
+    expect(transportOptions(both).haQueues).toBe(false);
   });
 
   it('accepts the deprecated iscsi_protocol name', () => {
