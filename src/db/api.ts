@@ -137,12 +137,21 @@ export function volumeGetOrThrow(db: Db, volumeId: string, opts: { projectId?: s
   return v;
 }
 
-export function volumeGetAll(db: Db, opts: { projectId?: string | null; limit?: number } = {}): Volume[] {
-  const where = [eq(volumes.deleted, false)];
+/**
+ * volume_get_all / volume_get_all_by_project through _generate_paginate_query: live volumes,
+ * optionally of one project, sorted (default created_at desc, id desc); a marker is a volume id
+ * (VolumeNotFound when there is no such volume) and the page starts after it.
+ */
+export function volumeGetAll(db: Db, opts: PageOptions & { projectId?: string | null; marker?: string | null } = {}): Volume[] {
+  processSortParams(opts.sortKeys, opts.sortDirs);
+  const where: SQL[] = [eq(volumes.deleted, false)];
   if (opts.projectId) where.push(eq(volumes.project_id, opts.projectId));
-  let q = db.select().from(volumes).where(and(...where)).orderBy(sql`${volumes.created_at} DESC`, sql`${volumes.id} DESC`).$dynamic();
-  if (opts.limit) q = q.limit(opts.limit);
-  return q.all().map((r) => hydrate(db, r));
+  let marker: VolumeRow | undefined;
+  if (opts.marker !== undefined && opts.marker !== null) {
+    marker = db.select().from(volumes).where(and(eq(volumes.id, opts.marker), eq(volumes.deleted, false))).get();
+    if (!marker) throw new VolumeNotFound({ volume_id: opts.marker });
+  }
+  return paginate<VolumeRow>(db, VOLUME_PAGING, where, marker, opts).map((r) => hydrate(db, r));
 }
 
 /** volume_attachment_get: live rows only, of any volume (Cinder does not check the volume). */
@@ -591,7 +600,7 @@ export const ATTACHMENT_FILTER_COLUMNS = [
 ] as const;
 type AttachmentColumn = (typeof ATTACHMENT_FILTER_COLUMNS)[number];
 
-export interface AttachmentListOptions {
+export interface AttachmentListOptions extends PageOptions {
   /** Restrict to attachments of this project's volumes (volume_attachment_get_all_by_project). */
   projectId?: string | null;
   /**
@@ -599,12 +608,7 @@ export interface AttachmentListOptions {
    * `key LIKE '%value%'` (apply_like_filters).
    */
   filters?: Record<string, string>;
-  limit?: number;
   marker?: string | null;
-  offset?: number;
-  /** As the API parsed them; process_sort_params adds created_at and id. Default created_at desc. */
-  sortKeys?: string[];
-  sortDirs?: string[];
 }
 
 /**
@@ -630,18 +634,105 @@ export function processSortParams(sortKeys: string[] = [], sortDirs: string[] = 
   return { keys, dirs };
 }
 
-const DATETIME_COLUMNS: readonly string[] = ['attach_time', 'detach_time', 'created_at', 'updated_at', 'deleted_at'];
-const NO_DEFAULT_COLUMNS: readonly string[] = ['connection_info', 'connector', 'deleted'];
+/** How a column's NULL compares in paginate_query's marker criteria (_get_default_column_value). */
+type MarkerDefault = 'datetime' | 'string' | 'integer' | 'none';
+const MARKER_DEFAULTS: Record<Exclude<MarkerDefault, 'none'>, string | number> = {
+  datetime: '1900-01-01 00:00:00.000000',
+  string: '',
+  integer: 0,
+};
+
+/** The column kinds of a sortable table: DateTime, String, Integer; Boolean and Text have no default. */
+interface Pageable {
+  table: typeof volumes | typeof volumeAttachment;
+  kinds: Record<string, MarkerDefault>;
+}
+
+const TIMESTAMPS = { created_at: 'datetime', updated_at: 'datetime', deleted_at: 'datetime', deleted: 'none' } as const;
+
+const VOLUME_PAGING: Pageable = {
+  table: volumes,
+  kinds: {
+    ...TIMESTAMPS,
+    ...Object.fromEntries(
+      ['id', '_name_id', 'ec2_id', 'user_id', 'project_id', 'snapshot_id', 'cluster_name', 'host', 'availability_zone', 'status',
+        'attach_status', 'migration_status', 'display_name', 'display_description', 'provider_location', 'provider_auth',
+        'provider_geometry', 'provider_id', 'volume_type_id', 'source_volid', 'encryption_key_id', 'consistencygroup_id',
+        'group_id', 'replication_status', 'replication_extended_status', 'replication_driver_data', 'previous_status',
+        'service_uuid'].map((k) => [k, 'string']),
+    ),
+    size: 'integer',
+    scheduled_at: 'datetime',
+    launched_at: 'datetime',
+    terminated_at: 'datetime',
+    bootable: 'none',
+    multiattach: 'none',
+    shared_targets: 'none',
+    use_quota: 'none',
+  },
+};
+
+const ATTACHMENT_PAGING: Pageable = {
+  table: volumeAttachment,
+  kinds: {
+    ...TIMESTAMPS,
+    ...Object.fromEntries(
+      ['id', 'volume_id', 'attached_host', 'instance_uuid', 'mountpoint', 'attach_mode', 'attach_status'].map((k) => [k, 'string']),
+    ),
+    attach_time: 'datetime',
+    detach_time: 'datetime',
+    connection_info: 'none',
+    connector: 'none',
+  },
+};
+
+export interface PageOptions {
+  limit?: number;
+  offset?: number;
+  /** As the API parsed them; process_sort_params adds created_at and id. Default created_at desc. */
+  sortKeys?: string[];
+  sortDirs?: string[];
+}
 
 /**
- * sqlalchemyutils._get_default_column_value, what a NULL compares as in the marker criteria:
- * datetime(1900, 1, 1) or ''. Cinder has no default for Text and Boolean columns (a KeyError, so a
- * 500), and neither has this.
+ * sqlalchemyutils.paginate_query over `where`: ORDER BY the processed sort keys (InvalidInput
+ * 'Invalid sort key' for a key that is no column), the rows after `marker` in that order
+ * ((k1 > m1) OR (k1 = m1 AND k2 > m2) …, < for a descending key, NULLs as the column's default;
+ * a Boolean or Text key has none, a KeyError and so a 500 in Cinder), then LIMIT and OFFSET.
  */
-function markerDefault(key: string): string {
-  if (DATETIME_COLUMNS.includes(key)) return '1900-01-01 00:00:00.000000';
-  if (NO_DEFAULT_COLUMNS.includes(key)) throw new Error(`no default value for sort key ${key} (KeyError in Cinder)`);
-  return '';
+function paginate<R>(db: Db, p: Pageable, where: SQL[], marker: Record<string, unknown> | undefined, opts: PageOptions): R[] {
+  const { keys, dirs } = processSortParams(opts.sortKeys, opts.sortDirs);
+  const column = (k: string) => (p.table as unknown as Record<string, SQLiteColumn>)[k];
+  for (const k of keys) if (!(k in p.kinds)) throw new InvalidInput({ reason: 'Invalid sort key' });
+  if (marker) {
+    const dflt = (k: string) => {
+      const kind = p.kinds[k];
+      if (kind === 'none') throw new Error(`no default value for sort key ${k} (KeyError in Cinder)`);
+      return MARKER_DEFAULTS[kind];
+    };
+    const value = (k: string) => sql`COALESCE(${column(k)}, ${dflt(k)})`;
+    const markerValue = (k: string) => {
+      const v = marker[k] ?? dflt(k);
+      return typeof v === 'boolean' ? Number(v) : v;
+    };
+    const criteria = keys.map((k, i) =>
+      and(
+        ...keys.slice(0, i).map((kj) => sql`${value(kj)} = ${markerValue(kj)}`),
+        dirs[i] === 'desc' ? sql`${value(k)} < ${markerValue(k)}` : sql`${value(k)} > ${markerValue(k)}`,
+      )!,
+    );
+    where.push(or(...criteria)!);
+  }
+  let q = db
+    .select()
+    .from(p.table)
+    .where(and(...where))
+    .orderBy(...keys.map((k, i) => (dirs[i] === 'desc' ? sql`${column(k)} DESC` : sql`${column(k)} ASC`)))
+    .$dynamic();
+  // query.limit(0) is a real LIMIT 0: an empty page
+  if (opts.limit !== undefined) q = q.limit(opts.limit);
+  if (opts.offset) q = q.offset(opts.offset);
+  return q.all() as R[];
 }
 
 /**
@@ -651,7 +742,8 @@ function markerDefault(key: string): string {
  * starts after it in that order, NULLs compared as their column's default.
  */
 export function attachmentGetAll(db: Db, opts: AttachmentListOptions = {}): VolumeAttachment[] {
-  const { keys, dirs } = processSortParams(opts.sortKeys, opts.sortDirs);
+  // process_sort_params runs before the filters and the marker (a bad direction is a 400 first)
+  processSortParams(opts.sortKeys, opts.sortDirs);
   const where: SQL[] = [eq(volumeAttachment.deleted, false)];
   if (opts.projectId) {
     where.push(
@@ -663,39 +755,14 @@ export function attachmentGetAll(db: Db, opts: AttachmentListOptions = {}): Volu
     if (k.endsWith('~')) where.push(sql`${column(k.replace(/~+$/, ''))} LIKE ${`%${v}%`}`);
     else where.push(eq(column(k), v));
   }
-  // The marker is loaded before paginate_query looks at the sort keys (a bad marker is a 404 first).
-  let m: Record<string, unknown> | undefined;
+  let marker: AttachmentRow | undefined;
   if (opts.marker !== undefined && opts.marker !== null) {
-    m = db
+    marker = db
       .select()
       .from(volumeAttachment)
       .where(and(eq(volumeAttachment.id, opts.marker), eq(volumeAttachment.deleted, false)))
       .get();
-    if (!m) throw new VolumeAttachmentNotFound({ filter: `attachment_id = ${opts.marker}` });
+    if (!marker) throw new VolumeAttachmentNotFound({ filter: `attachment_id = ${opts.marker}` });
   }
-  for (const k of keys) {
-    if (!(ATTACHMENT_FILTER_COLUMNS as readonly string[]).includes(k)) throw new InvalidInput({ reason: 'Invalid sort key' });
-  }
-  if (m) {
-    // (k1 > m1) OR (k1 = m1 AND k2 > m2) OR …, with < for a descending key.
-    const value = (k: string) => sql`COALESCE(${column(k)}, ${markerDefault(k)})`;
-    const row = m;
-    const markerValue = (k: string) => (row[k] === null || row[k] === undefined ? markerDefault(k) : row[k]);
-    const criteria = keys.map((k, i) =>
-      and(
-        ...keys.slice(0, i).map((kj) => sql`${value(kj)} = ${markerValue(kj)}`),
-        dirs[i] === 'desc' ? sql`${value(k)} < ${markerValue(k)}` : sql`${value(k)} > ${markerValue(k)}`,
-      )!,
-    );
-    where.push(or(...criteria)!);
-  }
-  let q = db
-    .select()
-    .from(volumeAttachment)
-    .where(and(...where))
-    .orderBy(...keys.map((k, i) => (dirs[i] === 'desc' ? sql`${column(k)} DESC` : sql`${column(k)} ASC`)))
-    .$dynamic();
-  if (opts.limit !== undefined) q = q.limit(opts.limit);
-  if (opts.offset) q = q.offset(opts.offset);
-  return q.all().map(toAttachment);
+  return paginate<AttachmentRow>(db, ATTACHMENT_PAGING, where, marker, opts).map(toAttachment);
 }

@@ -36,7 +36,7 @@ export interface VolumeApiSurface {
   /** Project-scoped for non-admins; volume:get policy; VolumeNotFound (404) otherwise. */
   get(ctx: RequestContext, volumeId: string): Volume;
   /** Project-scoped unless an admin passes allTenants. */
-  getAll(ctx: RequestContext, opts?: { allTenants?: boolean; limit?: number; marker?: string }): Volume[];
+  getAll(ctx: RequestContext, opts?: VolumeListRequest): Volume[];
   create(ctx: RequestContext, req: CreateVolumeRequest): Promise<Volume>;
   delete(ctx: RequestContext, volume: Volume, opts?: { cascade?: boolean; force?: boolean }): Promise<void>;
   reserveVolume(ctx: RequestContext, volume: Volume): Promise<void>;
@@ -69,6 +69,9 @@ export interface ResetStatusUpdate {
 }
 
 /** Filters, pagination and scope of GET /attachments[/detail] (AttachmentsController._items). */
+/** GET /volumes[/detail]: all_tenants (admins), marker, limit, offset and the sort keys. */
+export type VolumeListRequest = dbapi.PageOptions & { allTenants?: boolean; marker?: string | null };
+
 export interface AttachmentListRequest {
   allTenants: boolean;
   filters: Record<string, string>;
@@ -176,10 +179,11 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     return volume;
   }
 
-  getAll(ctx: RequestContext, opts: { allTenants?: boolean; limit?: number } = {}): Volume[] {
+  getAll(ctx: RequestContext, opts: VolumeListRequest = {}): Volume[] {
     authorize(ctx, 'volume:get_all');
-    const projectId = ctx.is_admin && opts.allTenants ? undefined : ctx.project_id;
-    return dbapi.volumeGetAll(this.db, { projectId, limit: opts.limit });
+    const { allTenants, ...page } = opts;
+    const projectId = ctx.is_admin && allTenants ? undefined : ctx.project_id;
+    return dbapi.volumeGetAll(this.db, { ...page, projectId });
   }
 
   async create(ctx: RequestContext, req: CreateVolumeRequest): Promise<Volume> {

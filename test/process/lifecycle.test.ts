@@ -304,3 +304,53 @@ describe('a volume-manager killed in the middle of the work (workers cleanup at 
     expect(cluster.volumeRow(id).deleted).toBe(1);
   });
 });
+
+describe('GET /volumes[/detail]: marker, limit, offset and sort (common.get_pagination_params / get_sort_params)', () => {
+  // A project of its own, so the list holds exactly these three volumes.
+  const Q = 'c0ffee00000000000000000000009a9e';
+  let q: CinderClient;
+  const ids: Record<string, string> = {};
+  const names = async (p: string) => {
+    const r = await q.request('GET', `/v3/${Q}/${p}`);
+    expect(r.status, r.text).toBe(200);
+    return { names: r.json.volumes.map((v: any) => v.name), links: r.json.volumes_links as { rel: string; href: string }[] | undefined };
+  };
+
+  beforeAll(async () => {
+    q = new CinderClient(cluster.baseUrl, Q);
+    for (const name of ['b', 'c', 'a']) ids[name] = await cluster.newVolume(q, { size: 1, name });
+  });
+
+  it('pages with limit and the next link until the last page, which has no link; limit=0 is an empty page', async () => {
+    const first = await names('volumes?limit=2');
+    expect(first.names).toEqual(['a', 'c']); // created_at desc
+    expect(first.links).toHaveLength(1);
+    const next = new URL(first.links![0].href);
+    expect(next.searchParams.get('marker')).toBe(ids.c);
+    const second = await names(`volumes${next.search}`);
+    expect(second).toEqual({ names: ['b'], links: undefined });
+    expect(await names('volumes/detail?limit=0')).toEqual({ names: [], links: undefined });
+  });
+
+  it('sort= and sort_key/sort_dir by name (display_name), offset, and the marker in that order', async () => {
+    expect((await names('volumes?sort=name:asc')).names).toEqual(['a', 'b', 'c']);
+    expect((await names('volumes/detail?sort_key=name&sort_dir=asc')).names).toEqual(['a', 'b', 'c']);
+    expect((await names('volumes?sort=name')).names).toEqual(['c', 'b', 'a']);
+    expect((await names('volumes?sort=name:asc&offset=1')).names).toEqual(['b', 'c']);
+    expect((await names(`volumes?sort=name:asc&marker=${ids.a}`)).names).toEqual(['b', 'c']);
+  });
+
+  it('errors: unknown marker → 404, both sort forms / bad direction / bad key → 400', async () => {
+    const fault = async (p: string, code: number, name: string, message: string) => {
+      const r = await q.request('GET', `/v3/${Q}/${p}`);
+      expect(r.status, r.text).toBe(code);
+      expect(r.json).toEqual({ [name]: { code, message } });
+    };
+    const missing = randomUUID();
+    await fault(`volumes?marker=${missing}`, 404, 'itemNotFound', `Volume ${missing} could not be found.`);
+    await fault('volumes?sort=name&sort_key=size', 400, 'badRequest', "The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.");
+    await fault('volumes?sort=name:up', 400, 'badRequest', "Invalid input received: Unknown sort direction, must be 'desc' or 'asc'.");
+    await fault('volumes/detail?sort=bogus', 400, 'badRequest', 'Invalid input received: Invalid sort key');
+    await fault('volumes?limit=-1', 400, 'badRequest', 'limit param must be positive');
+  });
+});

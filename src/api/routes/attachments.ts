@@ -9,9 +9,7 @@ import { ATTACHMENT_FILTER_COLUMNS } from '../../db/api.js';
 import type { Connector } from '../../objects/volume.js';
 import type { AttachmentApiSurface, VolumeApiSurface } from '../../volume-api/api.js';
 import { HttpFault, PyTypeError, firstLine } from '../faults.js';
-import { DB_MAX_INT } from '../schemas.js';
 import { MV } from '../microversion.js';
-import { pyIntFromStr } from '../python.js';
 import { runResource, type ActionEntry, type Controller, type ResourceCall, type ResourceMethod } from '../pipeline.js';
 import {
   attachmentCreateSchemas,
@@ -22,7 +20,7 @@ import {
   type AttachmentUpdateBody,
 } from '../schemas.js';
 import { attachmentDetail, attachmentSummary } from '../views.js';
-import { OSAPI_MAX_LIMIT } from './volumes.js';
+import { paginationParams, queryPairs, sortParams } from '../pagination.js';
 
 /** AttachmentsController.allowed_filters: what a non-admin keeps below 3.31. */
 const ALLOWED_FILTERS = ['volume_id', 'status', 'instance_id', 'attach_status'];
@@ -49,44 +47,6 @@ function attachmentApi(api: VolumeApiSurface & Partial<AttachmentApiSurface>): A
   };
 }
 
-/** The request's query as webob's MultiDict: ordered pairs. */
-function queryPairs(c: ResourceCall): [string, string][] {
-  const q = c.req.url.indexOf('?');
-  return q < 0 ? [] : [...new URLSearchParams(c.req.url.slice(q + 1))];
-}
-
-/** webob's MultiDict.pop(key): removes and returns the first occurrence only (a repeat stays a filter). */
-function pop(pairs: [string, string][], key: string): string | undefined {
-  const i = pairs.findIndex(([k]) => k === key);
-  return i < 0 ? undefined : pairs.splice(i, 1)[0][1];
-}
-
-/**
- * api/common.py get_sort_params: `sort=k1[:dir],k2…`, or the deprecated `sort_key`/`sort_dir` pair
- * (default created_at desc); both forms together are a 400. Directions are checked by the DB layer.
- */
-function sortParams(pairs: [string, string][]): { sortKeys: string[]; sortDirs: string[] } {
-  const has = (k: string) => pairs.some(([key]) => key === k);
-  if (has('sort') && (has('sort_key') || has('sort_dir'))) {
-    throw new HttpFault(400, "The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.");
-  }
-  const sortKeys: string[] = [];
-  const sortDirs: string[] = [];
-  const sort = pop(pairs, 'sort');
-  if (sort !== undefined) {
-    for (const item of sort.trim().split(',')) {
-      const at = item.indexOf(':');
-      const [key, dir] = at < 0 ? [item, ''] : [item.slice(0, at), item.slice(at + 1)];
-      sortKeys.push(key.trim());
-      sortDirs.push((dir || 'desc').trim());
-    }
-  } else {
-    sortKeys.push((pop(pairs, 'sort_key') ?? 'created_at').trim());
-    sortDirs.push((pop(pairs, 'sort_dir') ?? 'desc').trim());
-  }
-  return { sortKeys, sortDirs };
-}
-
 /** The filters left after the sort and pagination keys were popped, as a dict (last value wins). */
 function toDict(pairs: [string, string][]): Map<string, string> {
   const m = new Map<string, string>();
@@ -103,24 +63,7 @@ function toDict(pairs: [string, string][]): Map<string, string> {
 function listRequest(c: ResourceCall) {
   const pairs = queryPairs(c);
   const { sortKeys, sortDirs } = sortParams(pairs);
-  const rawLimit = pop(pairs, 'limit');
-  let limit = OSAPI_MAX_LIMIT;
-  if (rawLimit !== undefined) {
-    const n = pyIntFromStr(rawLimit);
-    if (n === null) throw new HttpFault(400, 'limit param must be an integer');
-    if (n < 0n) throw new HttpFault(400, 'limit param must be positive');
-    limit = n > BigInt(OSAPI_MAX_LIMIT) ? OSAPI_MAX_LIMIT : Number(n);
-  }
-  const marker = pop(pairs, 'marker') ?? null;
-  const rawOffset = pop(pairs, 'offset');
-  let offset = 0;
-  if (rawOffset !== undefined) {
-    const n = pyIntFromStr(rawOffset);
-    if (n === null) throw new HttpFault(400, 'offset must be an integer');
-    if (n < 0n) throw new HttpFault(400, 'offset must be >= 0');
-    if (n > BigInt(DB_MAX_INT)) throw new HttpFault(400, `offset must be <= ${DB_MAX_INT}`);
-    offset = Number(n);
-  }
+  const { marker, limit, offset } = paginationParams(pairs);
   const filters = toDict(pairs);
   const ctx = c.ctx;
   if (c.version >= MV.RESOURCE_FILTER) {

@@ -1,5 +1,6 @@
 // /v3/{project_id}/volumes: create, list (summary and detail), show, delete
 // (cinder/api/v3/volumes.py on top of cinder/api/v2/volumes.py).
+import { lastParam, paginationParams, queryPairs, sortParams } from '../pagination.js';
 import type { FastifyInstance } from 'fastify';
 import { InvalidInput, NotFound } from '../../common/exceptions.js';
 import { authorize } from '../../common/policy.js';
@@ -25,7 +26,6 @@ import { createVolumeSchemas, schedulerHintsSchema, type CreateVolumeBody } from
 import { collectionLinks, volumeDetail, volumeSummary } from '../views.js';
 
 /** [DEFAULT] osapi_max_limit */
-export const OSAPI_MAX_LIMIT = 1000;
 
 // Cinder exceptions the create controller can raise for things this port does not have.
 class SnapshotNotFound extends NotFound {
@@ -50,23 +50,6 @@ class InvalidParameterValue extends InvalidInput {
 /** The default volume type every Cinder deployment has (volume_types.DEFAULT_VOLUME_TYPE). */
 export const DEFAULT_VOLUME_TYPE = '__DEFAULT__';
 
-/** Query pairs of the URL, in order, as webob's MultiDict holds them. */
-function queryPairs(c: ResourceCall): [string, string][] {
-  const q = c.req.url.indexOf('?');
-  return q < 0 ? [] : [...new URLSearchParams(c.req.url.slice(q + 1))];
-}
-
-/** MultiDict.pop(key): first occurrence. */
-function firstParam(pairs: [string, string][], key: string): string | undefined {
-  return pairs.find(([k]) => k === key)?.[1];
-}
-
-/** MultiDict.get(key): last occurrence. */
-function lastParam(pairs: [string, string][], key: string): string | undefined {
-  for (let i = pairs.length - 1; i >= 0; i--) if (pairs[i][0] === key) return pairs[i][1];
-  return undefined;
-}
-
 /** utils.get_bool_param(name, params): default False; 400 for a value that is no boolean string. */
 function getBoolParam(value: unknown, name: string, present: boolean): boolean {
   if (!present) return false;
@@ -77,14 +60,6 @@ function getBoolParam(value: unknown, name: string, present: boolean): boolean {
 }
 
 /** common._get_limit_param */
-function limitParam(pairs: [string, string][]): number {
-  const raw = firstParam(pairs, 'limit');
-  if (raw === undefined) return OSAPI_MAX_LIMIT;
-  const n = pyIntFromStr(raw);
-  if (n === null) throw new HttpFault(400, 'limit param must be an integer');
-  if (n < 0n) throw new HttpFault(400, 'limit param must be positive');
-  return n > BigInt(OSAPI_MAX_LIMIT) ? OSAPI_MAX_LIMIT : Number(n);
-}
 
 function pickCreateSchema(version: number) {
   if (version >= MV.SUPPORT_VOLUME_SCHEMA_CHANGES) return createVolumeSchemas.v353;
@@ -103,11 +78,13 @@ export function volumeControllers(api: VolumeApiSurface) {
     (detail: boolean): Controller =>
     async (c) => {
       const pairs = queryPairs(c);
-      const limit = limitParam(pairs);
-      const marker = firstParam(pairs, 'marker');
+      const { marker, limit, offset } = paginationParams(pairs);
+      const { sortKeys, sortDirs } = sortParams(pairs);
+      // 'name' in the REST API is display_name in the DB
+      const keys = sortKeys.map((k) => (k === 'name' ? 'display_name' : k));
       const allTenantsRaw = lastParam(pairs, 'all_tenants');
       const allTenants = getBoolParam(allTenantsRaw, 'all_tenants', allTenantsRaw !== undefined);
-      const volumes = api.getAll(c.ctx, { allTenants, limit, ...(marker !== undefined ? { marker } : {}) });
+      const volumes = api.getAll(c.ctx, { allTenants, marker, limit, offset, sortKeys: keys, sortDirs });
       const vr = viewRequest(c.req, c.ctx, c.version);
       const body: Record<string, unknown> = {
         volumes: volumes.map((v) => (detail ? volumeDetail(vr, v, true) : volumeSummary(vr, v))),
