@@ -43,6 +43,8 @@ async function main() {
     locks: new LockManager(cfg.DEFAULT.state_path),
     host: cfg.DEFAULT.host,
     storageAvailabilityZone: cfg.DEFAULT.storage_availability_zone,
+    defaultAvailabilityZone: cfg.DEFAULT.default_availability_zone,
+    allowAvailabilityZoneFallback: cfg.DEFAULT.allow_availability_zone_fallback,
     // Cinder reads [keystone_authtoken] service_token_roles whatever the auth_strategy.
     serviceTokenRoles: cfg.keystone_authtoken.service_token_roles,
     nova,

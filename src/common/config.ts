@@ -54,6 +54,10 @@ export const defaultSectionSchema = z.object({
   amqp_auto_delete: bool.optional(),
   rabbit_ha_queues: bool.optional(),
   storage_availability_zone: z.string().default('nova'),
+  /** Where a volume goes when the request names no zone; unset: storage_availability_zone. */
+  default_availability_zone: z.string().min(1).optional(),
+  /** An unknown requested zone falls back to the default instead of a 400. */
+  allow_availability_zone_fallback: bool.default(false),
   log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
 });
 

@@ -46,6 +46,9 @@ export class InvalidInput extends Invalid {
 export class InvalidVolumeAttachMode extends Invalid {
   static override template = "Invalid attaching mode '%(mode)s' for volume %(volume_id)s.";
 }
+export class InvalidAvailabilityZone extends Invalid {
+  static override template = "Availability zone '%(az)s' is invalid.";
+}
 export class InvalidUUID extends Invalid {
   static override template = 'Expected a UUID but received %(uuid)s.';
 }
@@ -119,7 +122,7 @@ export class ServiceTooOld extends CinderException {
 /** Name → class, for rebuilding remote `cinder.exception` failures received over RPC. */
 export const EXCEPTION_CLASSES: Record<string, typeof CinderException> = Object.fromEntries(
   [
-    CinderException, Invalid, InvalidVolume, InvalidInput, InvalidVolumeAttachMode, InvalidUUID,
+    CinderException, Invalid, InvalidVolume, InvalidInput, InvalidVolumeAttachMode, InvalidUUID, InvalidAvailabilityZone,
     ExportFailure, VolumeAttached, VolumeIsBusy, NotFound, VolumeNotFound, VolumeAttachmentNotFound,
     NotAuthorized, PolicyNotAuthorized, ConflictNovaUsingAttachment, VolumeBackendAPIException,
     VolumeDriverException, RemoveExportException, DriverNotInitialized, InvalidConnectorException,

@@ -525,6 +525,19 @@ export function workersOfService(db: Db, serviceId: number): WorkerRow[] {
   return db.select().from(workers).where(eq(workers.service_id, serviceId)).orderBy(asc(workers.id)).all();
 }
 
+/**
+ * list_availability_zones: the zones of the cinder-volume services (up or down, enabled or not),
+ * which are the zones a volume may be created in.
+ */
+export function volumeServiceZones(db: Db): string[] {
+  const rows = db
+    .selectDistinct({ az: services.availability_zone })
+    .from(services)
+    .where(and(eq(services.topic, 'cinder-volume'), eq(services.deleted, false)))
+    .all();
+  return rows.map((r) => r.az).filter((az): az is string => az !== null);
+}
+
 /** Services of a binary whose heartbeat is newer than `downTimeS` (Cinder's service_down_time, 60). */
 export function servicesUp(db: Db, binary: string, downTimeS = 60) {
   const since = dbNow(new Date(Date.now() - downTimeS * 1000));

@@ -14,6 +14,7 @@ import {
   ConflictNovaUsingAttachment,
   InvalidInput,
   InvalidVolume,
+  InvalidAvailabilityZone,
   InvalidVolumeAttachMode,
   VolumeAttachmentNotFound,
   VolumeNotFound,
@@ -134,6 +135,9 @@ export interface VolumeApiDeps {
   /** [keystone_authtoken] service_token_roles (default ['service']). */
   serviceTokenRoles?: string[];
   storageAvailabilityZone?: string;
+  /** [DEFAULT] default_availability_zone and allow_availability_zone_fallback. */
+  defaultAvailabilityZone?: string;
+  allowAvailabilityZoneFallback?: boolean;
   /**
    * The API's coordination locks (tooz file backend under `[DEFAULT] state_path`), for
    * `cinder-attachment_update-<volume_id>-<connector host>`. Without it attachment updates run
@@ -157,6 +161,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
   private readonly log: Logger;
   private readonly serviceTokenRoles: string[];
   private readonly az: string;
+  private readonly azFallback: boolean;
   private readonly locks: VolumeApiDeps['locks'];
   private readonly notifier: Notifier;
   private readonly nova: Pick<NovaAPI, 'getServerVolume'>;
@@ -166,7 +171,8 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     this.rpc = deps.rpc;
     this.log = deps.logger;
     this.serviceTokenRoles = deps.serviceTokenRoles ?? ['service'];
-    this.az = deps.storageAvailabilityZone ?? 'nova';
+    this.az = deps.defaultAvailabilityZone ?? deps.storageAvailabilityZone ?? 'nova';
+    this.azFallback = deps.allowAvailabilityZoneFallback ?? false;
     this.locks = deps.locks;
     this.notifier = deps.notifier ?? new LogNotifier(deps.logger, deps.host ?? 'localhost');
     this.nova = deps.nova ?? new NovaAPI({ interface: 'public' }, { requester: nodeRequester(), logger: deps.logger });
@@ -190,6 +196,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     authorize(ctx, 'volume:create');
     // Cinder's scheduler picks a backend; with one volume service per backend we take the first
     // live cinder-volume service, and the manager appends the pool (#pool) when it creates the LV.
+    const availabilityZone = this.availabilityZoneFor(req.availability_zone ?? null);
     const backends = dbapi.servicesUp(this.db, 'cinder-volume');
     const volume = dbapi.volumeCreate(
       this.db,
@@ -198,7 +205,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
         user_id: ctx.user_id,
         project_id: ctx.project_id,
         size: req.size,
-        availability_zone: req.availability_zone ?? this.az,
+        availability_zone: availabilityZone,
         status: 'creating',
         attach_status: 'detached',
         display_name: req.name ?? null,
@@ -220,6 +227,18 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     await this.rpc.createVolume(ctx, volume);
     this.log.info({ volume_id: volume.id, host: volume.host }, 'Create volume request issued successfully.');
     return volume;
+  }
+
+  /**
+   * The create flow's _extract_availability_zones: the requested zone, else the default one, must
+   * be a zone of some cinder-volume service (InvalidAvailabilityZone, 400), unless fallback is on.
+   */
+  private availabilityZoneFor(requested: string | null): string {
+    const az = requested ?? this.az;
+    if (dbapi.volumeServiceZones(this.db).includes(az)) return az;
+    if (!this.azFallback) throw new InvalidAvailabilityZone({ az });
+    this.log.warn(`Availability zone '${az}' not found, falling back to '${this.az}'.`);
+    return this.az;
   }
 
   async delete(ctx: RequestContext, volume: Volume, opts: { cascade?: boolean; force?: boolean } = {}): Promise<void> {

@@ -203,11 +203,15 @@ class KeystoneApi {
     return { status: res.status, headers: res.headers, text, json };
   }
 
-  setVolume(id: string, cols: Record<string, unknown>) {
+  write(statement: string, ...params: unknown[]) {
     this.rw ??= new Database(this.dbFile);
     this.rw.pragma('busy_timeout = 10000');
+    this.rw.prepare(statement).run(...params);
+  }
+
+  setVolume(id: string, cols: Record<string, unknown>) {
     const keys = Object.keys(cols);
-    this.rw.prepare(`UPDATE volumes SET ${keys.map((k) => `${k} = ?`).join(', ')} WHERE id = ?`).run(...keys.map((k) => cols[k]), id);
+    this.write(`UPDATE volumes SET ${keys.map((k) => `${k} = ?`).join(', ')} WHERE id = ?`, ...keys.map((k) => cols[k]), id);
   }
 
   async stop(): Promise<void> {
@@ -260,6 +264,11 @@ describe.skipIf(SKIP !== null)('auth_strategy = keystone with a real Keystone', 
       passwordToken(ks.users.admin),
       passwordToken(ks.users.service),
     ]);
+    // No volume service runs here: a registered but silent one makes zone 'nova' valid, and the
+    // volumes then go to error for want of a live backend (this file is about auth only).
+    api.write(
+      "INSERT INTO services (host, binary, topic, availability_zone, report_count, disabled, deleted) VALUES ('ks-nowhere@lvm', 'cinder-volume', 'cinder-volume', 'nova', 0, 0, 0)",
+    );
     const ca = await api.request('POST', `/v3/${A()}/volumes`, { 'X-Auth-Token': memberA }, { volume: { size: 1, name: 'va' } });
     expect(ca.status, ca.text).toBe(202);
     volA = ca.json.volume.id;

@@ -340,6 +340,18 @@ describe('GET /volumes[/detail]: marker, limit, offset and sort (common.get_pagi
     expect((await names(`volumes?sort=name:asc&marker=${ids.a}`)).names).toEqual(['b', 'c']);
   });
 
+  it("create in a zone no cinder-volume service is in → 400 InvalidAvailabilityZone, nothing written; the service's zone is fine", async () => {
+    const count = () => cluster.sql<any>('SELECT count(*) AS n FROM volumes')[0].n;
+    const before = count();
+    const r = await api.create({ volume: { size: 1, availability_zone: 'nowhere' } });
+    expect(r.status, r.text).toBe(400);
+    expect(r.json).toEqual({ badRequest: { code: 400, message: "Availability zone 'nowhere' is invalid." } });
+    expect(count()).toBe(before);
+    const id = await cluster.newVolume(api, { size: 1, availability_zone: 'nova' });
+    expect(cluster.volumeRow(id).availability_zone).toBe('nova');
+    expect((await api.delete(id)).status).toBe(202);
+  });
+
   it('errors: unknown marker → 404, both sort forms / bad direction / bad key → 400', async () => {
     const fault = async (p: string, code: number, name: string, message: string) => {
       const r = await q.request('GET', `/v3/${Q}/${p}`);
