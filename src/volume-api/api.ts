@@ -215,6 +215,8 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
         host: backends[0]?.host ?? null,
         scheduled_at: backends[0] ? dbNow() : null,
         use_quota: true,
+        // Not a replicated volume type (there are no types here): the create flow's DISABLED.
+        replication_status: 'disabled',
       },
       req.metadata ?? {},
     );

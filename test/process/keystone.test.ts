@@ -354,6 +354,15 @@ describe.skipIf(SKIP !== null)('auth_strategy = keystone with a real Keystone', 
     expect(none.status).toBe(401);
   });
 
+  it("all_tenants: dropped unparsed for a member (own volumes only, even 'maybe'); an admin's bad value is a 400", async () => {
+    const member = await api.request('GET', `/v3/${A()}/volumes?all_tenants=maybe`, { 'X-Auth-Token': memberA });
+    expect(member.status, member.text).toBe(200);
+    expect(member.json.volumes.map((v: { id: string }) => v.id)).toEqual([volA]);
+    const admin = await api.request('GET', `/v3/${ks.projects.admin}/volumes?all_tenants=maybe`, { 'X-Auth-Token': adminTok });
+    expect(admin.status, admin.text).toBe(400);
+    expect(admin.json.badRequest.message).toMatch(/all_tenants/);
+  });
+
   it("the admin role makes an admin context: A's volume through the admin's own project, with admin-only fields", async () => {
     const r = await api.request('GET', `/v3/${ks.projects.admin}/volumes/${volA}`, { 'X-Auth-Token': adminTok });
     expect(r.status, r.text).toBe(200);

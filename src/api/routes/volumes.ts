@@ -82,7 +82,8 @@ export function volumeControllers(api: VolumeApiSurface) {
       const { sortKeys, sortDirs } = sortParams(pairs);
       // 'name' in the REST API is display_name in the DB
       const keys = sortKeys.map((k) => (k === 'name' ? 'display_name' : k));
-      const allTenantsRaw = lastParam(pairs, 'all_tenants');
+      // A non-admin's all_tenants is dropped with the other filters it may not use, before parsing.
+      const allTenantsRaw = c.ctx.is_admin ? lastParam(pairs, 'all_tenants') : undefined;
       const allTenants = getBoolParam(allTenantsRaw, 'all_tenants', allTenantsRaw !== undefined);
       const volumes = api.getAll(c.ctx, { allTenants, marker, limit, offset, sortKeys: keys, sortDirs });
       const vr = viewRequest(c.req, c.ctx, c.version);
