@@ -33,7 +33,8 @@ async function main() {
   const db = openDb(cfg.database.connection);
   const timeoutMs = cfg.DEFAULT.rpc_response_timeout * 1000;
   const transport = new Transport(transportOptions(cfg), logger);
-  await transport.connect();
+  // A broker that is not up yet (boot order, a restart) is waited for, as oslo.messaging does.
+  await transport.connect({ retryForever: true });
   const client = new RpcClient(transport, { timeoutMs }, logger);
   const volumeApi = new VolumeAPI({
     db,

@@ -19,7 +19,8 @@ if (cfg.backends.length === 0) {
 async function main() {
   const db = openDb(cfg.database.connection);
   const transport = new Transport(transportOptions(cfg), logger);
-  await transport.connect();
+  // A broker that is not up yet (boot order, a restart) is waited for, as oslo.messaging does.
+  await transport.connect({ retryForever: true });
   const services: VolumeService[] = [];
   for (const backend of cfg.backends) {
     services.push(await startVolumeService(cfg, backend, { db, transport, logger }));

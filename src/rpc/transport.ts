@@ -271,9 +271,12 @@ export class Transport implements RpcTransport {
     this.log = (logger ?? pino({ level: 'silent' })).child({ component: 'rpc-transport' });
   }
 
-  /** Open the first connection: one attempt per configured host, then fail. */
-  async connect(): Promise<void> {
-    await this.getModel(this.hosts.length);
+  /**
+   * Open the first connection: one attempt per configured host, then fail; with `retryForever`
+   * (the services, as oslo.messaging's default) keep trying with the back-off until close().
+   */
+  async connect(opts: { retryForever?: boolean } = {}): Promise<void> {
+    await this.getModel(opts.retryForever ? Infinity : this.hosts.length);
   }
 
   /** Whether a connection is currently open. */

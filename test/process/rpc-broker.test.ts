@@ -2,6 +2,7 @@
 // that this file creates and deletes: a TS RpcServer (cinder-volume hostT@lvm) and a TS RpcClient
 // (VolumeRpcApi) in one process, on separate connections.
 import { execFileSync } from 'node:child_process';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestContext } from '../../src/common/context.js';
 import { CinderException, ISCSITargetDetachFailed, MessagingTimeout, RemoteError } from '../../src/common/exceptions.js';
@@ -12,6 +13,7 @@ import { ovoMeta } from '../../src/rpc/ovo.js';
 import { RpcServer, type Endpoint } from '../../src/rpc/server.js';
 import { Transport } from '../../src/rpc/transport.js';
 import { VolumeRpcApi } from '../../src/rpc/volume-rpcapi.js';
+import { freePort } from '../support/cluster.js';
 
 const VHOST = `cinder-ts-rpc-test-${hexId().slice(0, 12)}`;
 const URL = `rabbit://guest:guest@127.0.0.1:5672/${encodeURIComponent(VHOST)}`;
@@ -291,4 +293,45 @@ describe('RPC over RabbitMQ', () => {
     const names = rows('list_queues', '-p', VHOST, 'name').map(([n]) => n.replace(/_[0-9a-f]{32}$/, '_<hex>')).sort();
     expect(names).toEqual(['cinder-volume', `cinder-volume.${HOST}`, `cinder-volume.${HOST}.hostT`, 'reply_<hex>'].sort());
   }, 10_000);
+});
+
+describe('connecting at start-up', () => {
+  it('one attempt per host fails; retryForever waits until the broker answers (here: a forwarder that opens late)', async () => {
+    const port = await freePort();
+    const url = `rabbit://guest:guest@127.0.0.1:${port}/${encodeURIComponent(VHOST)}`;
+    const quick = { retryInterval: 0.05, retryBackoff: 0.05, intervalMax: 0.1 };
+    const once = new Transport({ url, ...quick });
+    await expect(once.connect()).rejects.toThrow();
+    await once.close();
+
+    const patient = new Transport({ url, ...quick });
+    let settled = false;
+    const pending = patient.connect({ retryForever: true }).finally(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(settled).toBe(false);
+    // the "broker" comes up: a TCP forwarder on that port to the real RabbitMQ
+    const forwarder = net.createServer((c) => {
+      const up = net.connect(5672, '127.0.0.1');
+      c.pipe(up).pipe(c);
+      const end = () => (c.destroy(), up.destroy());
+      c.on('error', end);
+      up.on('error', end);
+      c.on('close', end);
+    });
+    await new Promise<void>((r) => forwarder.listen(port, '127.0.0.1', () => r()));
+    try {
+      await pending;
+      expect(patient.connected).toBe(true);
+    } finally {
+      await patient.close();
+      await new Promise((r) => forwarder.close(r));
+    }
+
+    // close() ends a wait that would otherwise go on forever
+    const abandoned = new Transport({ url: `rabbit://guest:guest@127.0.0.1:${await freePort()}/`, ...quick });
+    const waiting = abandoned.connect({ retryForever: true });
+    await new Promise((r) => setTimeout(r, 200));
+    await abandoned.close();
+    await expect(waiting).rejects.toThrow('closed');
+  });
 });
