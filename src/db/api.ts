@@ -1,7 +1,7 @@
 // The DB functions the attach/detach path uses, one per cinder/db/sqlalchemy/api.py function it
 // mirrors. Every read filters deleted=0; "delete" is a soft delete. Conditional updates are ONE
 // `UPDATE … WHERE` statement (Cinder's conditional_update) and report whether a row matched.
-import { and, asc, eq, inArray, isNull, notLike, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, isNull, notLike, or, sql, type SQL } from 'drizzle-orm';
 import { isUuidLike } from '../common/uuid.js';
 import { pyJsonDumps } from '../common/pyjson.js';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
@@ -605,13 +605,9 @@ export function attachmentGetAllByVolumeId(db: Db, volumeId: string): VolumeAtta
     .map(toAttachment);
 }
 
+type AttachmentColumn = keyof AttachmentRow;
 /** The volume_attachment columns a filter may name (is_valid_model_filters on the model). */
-export const ATTACHMENT_FILTER_COLUMNS = [
-  'id', 'volume_id', 'attached_host', 'instance_uuid', 'mountpoint', 'attach_time', 'detach_time',
-  'attach_mode', 'attach_status', 'connection_info', 'connector', 'created_at', 'updated_at',
-  'deleted_at', 'deleted',
-] as const;
-type AttachmentColumn = (typeof ATTACHMENT_FILTER_COLUMNS)[number];
+export const ATTACHMENT_FILTER_COLUMNS = Object.keys(getTableColumns(volumeAttachment)) as readonly AttachmentColumn[];
 
 export interface AttachmentListOptions extends PageOptions {
   /** Restrict to attachments of this project's volumes (volume_attachment_get_all_by_project). */
