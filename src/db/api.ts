@@ -425,11 +425,7 @@ export function serviceReport(
   s: { host: string; binary: string; topic: string; availability_zone: string; rpc: string; objects: string },
 ): { id: number; uuid: string } {
   const now = dbNow();
-  const existing = db
-    .select({ id: services.id, uuid: services.uuid, report_count: services.report_count })
-    .from(services)
-    .where(and(eq(services.host, s.host), eq(services.binary, s.binary), eq(services.deleted, false)))
-    .get();
+  const existing = serviceRow(db, s.host, s.binary);
   if (existing) {
     db.update(services)
       .set({
@@ -468,14 +464,18 @@ export function serviceReport(
   }
 }
 
-/** services.id of a live (not deleted) service row, or null when it never registered. */
-export function serviceIdOf(db: Db, host: string, binary: string): number | null {
-  const row = db
-    .select({ id: services.id })
+/** The live (not deleted) row of a service, if it ever registered. */
+function serviceRow(db: Db, host: string, binary: string) {
+  return db
+    .select({ id: services.id, uuid: services.uuid, report_count: services.report_count })
     .from(services)
     .where(and(eq(services.host, host), eq(services.binary, binary), eq(services.deleted, false)))
     .get();
-  return row?.id ?? null;
+}
+
+/** services.id of a live service row, or null when it never registered. */
+export function serviceIdOf(db: Db, host: string, binary: string): number | null {
+  return serviceRow(db, host, binary)?.id ?? null;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 // are always admin, so the 403s are covered in test/unit/api-attachments.test.ts.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { Cluster, CinderClient, sleep, iqnOf } from '../support/cluster.js';
 
 const PROJECT = 'ad31ac7100000000000000000000a0a0';

@@ -5,7 +5,6 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BackendConfig } from '../../src/common/config.js';
 import { testBackend } from '../support/backend.js';
-import type { CommandExecutor, ExecResult, ExecuteOptions } from '../../src/common/executor.js';
 import { ProcessExecutionError } from '../../src/common/executor.js';
 import { ISCSITargetDetachFailed, InvalidConnectorException, VolumeBackendAPIException, VolumeIsBusy } from '../../src/common/exceptions.js';
 import { InterProcessLock } from '../../src/common/lock.js';

@@ -9,7 +9,7 @@ import { HttpFault, PyTypeError, ValidationFailed } from '../faults.js';
 import { cinderMessage } from '../jsonschema.js';
 import { isUuidLike } from '../../common/uuid.js';
 import { MV } from '../microversion.js';
-import { runResource, viewRequest, type Controller, type ResourceCall, type ResourceMethod } from '../pipeline.js';
+import { runResource, viewRequest, type Controller, type ResourceMethod } from '../pipeline.js';
 import {
   dictGet,
   type PyDict,
