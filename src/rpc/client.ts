@@ -92,13 +92,16 @@ export class RpcClient {
     this.log = (logger ?? pino({ level: 'silent' })).child({ component: 'rpc-client' });
   }
 
-  /** Send a request and wait for its reply. Rejects with the rebuilt remote exception or MessagingTimeout. */
+  /**
+   * Send a request and wait for its reply. Rejects with the rebuilt remote exception or
+   * MessagingTimeout. As oslo.messaging's RPCClient.call, the timeout bounds the whole call:
+   * declaring the reply queue and publishing (both of which wait out a lost broker) count.
+   */
   async call<T = unknown>(target: Target, ctx: RequestContext, method: string, args: Record<string, unknown>, opts: CallOptions): Promise<T> {
     if (this.closed) throw new Error('RPC client is closed');
     const timeoutMs = opts.timeoutMs ?? this.defaultTimeoutMs;
-    const replyQ = await this.ensureReplyQueue();
+    const deadline = Date.now() + timeoutMs;
     const msgId = hexId();
-    const body = encodeEnvelope(buildRequest(ctx, method, args, opts.version, { msgId, replyQ }));
     const result = new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(msgId);
@@ -107,25 +110,42 @@ export class RpcClient {
       this.pending.set(msgId, { resolve, reject, timer, final: null });
     });
     this.log.debug({ method, msg_id: msgId, routing_key: routingKey(target), request_id: ctx.request_id }, 'RPC call');
-    try {
-      await this.transport.publish({
-        exchange: this.transport.topology.controlExchange().name,
-        routingKey: routingKey(target),
-        body,
-        declare: this.transport.topology.controlExchange(),
-        expiration: String(Math.max(1, Math.round(timeoutMs))),
-        mandatory: false,
-        deadline: Date.now() + timeoutMs,
-      });
-    } catch (err) {
+    // Sent in the background so the timer alone decides when the caller gives up; a send failure
+    // settles the call at once. Whichever comes first wins, the other finds nothing pending.
+    void this.sendCall(target, ctx, method, args, opts.version, msgId, timeoutMs, deadline).catch((err: unknown) => {
       const p = this.pending.get(msgId);
-      if (p) {
-        clearTimeout(p.timer);
-        this.pending.delete(msgId);
-        p.reject(err instanceof Error ? err : new Error(String(err)));
-      }
-    }
+      if (!p) return;
+      clearTimeout(p.timer);
+      this.pending.delete(msgId);
+      p.reject(err instanceof Error ? err : new Error(String(err)));
+    });
     return (await result) as T;
+  }
+
+  private async sendCall(
+    target: Target,
+    ctx: RequestContext,
+    method: string,
+    args: Record<string, unknown>,
+    version: string,
+    msgId: string,
+    timeoutMs: number,
+    deadline: number,
+  ): Promise<void> {
+    const replyQ = await this.ensureReplyQueue();
+    // A request that could only be sent after its caller gave up is not sent at all: the server
+    // would do the work for nobody (the broker's expiration covers the queue, not this wait).
+    if (!this.pending.has(msgId)) return;
+    await this.transport.publish({
+      exchange: this.transport.topology.controlExchange().name,
+      routingKey: routingKey(target),
+      body: encodeEnvelope(buildRequest(ctx, method, args, version, { msgId, replyQ })),
+      declare: this.transport.topology.controlExchange(),
+      // The caller's whole timeout, as oslo's _publish sets it (a server's reply deadline).
+      expiration: String(Math.max(1, Math.round(timeoutMs))),
+      mandatory: false,
+      deadline,
+    });
   }
 
   /** Fire-and-forget to `<topic>[.<server>]` on the control exchange. */

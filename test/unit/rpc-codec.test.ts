@@ -642,6 +642,61 @@ describe('replies decoded by the client', () => {
     t.deliver(msg._reply_q as string, encodeEnvelope({ result: 1, failure: null, ending: true, _msg_id: msg._msg_id, _unique_id: 'late' }));
     expect(t.acked).toHaveLength(1);
   });
+
+  // Issue 8, points 1 and 2: with the broker gone, declaring the reply queue and publishing wait
+  // for a reconnection. The timeout still bounds the whole call, and a send that fails after the
+  // caller gave up must not become an unhandled rejection (Node would end the process).
+  it('bounds the whole call by the timeout while the reply queue cannot be declared', async () => {
+    const t = new FakeTransport();
+    let declared: (h: ConsumerHandle) => void = () => undefined;
+    t.consume = (spec) => {
+      t.consumers.push(spec);
+      return new Promise<ConsumerHandle>((resolve) => (declared = resolve));
+    };
+    const client = new RpcClient(t, { timeoutMs: 60_000 });
+    const started = Date.now();
+    const err = await client.call({ topic: 'cinder-volume.h@lvm', server: 'h' }, fixtureContext(), 'm', {}, { version: '3.0', timeoutMs: 50 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MessagingTimeout);
+    expect(Date.now() - started).toBeLessThan(1000);
+    // The broker comes back: the call that gave up is not sent at all.
+    declared({ close: async () => undefined });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(t.published).toHaveLength(0);
+  });
+
+  it('times out while the publish waits for the broker, and a late publish failure is swallowed', async () => {
+    const t = new FakeTransport();
+    let fail: (e: Error) => void = () => undefined;
+    t.publish = (req) => {
+      t.published.push(req);
+      return new Promise<PublishOutcome>((_, reject) => (fail = reject));
+    };
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const client = new RpcClient(t, { timeoutMs: 60_000 });
+      const err = await client.call({ topic: 'cinder-volume.h@lvm', server: 'h' }, fixtureContext(), 'm', {}, { version: '3.0', timeoutMs: 40 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(MessagingTimeout);
+      fail(new Error('publish deadline passed; message not sent'));
+      await new Promise((r) => setTimeout(r, 20));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('fails the call at once when the send fails before the timeout', async () => {
+    const t = new FakeTransport();
+    t.publish = async () => {
+      throw new Error('channel closed');
+    };
+    const client = new RpcClient(t, { timeoutMs: 60_000 });
+    const started = Date.now();
+    const err = await client.call({ topic: 'cinder-volume.h@lvm', server: 'h' }, fixtureContext(), 'm', {}, { version: '3.0' }).catch((e: unknown) => e);
+    expect((err as Error).message).toBe('channel closed');
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
 });
 
 describe('replies built by the TS server compared with the amqplib interop captures', () => {
