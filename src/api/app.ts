@@ -7,6 +7,7 @@ import { newRequestId } from '../common/context.js';
 import { createLogger, type Logger } from '../common/log.js';
 import type { AdminApiSurface, AttachmentApiSurface, VolumeApiSurface } from '../volume-api/api.js';
 import { authenticatorFor, type Authenticator } from './auth.js';
+import { clientErrorHandler } from './client-error.js';
 import { MAX_REQUEST_BODY_SIZE, registerPipeline, type ResourceMethod } from './pipeline.js';
 import { adminActions } from './routes/admin-actions.js';
 import { registerAttachmentRoutes } from './routes/attachments.js';
@@ -51,6 +52,8 @@ export function buildApp({ volumeApi, config, logger, authenticator }: BuildAppO
     // Like routes.Mapper: HEAD is not GET, no trailing-slash folding, long ids reach the lookup.
     exposeHeadRoutes: false,
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 8192 },
+    // Unparsable bytes after pipelined requests: answer those requests first (client-error.ts).
+    clientErrorHandler,
   }) as unknown as FastifyInstance;
 
   registerPipeline(app, {
