@@ -34,6 +34,15 @@ export interface VolumeLocks {
   removeVolumeLocks?(volumeId: string): Promise<void> | void;
 }
 
+/**
+ * Beyond Cinder (whose manager takes no lock here): every change of a volume's ACLs on this host
+ * and every decision that reads its attachments to choose one (initialize_connection,
+ * terminate_connection, attachment_update, attachment_delete) run one at a time per volume.
+ * Without it, two attachment_deletes of a multiattach volume on one compute host each count the
+ * other as still attached and neither removes the ACL or the target.
+ */
+export const connectionLock = (volumeId: string) => `${volumeId}-attachment_connection`;
+
 export interface VolumeManagerDeps {
   db: Db;
   driver: VolumeDriver;
@@ -410,10 +419,12 @@ export class VolumeManager {
   async initializeConnection(ctx: RequestContext, volume: Volume, connector: Connector): Promise<Record<string, unknown>> {
     const log = this.log.child({ request_id: ctx.request_id, volume_id: volume.id });
     this.requireDriverInitialized();
-    const info = await this.exportAndConnect(volume, connector, log, {
-      exportFailed: (m) => `Create export of volume failed (${m})`,
-      removeExportIfSaveFails: true,
-    });
+    const info = await this.locks.withLock(connectionLock(volume.id), () =>
+      this.exportAndConnect(volume, connector, log, {
+        exportFailed: (m) => `Create export of volume failed (${m})`,
+        removeExportIfSaveFails: true,
+      }),
+    );
     log.info('Initialize volume connection completed successfully.');
     return info;
   }
@@ -496,11 +507,14 @@ export class VolumeManager {
 
   async terminateConnection(ctx: RequestContext, volumeId: string, connector: unknown, force = false): Promise<void> {
     this.requireDriverInitialized();
-    const volume = dbapi.volumeGetOrThrow(this.db, volumeId);
     const log = this.log.child({ request_id: ctx.request_id, volume_id: volumeId });
     try {
-      await this.driver.terminateConnection(volume, connector, { force });
+      // Read under the lock: the driver's shared-connection count must see finished deletes.
+      await this.locks.withLock(connectionLock(volumeId), () =>
+        this.driver.terminateConnection(dbapi.volumeGetOrThrow(this.db, volumeId), connector, { force }),
+      );
     } catch (e) {
+      if (e instanceof CinderException && e.code === 404) throw e;
       const msg = `Terminate volume connection failed: ${errText(e)}`;
       log.error(msg);
       throw new VolumeBackendAPIException({ data: msg });
@@ -550,23 +564,27 @@ export class VolumeManager {
       mode = attachment.attach_mode;
       connector.mode = mode;
     }
-    const info = await this.connectionCreate(ctx, vref, attachmentId, connector);
-    try {
-      this.requireDriverInitialized();
-    } catch (e) {
-      dbapi.attachmentUpdate(this.db, attachmentId, { attach_status: 'error_attaching' });
-      throw e;
-    }
-    dbapi.volumeAttached(
-      this.db,
-      attachmentId,
-      attachment.instance_uuid,
-      // connector.get('host', '') / .get('mountpoint', 'na'): a key that is there, even null, wins.
-      connectorGet(connector, 'host', ''),
-      connectorGet(connector, 'mountpoint', 'na'),
-      mode,
-      false,
-    );
+    // The ACL and the row that accounts for it appear together for a concurrent attachment_delete.
+    const info = await this.locks.withLock(connectionLock(vref.id), async () => {
+      const created = await this.connectionCreate(ctx, vref, attachmentId, connector);
+      try {
+        this.requireDriverInitialized();
+      } catch (e) {
+        dbapi.attachmentUpdate(this.db, attachmentId, { attach_status: 'error_attaching' });
+        throw e;
+      }
+      dbapi.volumeAttached(
+        this.db,
+        attachmentId,
+        attachment.instance_uuid,
+        // connector.get('host', '') / .get('mountpoint', 'na'): a key that is there, even null, wins.
+        connectorGet(connector, 'host', ''),
+        connectorGet(connector, 'mountpoint', 'na'),
+        mode,
+        false,
+      );
+      return created;
+    });
     this.log.info({ request_id: ctx.request_id, volume_id: vref.id, attachment_id: attachmentId }, 'attachment_update completed successfully.');
     return info;
   }
@@ -590,27 +608,36 @@ export class VolumeManager {
     return typeof shared === 'boolean' ? shared : false;
   }
 
-  /** attachment_delete: terminate + remove_export unless shared; the DB is the API's job. */
+  /**
+   * attachment_delete: terminate + remove_export unless shared. Cinder leaves every DB write to
+   * the API's finish_detach after this returns; here the same volume_detached is also written
+   * before the lock is released (the API's then finds the row gone and only recomputes the
+   * volume), so the next delete of this volume counts what is really left. Sequentially the rows
+   * end exactly as Cinder leaves them.
+   */
   async attachmentDelete(ctx: RequestContext, attachmentId: string, vref: Volume): Promise<void> {
     this.requireDriverInitialized();
-    const attachment = dbapi.attachmentGet(this.db, attachmentId);
-    if (!attachment) throw new VolumeAttachmentNotFound({ filter: `attachment_id = ${attachmentId}` });
-    const log = this.log.child({ request_id: ctx.request_id, volume_id: vref.id, attachment_id: attachmentId });
-    this.notifier.info(ctx, vref, 'detach.start');
-    // vref.volume_attachment as Cinder lazy-loads it: live rows not 'detached', this one included.
-    const volume: Volume = {
-      ...vref,
-      volume_attachment: (dbapi.volumeGet(this.db, vref.id)?.volume_attachment ?? vref.volume_attachment).filter(
-        (a) => a.attach_status !== 'detached',
-      ),
-    };
-    const shared = await this.connectionTerminate(volume, attachment);
-    try {
-      if (shared === false) await this.driver.removeExport(volume);
-    } catch (e) {
-      // Not a detach failure in Cinder's eyes (bug 1935057): warn and carry on.
-      log.warn({ err: errText(e) }, 'Failed to detach volume on the backend, ignoring failure');
-    }
+    await this.locks.withLock(connectionLock(vref.id), async () => {
+      const attachment = dbapi.attachmentGet(this.db, attachmentId);
+      if (!attachment) throw new VolumeAttachmentNotFound({ filter: `attachment_id = ${attachmentId}` });
+      const log = this.log.child({ request_id: ctx.request_id, volume_id: vref.id, attachment_id: attachmentId });
+      this.notifier.info(ctx, vref, 'detach.start');
+      // vref.volume_attachment as Cinder lazy-loads it: live rows not 'detached', this one included.
+      const volume: Volume = {
+        ...vref,
+        volume_attachment: (dbapi.volumeGet(this.db, vref.id)?.volume_attachment ?? vref.volume_attachment).filter(
+          (a) => a.attach_status !== 'detached',
+        ),
+      };
+      const shared = await this.connectionTerminate(volume, attachment);
+      try {
+        if (shared === false) await this.driver.removeExport(volume);
+      } catch (e) {
+        // Not a detach failure in Cinder's eyes (bug 1935057): warn and carry on.
+        log.warn({ err: errText(e) }, 'Failed to detach volume on the backend, ignoring failure');
+      }
+      dbapi.volumeDetached(this.db, vref.id, attachmentId);
+    });
   }
 
   async removeExport(ctx: RequestContext, volumeId: string): Promise<void> {
