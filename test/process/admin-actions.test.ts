@@ -231,3 +231,34 @@ describe('os-reset_status', () => {
     expect(cluster.volumeRow(id)).toMatchObject({ status: 'error', attach_status: 'detached' });
   });
 });
+
+describe('os-force_delete (AdminController._force_delete: volume_api.delete(force=True))', () => {
+  it('an attaching volume (a status the plain DELETE refuses): 202, LV removed, row deleted', async () => {
+    const id = await newVolume();
+    // 'attaching' is no status the plain delete accepts; force skips the status check.
+    expect((await api.action(id, { 'os-reserve': null })).status).toBe(202);
+    cluster.clearStandinLog();
+    await expect202(id, { 'os-force_delete': {} });
+    for (let i = 0; i < 200 && cluster.volumeRow(id).deleted !== 1; i++) await sleep(50);
+    expect(cluster.volumeRow(id)).toMatchObject({ status: 'deleted', deleted: 1 });
+    expect(cluster.argvs().some((a) => a.startsWith('lvremove') && a.endsWith(`cinder-volumes/volume-${id}`))).toBe(true);
+  });
+
+  it('an attached volume: 400 with the status part left out (force), nothing changed', async () => {
+    const { id } = await attachedVolume();
+    await expectFault(
+      id,
+      { 'os-force_delete': {} },
+      400,
+      'badRequest',
+      'Invalid volume: Volume  must not be migrating, attached, belong to a group, have snapshots, awaiting a transfer, or be disassociated from snapshots after volume transfer.',
+    );
+  });
+
+  it('an unknown volume: 404', async () => {
+    const missing = randomUUID();
+    const r = await api.action(missing, { 'os-force_delete': {} });
+    expect(r.status).toBe(404);
+    expect(r.json).toEqual({ itemNotFound: { code: 404, message: `Volume ${missing} could not be found.` } });
+  });
+});

@@ -1,7 +1,9 @@
-// The volume admin actions of cinder/api/contrib/admin_actions.py that recover stuck attachments:
-// os-force_detach (terminate_connection + unreserve, then detach, with the deletion guard on both)
-// and os-reset_status (a DB-only reset; the backend export and ACL stay, field failure F1). Both
-// need the admin_api policy; they are dispatched from POST /volumes/{id}/action like the others.
+// The volume admin actions of cinder/api/contrib/admin_actions.py: os-force_detach
+// (terminate_connection + unreserve, then detach, with the deletion guard on both), os-reset_status
+// (a DB-only reset; the backend export and ACL stay, field failure F1) and os-force_delete (delete
+// bypassing the status check). All need the admin_api policy; they are dispatched from
+// POST /volumes/{id}/action like the others. os-migrate_volume(_completion) are not ported (no
+// scheduler, no migration): they answer "There is no such action".
 import { RemoteError, VolumeBackendAPIException } from '../../common/exceptions.js';
 import { authorize } from '../../common/policy.js';
 import type { AdminApiSurface, AttachmentApiSurface, ResetStatusUpdate, VolumeApiSurface } from '../../volume-api/api.js';
@@ -66,6 +68,15 @@ export function adminActions(api: AdminCapable): Map<string, Controller> {
       throw err;
     }
     c.log.debug('Force detach accepted');
+    return ACCEPTED;
+  });
+
+  // AdminController._force_delete: no schema (any body), _get (volume_api.get: 404 for another
+  // project), the admin policy (403 for a member), then volume_api.delete(force=True).
+  actions.set('os-force_delete', async (c) => {
+    const volume = api.get(c.ctx, c.params.id);
+    authorize(c.ctx, rule('force_delete'), volume);
+    await api.delete(c.ctx, volume, { force: true });
     return ACCEPTED;
   });
 

@@ -1,6 +1,6 @@
 // /v3/{project_id}/volumes: create, list (summary and detail), show, delete
 // (cinder/api/v3/volumes.py on top of cinder/api/v2/volumes.py).
-import { lastParam, paginationParams, queryPairs, sortParams } from '../pagination.js';
+import { lastParam, paginationParams, popParam, queryPairs, sortParams, type QueryPairs } from '../pagination.js';
 import type { FastifyInstance } from 'fastify';
 import { InvalidInput, NotFound } from '../../common/exceptions.js';
 import { authorize } from '../../common/policy.js';
@@ -59,6 +59,30 @@ function getBoolParam(value: unknown, name: string, present: boolean): boolean {
   return boolFromString(value);
 }
 
+/** The `volume` entry of Cinder's stock resource_filters.json (the filters a non-admin may use, 3.31+). */
+export const VOLUME_RESOURCE_FILTERS = [
+  'name', 'status', 'metadata', 'bootable', 'migration_status', 'availability_zone', 'group_id', 'size', 'created_at', 'updated_at',
+];
+
+/**
+ * common.reject_invalid_filters(context, filters, 'volume', support_like) from 3.31: non-ASCII keys
+ * are a 400 for everyone; a non-admin's keys must be configured filters (none of the stock ones end
+ * in `~`, so the LIKE form adds nothing), except all_tenants, which is silently dropped (bug
+ * #1917574). So another project's `project_id` is a 400, not a filter. The valid filters themselves
+ * are not applied yet (see README).
+ */
+function rejectInvalidFilters(ctx: { is_admin: boolean }, pairs: QueryPairs): void {
+  if (pairs.some(([k]) => /[^\x00-\x7f]/.test(k))) throw new HttpFault(400, 'Filter keys can only contain ASCII characters.');
+  if (ctx.is_admin) return;
+  const invalid = pairs.map(([k]) => k).filter((k) => !VOLUME_RESOURCE_FILTERS.includes(k) && !VOLUME_RESOURCE_FILTERS.includes(`${k}~`));
+  const at = invalid.indexOf('all_tenants');
+  if (at >= 0) {
+    invalid.splice(at, 1);
+    popParam(pairs, 'all_tenants');
+  }
+  if (invalid.length) throw new HttpFault(400, `Invalid filters ${invalid.join(',')} are found in query options.`);
+}
+
 /** common._get_limit_param */
 
 function pickCreateSchema(version: number) {
@@ -80,6 +104,12 @@ export function volumeControllers(api: VolumeApiSurface) {
       const pairs = queryPairs(c);
       const { marker, limit, offset } = paginationParams(pairs);
       const { sortKeys, sortDirs } = sortParams(pairs);
+      // with_count (3.45): popped before the filters are looked at; the count itself is not ported.
+      if (c.version >= MV.SUPPORT_COUNT_INFO && pairs.some(([k]) => k === 'with_count')) {
+        getBoolParam(lastParam(pairs, 'with_count'), 'with_count', true);
+        popParam(pairs, 'with_count');
+      }
+      if (c.version >= MV.RESOURCE_FILTER) rejectInvalidFilters(c.ctx, pairs);
       // 'name' in the REST API is display_name in the DB
       const keys = sortKeys.map((k) => (k === 'name' ? 'display_name' : k));
       // A non-admin's all_tenants is dropped with the other filters it may not use, before parsing.
