@@ -3,17 +3,19 @@
 // parsed once, and the Python-exact re-parse only happens to word a 400.
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { CinderConfig } from '../common/config.js';
-import { newRequestId } from '../common/context.js';
+import { adminContext, newRequestId } from '../common/context.js';
 import { createLogger, type Logger } from '../common/log.js';
 import type { AdminApiSurface, AttachmentApiSurface, VolumeApiSurface } from '../volume-api/api.js';
 import { authenticatorFor, type Authenticator } from './auth.js';
 import { clientErrorHandler } from './client-error.js';
+import { apiRequestDuration, metricsText, registry, setStale } from '../common/metrics.js';
 import { MAX_REQUEST_BODY_SIZE, registerPipeline, type ResourceMethod } from './pipeline.js';
 import { adminActions } from './routes/admin-actions.js';
 import { registerAttachmentRoutes } from './routes/attachments.js';
 import { registerVersionRoutes } from './routes/versions.js';
 import { registerVolumeActionRoutes, volumeActions } from './routes/volume-actions.js';
 import { registerVolumeRoutes } from './routes/volumes.js';
+import { registerStaleRoutes } from './routes/stale.js';
 
 export interface BuildAppOptions {
   /** The attachments and admin-action methods are optional: without them those routes answer 500. */
@@ -60,10 +62,27 @@ export function buildApp({ volumeApi, config, logger, authenticator }: BuildAppO
     authenticator: authenticator ?? authenticatorFor(config.DEFAULT.auth_strategy, { config, logger: log }),
     maxRequestBodySize: MAX_REQUEST_BODY_SIZE,
   });
+  // Prometheus: every answered request by route pattern, action and status; /metrics outside
+  // /v3, so it needs no token (as the version document at /).
+  app.addHook('onResponse', (req, reply, done) => {
+    apiRequestDuration.observe(
+      { method: req.method, route: req.routeOptions.url ?? 'unmatched', action: req.cinder?.action ?? '', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+    done();
+  });
+  if (config.metrics.api_enabled) {
+    app.get('/metrics', async (_req, reply) => {
+      const stale = volumeApi.staleReport?.(adminContext(), config.metrics.stale_after);
+      if (stale) setStale([...stale.volumes, ...stale.attachments]);
+      return reply.header('Content-Type', registry.contentType).send(await metricsText());
+    });
+  }
   registerVersionRoutes(app);
   registerVolumeRoutes(app, volumeApi);
   registerVolumeActionRoutes(app, new Map([...volumeActions(volumeApi), ...adminActions(volumeApi)]));
   registerAttachmentRoutes(app, volumeApi);
+  registerStaleRoutes(app, volumeApi, config.metrics.stale_after);
   return app;
 }
 

@@ -35,6 +35,8 @@ export interface CinderState {
    * no request-id middleware, no size limit and no auth, so no context and no request-id headers.
    */
   root: boolean;
+  /** The volume action a request named, once it is known to exist (a metrics label). */
+  action?: string;
 }
 
 declare module 'fastify' {
@@ -263,6 +265,7 @@ export async function runResource(
       const name = peekAction(parsed.value);
       const c = method.actions.get(name);
       if (!c) throw noSuchAction(name);
+      st.action = name;
       if (typeof c === 'function') controller = c;
       else ({ controller, minVersion } = c);
     } else {

@@ -7,6 +7,7 @@ import { onShutdown } from '../common/shutdown.js';
 import { openDb } from '../db/client.js';
 import { Transport } from '../rpc/transport.js';
 import { startVolumeService, type VolumeService } from '../manager/service.js';
+import { startMetricsServer } from '../common/metrics.js';
 
 const cfg = loadConfigFromArgv(process.argv);
 const logger = createLogger('cinder-volume', cfg.DEFAULT.log_level);
@@ -25,9 +26,18 @@ async function main() {
   for (const backend of cfg.backends) {
     services.push(await startVolumeService(cfg, backend, { db, transport, logger }));
   }
-  logger.info({ hosts: services.map((s) => s.host) }, 'volume service ready');
+  // /metrics, and /outlived: the calls whose work finished after their caller gave up (a hung
+  // storage command), the volumes to check against their backend.
+  const metrics =
+    cfg.metrics.volume_port === undefined
+      ? null
+      : await startMetricsServer(cfg.metrics.volume_listen, cfg.metrics.volume_port, {
+          '/outlived': () => services.flatMap((s) => s.outlivedCalls.map((c) => ({ host: s.host, ...c }))),
+        });
+  logger.info({ hosts: services.map((s) => s.host), metrics: metrics?.address() ?? null }, 'volume service ready');
 
   onShutdown(logger, 'volume service', async () => {
+    metrics?.close();
     await Promise.all(services.map((s) => s.stop()));
     await transport.close();
     db.$client.close();

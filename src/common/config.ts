@@ -181,6 +181,17 @@ export const rabbitSectionSchema = z.object({
   rabbit_transient_queues_ttl: int(1).default(1800),
 });
 
+/** Not Cinder's: where the Prometheus metrics are served (src/common/metrics.ts). */
+export const metricsSectionSchema = z.object({
+  /** GET /metrics on cinder-api's own port (unauthenticated, like the version document at /). */
+  api_enabled: bool.default(true),
+  /** The volume-manager has no HTTP server: /metrics and /outlived on this address when a port is set. */
+  volume_listen: z.string().min(1).default('127.0.0.1'),
+  volume_port: int(1, 65535).optional(),
+  /** Seconds a volume may sit in a transient status before the stale report and metric count it. */
+  stale_after: int(1).default(600),
+});
+
 export interface CinderConfig {
   DEFAULT: DefaultSection;
   oslo_messaging_rabbit: {
@@ -196,6 +207,7 @@ export interface CinderConfig {
   keystone_authtoken: KeystoneAuthtokenSection;
   nova: z.infer<typeof novaSectionSchema>;
   service_user: z.infer<typeof serviceUserSectionSchema>;
+  metrics: z.infer<typeof metricsSectionSchema>;
 }
 
 export class ConfigError extends Error {
@@ -255,7 +267,8 @@ export function parseConfig(text: string): CinderConfig {
     rabbit_quorum_queue: rabbit.rabbit_quorum_queue,
     rabbit_transient_queues_ttl: rabbit.rabbit_transient_queues_ttl,
   };
-  return { DEFAULT, oslo_messaging_rabbit, database, oslo_concurrency, backends, keystone_authtoken, nova, service_user };
+  const metrics = sectionOf(metricsSectionSchema, raw.metrics, 'metrics');
+  return { DEFAULT, oslo_messaging_rabbit, database, oslo_concurrency, backends, keystone_authtoken, nova, service_user, metrics };
 }
 
 /** The RPC transport's options from cinder.conf (transport_url, control_exchange, the queue flags). */

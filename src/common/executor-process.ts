@@ -17,6 +17,7 @@ import {
   redactText,
 } from './executor.js';
 import { SpawnHelperClient } from './spawn-helper-client.js';
+import { commandDuration, commandFailures, commandLabel, since } from './metrics.js';
 
 export interface SshTarget {
   host: string;
@@ -108,7 +109,9 @@ export class ProcessExecutor implements CommandExecutor {
     const env = opts.env && !this.sshPrefix ? { ...process.env, ...opts.env } : undefined;
 
     const answer = this.helper.run({ file: full[0], args: full.slice(1), env: env ?? null, timeoutMs });
-    return answer.then((a) => {
+    const label = commandLabel(argv);
+    const t0 = performance.now();
+    const done = answer.then((a) => {
       const cmd = () => formatCommand(full, opts.redact);
       if ('spawnError' in a) {
         if (debug) logger.debug({ cmd: cmd(), error: a.spawnError.message }, 'Command could not be started');
@@ -135,6 +138,14 @@ export class ProcessExecutor implements CommandExecutor {
       // The helper died with the command in flight: like a command killed under us.
       throw new ProcessExecutionError(formatCommand(full, opts.redact), null, '', '', e.message);
     });
+    done.then(
+      () => commandDuration.observe({ command: label }, since(t0)),
+      () => {
+        commandDuration.observe({ command: label }, since(t0));
+        commandFailures.inc({ command: label });
+      },
+    );
+    return done;
   }
 
   /** Stops the spawn helper (at shutdown); a later execute starts a new one. */

@@ -11,6 +11,7 @@
 //
 // Note: oslo and tooz use fcntl/lockf locks (via fasteners), which do not exclude flock holders on
 // Linux. These locks therefore serialize cinder-ts processes (and flock(1) users) among themselves.
+import { lockKind, lockWait, since } from './metrics.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import fsExt from 'fs-ext';
@@ -96,6 +97,7 @@ export class InterProcessLock {
   }
 
   async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
     const wait = this.mutex.acquire(name);
     if (wait) await wait;
     let fd: number;
@@ -105,6 +107,7 @@ export class InterProcessLock {
       this.mutex.release(name);
       throw e;
     }
+    lockWait.observe({ lock: lockKind(this.prefix + name) }, since(t0));
     try {
       return await fn();
     } finally {
@@ -248,6 +251,7 @@ export class LockManager {
       `${LOCK_FILE_PREFIX}${volumeId}-delete_volume`,
       `${LOCK_FILE_PREFIX}${volumeId}`,
       `${LOCK_FILE_PREFIX}${volumeId}-detach_volume`,
+      `${LOCK_FILE_PREFIX}${volumeId}-attachment_connection`,
     ]);
   }
 }

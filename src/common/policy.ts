@@ -60,6 +60,8 @@ export const RULES: Record<string, Check> = {
   'volume_extension:volume_host_attribute': adminApi,
   'volume_extension:volume_mig_status_attribute': adminApi,
   'context_is_admin': (ctx) => hasRole(ctx, 'admin'),
+  // Not Cinder's: the stale report (src/volume-api/stale.ts) names every project's volumes.
+  'cinder-ts:stale_report': adminApi,
 };
 
 export function isAllowed(ctx: RequestContext, rule: string, target: PolicyTarget = {}): boolean {

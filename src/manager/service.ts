@@ -16,6 +16,8 @@ import { VOLUME_RPC_API_VERSION } from '../rpc/volume-rpcapi.js';
 import type { Connector, Volume } from '../objects/volume.js';
 import { VolumeManager } from './manager.js';
 import { LogNotifier } from './notifier.js';
+import { detachOutcomes } from '../common/metrics.js';
+import type { OutlivedCall } from '../rpc/server.js';
 
 /** Cinder's report_interval (s): how often the services row is refreshed. */
 const REPORT_INTERVAL_MS = 10_000;
@@ -23,10 +25,26 @@ const REPORT_INTERVAL_MS = 10_000;
 export interface VolumeService {
   host: string;
   manager: VolumeManager;
+  /** Calls of this backend whose work finished after the caller gave up (newest last). */
+  outlivedCalls: readonly OutlivedCall[];
   stop(): Promise<void>;
 }
 
 const str = (v: unknown) => (typeof v === 'string' ? v : null);
+
+/** cinder_volume_detach_total{path, outcome} around a detach handler. */
+function countDetach<T>(path: string, work: Promise<T>): Promise<T> {
+  return work.then(
+    (v) => {
+      detachOutcomes.inc({ path, outcome: 'success' });
+      return v;
+    },
+    (e: unknown) => {
+      detachOutcomes.inc({ path, outcome: 'failure' });
+      throw e;
+    },
+  );
+}
 
 export async function startVolumeService(
   cfg: CinderConfig,
@@ -86,14 +104,15 @@ export async function startVolumeService(
             a.volume as Volume | undefined,
           ),
         detach_volume: (ctx, a) =>
-          manager.detachVolume(ctx, String(a.volume_id), str(a.attachment_id), a.volume as Volume | undefined),
+          countDetach('detach_volume', manager.detachVolume(ctx, String(a.volume_id), str(a.attachment_id), a.volume as Volume | undefined)),
         initialize_connection: (ctx, a) => manager.initializeConnection(ctx, a.volume as Volume, a.connector as Connector),
         terminate_connection: (ctx, a) =>
           manager.terminateConnection(ctx, String(a.volume_id), a.connector, Boolean(a.force)),
         remove_export: (ctx, a) => manager.removeExport(ctx, String(a.volume_id)),
         attachment_update: (ctx, a) =>
           manager.attachmentUpdate(ctx, a.vref as Volume, (a.connector ?? {}) as Connector, String(a.attachment_id)),
-        attachment_delete: (ctx, a) => manager.attachmentDelete(ctx, String(a.attachment_id), a.vref as Volume),
+        attachment_delete: (ctx, a) =>
+          countDetach('attachment_delete', manager.attachmentDelete(ctx, String(a.attachment_id), a.vref as Volume)),
         // Capabilities go to the scheduler; this port has none, so there is nothing to publish.
         publish_service_capabilities: () => undefined,
       },
@@ -126,6 +145,7 @@ export async function startVolumeService(
   return {
     host,
     manager,
+    outlivedCalls: server.outlivedCalls,
     async stop() {
       clearInterval(timer);
       await server.stop();

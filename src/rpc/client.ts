@@ -7,7 +7,9 @@
 // Properties per spec §4: expiration (the call timeout in ms, as a string) on calls only,
 // mandatory false on requests. `_timeout` is null: Cinder never uses the call monitor.
 import pino from 'pino';
-import { MessagingTimeout } from '../common/exceptions.js';
+import { CinderException, MessagingTimeout, RemoteError } from '../common/exceptions.js';
+import { PythonException } from './errors.js';
+import { rpcCallDuration, rpcCallTimeouts, since } from '../common/metrics.js';
 import type { RequestContext } from '../common/context.js';
 import type { Logger } from '../common/log.js';
 import { contextToWire } from './context-codec.js';
@@ -102,9 +104,11 @@ export class RpcClient {
     const timeoutMs = opts.timeoutMs ?? this.defaultTimeoutMs;
     const deadline = Date.now() + timeoutMs;
     const msgId = hexId();
+    const t0 = performance.now();
     const result = new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(msgId);
+        rpcCallTimeouts.inc({ method });
         reject(new MessagingTimeout(`Timed out waiting for a reply to message ID ${msgId}`));
       }, timeoutMs);
       this.pending.set(msgId, { resolve, reject, timer, final: null });
@@ -119,7 +123,17 @@ export class RpcClient {
       this.pending.delete(msgId);
       p.reject(err instanceof Error ? err : new Error(String(err)));
     });
-    return (await result) as T;
+    try {
+      const value = (await result) as T;
+      rpcCallDuration.observe({ method, outcome: 'ok' }, since(t0));
+      return value;
+    } catch (err) {
+      // A rebuilt remote exception is the server's answer; anything else never got one.
+      const remote = err instanceof CinderException || err instanceof RemoteError || err instanceof PythonException;
+      const outcome = err instanceof MessagingTimeout ? 'timeout' : remote ? 'error' : 'failed';
+      rpcCallDuration.observe({ method, outcome }, since(t0));
+      throw err;
+    }
   }
 
   private async sendCall(

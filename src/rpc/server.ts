@@ -19,6 +19,7 @@ import { hexId } from './ids.js';
 import { serializeEntity } from './ovo.js';
 import type { ConsumerHandle, Delivery, QueueDecl, RpcTransport } from './transport.js';
 import type { Target } from './client.js';
+import { rpcOutlivedCaller } from '../common/metrics.js';
 
 export type { Endpoint, RpcHandler } from './dispatcher.js';
 
@@ -45,6 +46,31 @@ interface Listener {
 }
 
 const DEDUP_SIZE = 16;
+const OUTLIVED_MAX = 100;
+
+/** A call whose work finished after its caller gave up (RpcServer.outlivedCalls). */
+export interface OutlivedCall {
+  method: string;
+  volume_id: string | null;
+  attachment_id: string | null;
+  request_id: string | null;
+  started_at: string;
+  caller_gave_up_at: string;
+  finished_at: string;
+  outcome: 'done' | 'failed';
+}
+
+/** The volume a request is about: `volume_id`, or the id of a serialized `volume`/`vref` object. */
+function volumeIdOf(args: unknown): string | null {
+  if (!args || typeof args !== 'object') return null;
+  const a = args as Record<string, unknown>;
+  if (typeof a.volume_id === 'string') return a.volume_id;
+  for (const k of ['volume', 'vref']) {
+    const data = (a[k] as Record<string, unknown> | undefined)?.['versioned_object.data'] as Record<string, unknown> | undefined;
+    if (typeof data?.id === 'string') return data.id;
+  }
+  return null;
+}
 const OBSOLETE_TTL_MS = 60_000;
 const OBSOLETE_MAX = 200;
 
@@ -67,6 +93,8 @@ export class RpcServer {
   private readonly replyRetryTimeoutMs: number;
   private readonly replyRetryIntervalMs: number;
   private state: 'new' | 'running' | 'stopped' = 'new';
+  /** The last calls whose work outlived their caller, oldest first (served on the metrics port). */
+  readonly outlivedCalls: OutlivedCall[] = [];
 
   constructor(
     private readonly transport: RpcTransport,
@@ -149,14 +177,18 @@ export class RpcServer {
       l.seen.push(req.uniqueId);
       if (l.seen.length > DEDUP_SIZE) l.seen.shift();
     }
-    const task = this.handle(req).catch((err: unknown) => this.log.error({ err }, 'RPC request handling failed'));
+    // The caller gives up when the message's TTL (its whole call timeout, as oslo sets it) passes.
+    const ttl = Number(d.properties.expiration);
+    const callerDeadline = Number.isFinite(ttl) && ttl > 0 ? Date.now() + ttl : null;
+    const task = this.handle(req, callerDeadline).catch((err: unknown) => this.log.error({ err }, 'RPC request handling failed'));
     this.inflight.add(task);
     void task.finally(() => this.inflight.delete(task));
   }
 
-  private async handle(req: IncomingRequest): Promise<void> {
+  private async handle(req: IncomingRequest, callerDeadline: number | null = null): Promise<void> {
     const log = this.log.child({ method: req.method, msg_id: req.msgId, request_id: req.ctx.request_id });
     const isCall = req.msgId !== null;
+    const started = Date.now();
     const heartbeat = isCall && req.replyQ !== null ? this.startHeartbeats(req) : null;
     let reply: WireMessage;
     try {
@@ -171,12 +203,38 @@ export class RpcServer {
     } finally {
       if (heartbeat) clearInterval(heartbeat);
     }
+    if (isCall && callerDeadline !== null && Date.now() > callerDeadline) this.outlived(req, started, callerDeadline, reply, log);
     if (!isCall) return; // a cast: failures are only logged
     if (req.replyQ === null) {
       log.warn('call without _reply_q: no reply sent');
       return;
     }
     await this.sendReply(req.replyQ, { ...reply, _msg_id: req.msgId, _unique_id: hexId() }, log);
+  }
+
+  /**
+   * The work of a call finished after its caller had given up (a hung storage command, say): the
+   * caller saw a timeout and may have rolled back, while the change happened anyway. Cinder says
+   * nothing; here it is an error line naming the volume, a metric, and an entry in `outlived`.
+   */
+  private outlived(req: IncomingRequest, started: number, callerDeadline: number, reply: WireMessage, log: Logger): void {
+    const entry: OutlivedCall = {
+      method: String(req.method),
+      volume_id: volumeIdOf(req.args),
+      attachment_id: typeof (req.args as Record<string, unknown> | null)?.attachment_id === 'string' ? String((req.args as Record<string, unknown>).attachment_id) : null,
+      request_id: typeof req.ctx.request_id === 'string' ? req.ctx.request_id : null,
+      started_at: new Date(started).toISOString(),
+      caller_gave_up_at: new Date(callerDeadline).toISOString(),
+      finished_at: new Date().toISOString(),
+      outcome: reply.failure ? 'failed' : 'done',
+    };
+    rpcOutlivedCaller.inc({ method: entry.method });
+    this.outlivedCalls.push(entry);
+    if (this.outlivedCalls.length > OUTLIVED_MAX) this.outlivedCalls.shift();
+    log.error(
+      { volume_id: entry.volume_id, attachment_id: entry.attachment_id, elapsed_ms: Date.now() - started, outcome: entry.outcome },
+      'RPC call outlived its caller: the work finished after the caller timed out; check the volume against its backend',
+    );
   }
 
   /** `_timeout` N (an integer >= 2): `ending:false` heartbeats every N/2 s until the reply. */

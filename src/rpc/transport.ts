@@ -15,6 +15,7 @@ import { connect, type Channel, type ChannelModel, type ConfirmChannel, type Con
 import pino from 'pino';
 import type { Logger } from '../common/log.js';
 import { hexId } from './ids.js';
+import { brokerConnected, brokerReconnects } from '../common/metrics.js';
 
 export interface TransportOptions {
   /** rabbit://user:pass@host:port[,user:pass@host2:port]/vhost (amqp:// accepted too). */
@@ -255,6 +256,7 @@ export class Transport implements RpcTransport {
   private readonly log: Logger;
   private readonly connectionName = `${basename(process.argv[1] ?? 'node')}:${process.pid}:${randomUUID()}`;
   private hostIndex = 0;
+  private everConnected = false;
   private model: ChannelModel | null = null;
   private connecting: Promise<ChannelModel> | null = null;
   private pub: Promise<PubState> | null = null;
@@ -332,7 +334,10 @@ export class Transport implements RpcTransport {
           await model.close().catch(() => undefined);
           throw new Error('RPC transport is closed');
         }
+        if (this.everConnected) brokerReconnects.inc();
+        this.everConnected = true;
         this.model = model;
+        brokerConnected.set(1);
         this.log.info({ host: addr.hostname, port: addr.port, vhost: this.vhost || '/' }, 'connected to AMQP server');
         for (const g of this.groups) this.ensureGroup(g);
         return model;
@@ -372,6 +377,7 @@ export class Transport implements RpcTransport {
   private onConnectionClosed(model: ChannelModel, err?: Error): void {
     if (this.model !== model) return;
     this.model = null;
+    brokerConnected.set(0);
     this.pub = null;
     for (const g of this.groups) g.channel = null;
     if (this.closed) return;

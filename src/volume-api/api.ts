@@ -23,6 +23,7 @@ import { AVAILABLE_MIGRATION_STATUS } from '../objects/volume.js';
 import type { Logger } from '../common/log.js';
 import type { VolumeRpcApi } from '../rpc/volume-rpcapi.js';
 import { LogNotifier, type Notifier } from '../manager/notifier.js';
+import { staleReport, type StaleReport } from './stale.js';
 
 export interface CreateVolumeRequest {
   size: number;
@@ -108,6 +109,8 @@ export interface AdminApiSurface {
   liveAttachments(volumeId: string): VolumeAttachment[];
   /** The unconditional UPDATE, then detach every live attachment when attach_status=detached. */
   resetStatus(ctx: RequestContext, volumeId: string, update: ResetStatusUpdate): Promise<void>;
+  /** Volumes and attachments in a transient status for more than `olderThanS` (admins only). */
+  staleReport(ctx: RequestContext, olderThanS: number): StaleReport;
 }
 
 
@@ -591,6 +594,11 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
 
   // ---------------------------------------------------------------------------------------------
   // admin actions (api/contrib/admin_actions.py)
+
+  staleReport(ctx: RequestContext, olderThanS: number): StaleReport {
+    authorize(ctx, 'cinder-ts:stale_report');
+    return staleReport(this.db, olderThanS);
+  }
 
   liveAttachments(volumeId: string): VolumeAttachment[] {
     return dbapi.attachmentGetAllByVolumeId(this.db, volumeId);
