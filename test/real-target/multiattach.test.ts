@@ -16,6 +16,10 @@
 //   bug 2004555 guard; Nova sends it with a service token (X-Service-Roles: service), as here.
 // The second scenario records the connector on both rows, as the attachments API would have, and
 // shows the 1786327 rule itself on real LIO: then terminate_connection keeps the ACL.
+// The third is Nova since Queens (the attachments API) deleting attachments of one compute host at
+// the same time: Cinder 21.3.1 leaks the ACL and the target there (each delete still counts the
+// other); the port serializes the decision per volume (README, behaviour notes), so the ACL stays
+// while an attachment of the host remains and goes, with the target, with the last one.
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { CinderClient, type Cluster } from '../support/cluster.js';
@@ -92,6 +96,47 @@ describe.skipIf(!vm)(`multiattach, same initiator twice${vm ? '' : ` (${SKIP_REA
     await expect202(nova.action(id, { 'os-detach': { attachment_id: attB } }), 'os-detach');
     expect((await nova.get(id)).json.volume).toMatchObject({ status: 'available', attachments: [] });
 
+    await deleteVolume(cluster, user, id);
+    created.splice(created.indexOf(id), 1);
+  });
+
+  scenario('attachments API, concurrent deletes on one host: the ACL stays while one remains and goes with the last, with the target', async () => {
+    const A = `/v3/${PROJECT}/attachments`;
+    const MV = { 'OpenStack-API-Version': 'volume 3.44' };
+    const id = await createVolume(user, 'rt-multiattach-concurrent');
+    created.push(id);
+    const iqn = iqnOf(id);
+    writeSql(cluster, 'UPDATE volumes SET multiattach = 1 WHERE id = ?', id);
+    const attach = async () => {
+      const c = await nova.request('POST', A, { attachment: { volume_uuid: id, instance_uuid: randomUUID() } }, MV);
+      expect(c.status, c.text).toBe(200);
+      const u = await nova.request('PUT', `${A}/${c.json.attachment.id}`, { attachment: { connector: CONNECTOR } }, MV);
+      expect(u.status, u.text).toBe(200);
+      expect((await nova.request('POST', `${A}/${c.json.attachment.id}/action`, { 'os-complete': null }, MV)).status).toBe(204);
+      return { id: c.json.attachment.id as string, data: u.json.attachment.connection_info };
+    };
+    const atts = [await attach(), await attach(), await attach()];
+    expect(await lioAcls(iqn)).toEqual([CONNECTOR.initiator]);
+    const login = () =>
+      iscsiLogin({ portal: atts[0].data.target_portal, iqn, initiator: CONNECTOR.initiator, user: atts[0].data.auth_username, password: atts[0].data.auth_password });
+    const del = (att: string) => nova.request('DELETE', `${A}/${att}`, undefined, MV);
+
+    // Two of the three at once: the third still needs the ACL.
+    const first = await Promise.all([del(atts[0].id), del(atts[1].id)]);
+    expect(first.map((r) => r.status)).toEqual([200, 200]);
+    expect(await lioAcls(iqn)).toEqual([CONNECTOR.initiator]);
+    const ok = await login();
+    expect(ok.ok, ok.output).toBe(true);
+    expect((await user.get(id)).json.volume).toMatchObject({ status: 'in-use' });
+
+    // The last one (with a fresh one attached and deleted alongside): nothing of the host is left.
+    const extra = await attach();
+    const last = await Promise.all([del(atts[2].id), del(extra.id)]);
+    expect(last.map((r) => r.status)).toEqual([200, 200]);
+    expect((await user.get(id)).json.volume).toMatchObject({ status: 'available', attachments: [] });
+    expect(await lioTargets()).not.toContain(iqn);
+    expect(await savedTargets()).not.toContain(iqn);
+    expect((await login()).ok).toBe(false);
     await deleteVolume(cluster, user, id);
     created.splice(created.indexOf(id), 1);
   });
