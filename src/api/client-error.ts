@@ -9,9 +9,11 @@
 import type { Socket } from 'node:net';
 import type { ServerResponse } from 'node:http';
 
-const STATUS: Record<string, [number, string]> = {
-  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout'],
-  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large'],
+// eventlet.wsgi's own answers (HttpProtocol.handle_one_request): no body, the connection closed.
+const STATUS: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: '400 Headers Too Large',
+  HPE_INVALID_CONTENT_LENGTH: '400 Bad Request',
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
 };
 
 /** The response Node is currently writing on this socket (its next pipelined one follows it). */
@@ -21,9 +23,7 @@ function inFlight(socket: Socket): ServerResponse | null {
 }
 
 function errorResponse(err: NodeJS.ErrnoException): string {
-  const [code, label] = STATUS[err.code ?? ''] ?? [400, 'Bad Request'];
-  const body = JSON.stringify({ error: label, message: 'Client Error', statusCode: code });
-  return `HTTP/1.1 ${code} ${label}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+  return `HTTP/1.1 ${STATUS[err.code ?? ''] ?? '400 Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`;
 }
 
 export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
