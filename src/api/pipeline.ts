@@ -138,6 +138,35 @@ export interface ParsedBody {
   text: string;
 }
 
+/**
+ * Python's json decoder recurses once per nested array/object, within sys.getrecursionlimit()
+ * (1000) minus the frames already on the stack, and its RecursionError is no ValueError: it escapes
+ * action_peek_json / JSONDeserializer._from_json and the Resource, and FaultWrapper answers 500.
+ * Measured on Cinder 21.3.1's own v3 APIRouter behind NoAuthMiddleware and FaultWrapper: 962
+ * nested containers parse, 963 are a 500 (a deployed eventlet stack has a few more frames, so its
+ * limit is a little lower; over ~1000 levels every Cinder answers 500).
+ */
+export const PY_JSON_MAX_NESTING = 962;
+
+/** True when the JSON text opens more than `max` arrays/objects at once (strings skipped). */
+export function nestingExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      for (i++; i < n; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
 /** jsonutils.loads: strict UTF-8, Python's json (NaN/Infinity allowed); anything else is malformed. */
 export function parseJsonBody(raw: Buffer): ParsedBody {
   let text: string;
@@ -145,6 +174,10 @@ export function parseJsonBody(raw: Buffer): ParsedBody {
     text = utf8.decode(raw);
   } catch {
     throw new HttpFault(400, MALFORMED_BODY);
+  }
+  // Only a text this long can nest that deep; a RecursionError is a 500 (FaultWrapper).
+  if (text.length > PY_JSON_MAX_NESTING && nestingExceeds(text, PY_JSON_MAX_NESTING)) {
+    throw new Error('RecursionError: maximum recursion depth exceeded while decoding a JSON array from a unicode string');
   }
   try {
     return { value: JSON.parse(text), text };
