@@ -4,7 +4,7 @@
 // validations reached Keystone. Also the authenticator itself, to look at the RequestContext it
 // builds. Skipped, with the reason printed, only when the keystone package cannot be installed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,39 +12,25 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { REPO, freePort, sleep } from '../support/cluster.js';
+import {
+  NO_RETRIES,
+  authtokenSection as authtoken,
+  keystoneSkipReason,
+  passwordToken as ksToken,
+  startKeystone,
+  stopKeystone,
+  type KeystoneInfo,
+  type KsUser,
+} from '../support/keystone.js';
 import { createVhost, deleteVhost, transportUrl } from '../support/rabbit.js';
 import { parseConfig } from '../../src/common/config.js';
 import { keystoneAuthenticatorFromConfig, UNAUTHORIZED_BODY } from '../../src/api/keystone-auth.js';
 import type { AuthRequest } from '../../src/api/auth.js';
 
-const START = path.join(REPO, 'scripts/keystone/start.sh');
-const STOP = path.join(REPO, 'scripts/keystone/stop.sh');
-
 // Install (if needed) before collecting: the only reason to skip is a keystone package that
 // cannot be installed on this machine.
-const install = spawnSync('bash', [START, '--install-only'], { encoding: 'utf8', timeout: 900_000 });
-if (install.status !== 0 && install.status !== 75) {
-  throw new Error(`scripts/keystone/start.sh --install-only failed (${install.status}): ${install.stderr}`);
-}
-const SKIP = install.status === 75 ? install.stderr.trim() || 'keystone cannot be installed' : null;
+const SKIP = keystoneSkipReason();
 if (SKIP) console.warn(`keystone tier skipped: ${SKIP}`);
-
-interface User {
-  id: string;
-  name: string;
-  password: string;
-  project_id: string;
-  project_name: string;
-}
-interface KeystoneInfo {
-  url: string;
-  auth_url: string;
-  pid: number;
-  dir: string;
-  projects: { admin: string; a: string; b: string; service: string };
-  users: { admin: User; member: User; member_b: User; service: User };
-  seconds: Record<string, number>;
-}
 
 /** Forwards to Keystone and records what reached it (method, path, X-Subject-Token). */
 class CountingProxy {
@@ -91,39 +77,11 @@ class CountingProxy {
 }
 
 let ks: KeystoneInfo;
-let ksDir: string;
 let proxy: CountingProxy;
 
-async function passwordToken(u: User, scoped = true): Promise<string> {
-  const auth: Record<string, unknown> = {
-    identity: { methods: ['password'], password: { user: { name: u.name, domain: { id: 'default' }, password: u.password } } },
-  };
-  if (scoped) auth.scope = { project: { id: u.project_id } };
-  const r = await fetch(`${ks.auth_url}/auth/tokens?nocatalog`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ auth }),
-  });
-  expect(r.status, await r.clone().text()).toBe(201);
-  return r.headers.get('x-subject-token')!;
-}
+const passwordToken = (u: KsUser, scoped = true) => ksToken(ks, u, { scoped });
 
-function authtokenSection(opts: { authUrl: string; extra?: string }): string {
-  const s = ks.users.service;
-  return [
-    '[keystone_authtoken]',
-    `www_authenticate_uri = ${ks.url}`,
-    'auth_type = password',
-    `auth_url = ${opts.authUrl}`,
-    `username = ${s.name}`,
-    `password = ${s.password}`,
-    'user_domain_name = Default',
-    `project_name = ${s.project_name}`,
-    'project_domain_name = Default',
-    'http_request_max_retries = 0',
-    opts.extra ?? '',
-  ].join('\n');
-}
+const authtokenSection = (opts: { authUrl: string; extra?: string }) => authtoken(ks, { authUrl: opts.authUrl, lines: [NO_RETRIES, opts.extra ?? ''] });
 
 /** cinder-api as its own process, auth_strategy = keystone, validating through the proxy. */
 class KeystoneApi {
@@ -241,16 +199,8 @@ describe.skipIf(SKIP !== null)('auth_strategy = keystone with a real Keystone', 
   const B = () => ks.projects.b;
 
   beforeAll(async () => {
-    ksDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinder-ts-keystone-'));
-    const port = await freePort();
     const t0 = Date.now();
-    const r = spawnSync('bash', [START, ksDir, String(port)], {
-      encoding: 'utf8',
-      timeout: 300_000,
-      env: { ...process.env, KEYSTONE_WATCH_PID: String(process.pid) },
-    });
-    if (r.status !== 0) throw new Error(`scripts/keystone/start.sh failed (${r.status}): ${r.stderr}`);
-    ks = JSON.parse(r.stdout) as KeystoneInfo;
+    ks = await startKeystone({ tmpPrefix: 'cinder-ts-keystone-' });
     console.info(`keystone started in ${((Date.now() - t0) / 1000).toFixed(1)} s (${JSON.stringify(ks.seconds)})`);
 
     proxy = new CountingProxy(new URL(ks.url));
@@ -280,10 +230,7 @@ describe.skipIf(SKIP !== null)('auth_strategy = keystone with a real Keystone', 
   afterAll(async () => {
     await api?.stop();
     await proxy?.stop();
-    if (ksDir) {
-      spawnSync('bash', [STOP, ksDir]);
-      if (!process.env.CINDER_TS_KEEP_TMP) fs.rmSync(ksDir, { recursive: true, force: true });
-    }
+    if (ks) stopKeystone(ks);
   });
 
   it('no token: 401 with keystonemiddleware body and WWW-Authenticate', async () => {

@@ -13,9 +13,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CinderClient, Cluster, REPO, freePort, sleep } from '../support/cluster.js';
+import { KEYSTONE_START, authtokenSection, installOnly, passwordToken, startKeystone, stopKeystone, type KeystoneInfo } from '../support/keystone.js';
 
-const KS_START = path.join(REPO, 'scripts/keystone/start.sh');
-const KS_STOP = path.join(REPO, 'scripts/keystone/stop.sh');
 const NOVA_START = path.join(REPO, 'scripts/nova/start.sh');
 const NOVA_STOP = path.join(REPO, 'scripts/nova/stop.sh');
 const ADD_SERVER_VOLUME = path.join(REPO, 'scripts/nova/add-server-volume.py');
@@ -24,51 +23,16 @@ const V344 = { 'OpenStack-API-Version': 'volume 3.44' };
 const CONNECTOR = { platform: 'x86_64', os_type: 'linux', ip: '192.0.2.30', host: 'compute-1', multipath: false, initiator: 'iqn.1994-05.com.redhat:nova-guard' };
 
 // Install both before collecting: the only reason to skip is a package that cannot be installed.
-function installOnly(script: string): string | null {
-  const r = spawnSync('bash', [script, '--install-only'], { encoding: 'utf8', timeout: 900_000 });
-  if (r.status === 75) return r.stderr.trim() || `${script}: cannot be installed here`;
-  if (r.status !== 0) throw new Error(`${script} --install-only failed (${r.status}): ${r.stderr}`);
-  return null;
-}
-const SKIP = installOnly(KS_START) ?? installOnly(NOVA_START);
+const installOrSkip = (script: string) => installOnly(script, `${script}: cannot be installed here`);
+const SKIP = installOrSkip(KEYSTONE_START) ?? installOrSkip(NOVA_START);
 if (SKIP) console.warn(`nova guard tier skipped: ${SKIP}`);
 
-interface User {
-  id: string;
-  name: string;
-  password: string;
-  project_id: string;
-  project_name: string;
-}
-interface KeystoneInfo {
-  url: string;
-  auth_url: string;
-  projects: { a: string; service: string };
-  users: { member: User; service: User; nova: User };
-}
-
 let ks: KeystoneInfo;
-let ksDir: string;
 let novaDir: string;
 let cluster: Cluster;
 let member: CinderClient;
 let memberToken: string;
 let serviceToken: string;
-
-async function passwordToken(u: User): Promise<string> {
-  const r = await fetch(`${ks.auth_url}/auth/tokens`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({
-      auth: {
-        identity: { methods: ['password'], password: { user: { name: u.name, domain: { id: 'default' }, password: u.password } } },
-        scope: { project: { id: u.project_id } },
-      },
-    }),
-  });
-  expect(r.status, await r.clone().text()).toBe(201);
-  return r.headers.get('x-subject-token')!;
-}
 
 /** Tell Nova that `server` has `volume` attached under Cinder attachment `attachment` (or forget it). */
 function novaKnows(args: string[]): Record<string, unknown> {
@@ -116,41 +80,28 @@ const deleteAttachment = (id: string, headers: Record<string, string> = {}) =>
 describe.skipIf(SKIP !== null)(`the deletion guard asks a real Nova${SKIP ? ` (${SKIP})` : ''}`, () => {
   beforeAll(async () => {
     const t0 = Date.now();
-    ksDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinder-ts-ks-nova-'));
     novaDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinder-ts-nova-'));
     const [ksPort, novaPort] = [await freePort(), await freePort()];
     const watch = { ...process.env, KEYSTONE_WATCH_PID: String(process.pid), NOVA_WATCH_PID: String(process.pid) };
-    const k = spawnSync('bash', [KS_START, ksDir, String(ksPort)], {
-      encoding: 'utf8',
-      timeout: 300_000,
-      env: { ...watch, KEYSTONE_NOVA_PORT: String(novaPort) },
-    });
-    if (k.status !== 0) throw new Error(`scripts/keystone/start.sh failed (${k.status}): ${k.stderr}`);
-    ks = JSON.parse(k.stdout) as KeystoneInfo;
-    const n = spawnSync('bash', [NOVA_START, novaDir, String(novaPort), ks.url, ks.users.nova.name, ks.users.nova.password, 'service'], {
+    ks = await startKeystone({ tmpPrefix: 'cinder-ts-ks-nova-', port: ksPort, env: { NOVA_WATCH_PID: String(process.pid), KEYSTONE_NOVA_PORT: String(novaPort) } });
+    const nova = ks.users.nova!;
+    const n = spawnSync('bash', [NOVA_START, novaDir, String(novaPort), ks.url, nova.name, nova.password, 'service'], {
       encoding: 'utf8',
       timeout: 300_000,
       env: watch,
     });
     if (n.status !== 0) throw new Error(`scripts/nova/start.sh failed (${n.status}): ${n.stderr}`);
-    const s = ks.users.service;
     cluster = new Cluster({
       extraDefault: { auth_strategy: 'keystone' },
       // [nova] left at its defaults: the identity endpoint comes from the caller's catalog.
-      extraConfig: [
-        '[keystone_authtoken]',
-        `www_authenticate_uri = ${ks.url}`,
-        'auth_type = password',
-        `auth_url = ${ks.auth_url}`,
-        `username = ${s.name}`,
-        `password = ${s.password}`,
-        'user_domain_name = Default',
-        `project_name = ${s.project_name}`,
-        'project_domain_name = Default',
-      ].join('\n'),
+      extraConfig: authtokenSection(ks),
     });
     await cluster.start();
-    [memberToken, serviceToken] = await Promise.all([passwordToken(ks.users.member), passwordToken(ks.users.service)]);
+    // With the service catalog: the member's token brings it (X-Service-Catalog) to cinder-api.
+    [memberToken, serviceToken] = await Promise.all([
+      passwordToken(ks, ks.users.member, { catalog: true }),
+      passwordToken(ks, ks.users.service, { catalog: true }),
+    ]);
     member = new CinderClient(cluster.baseUrl, ks.projects.a, 'member-a', { 'X-Auth-Token': memberToken });
     console.info(`keystone + nova + cinder-ts started in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }, 600_000);
@@ -161,10 +112,7 @@ describe.skipIf(SKIP !== null)(`the deletion guard asks a real Nova${SKIP ? ` ($
       spawnSync('bash', [NOVA_STOP, novaDir]);
       fs.rmSync(novaDir, { recursive: true, force: true });
     }
-    if (ksDir) {
-      spawnSync('bash', [KS_STOP, ksDir]);
-      fs.rmSync(ksDir, { recursive: true, force: true });
-    }
+    if (ks) stopKeystone(ks);
   });
 
   it('Nova still reports the attachment: a user DELETE, os-detach and os-terminate_connection → 409, nothing changes', async () => {

@@ -1,0 +1,113 @@
+// State snapshots: the DB tables and the stand-in's LIO/LVM files, read before and after a request,
+// and their differences; and the wait for what an accepted request started, so that a diff belongs
+// to the request that made it.
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { sleep, type Cluster } from '../../support/cluster.js';
+import type { Req, Res } from './types.js';
+
+const TABLES = ['volumes', 'volume_attachment', 'volume_admin_metadata', 'workers'] as const;
+
+/** What a request may change: every row of TABLES (id → JSON) and the stand-in's files. */
+export interface Snapshot {
+  db: Map<string, string>[];
+  lio: Map<string, string>;
+}
+
+export class StateReader {
+  private readonly db: Database.Database;
+  private readonly stmts: Database.Statement[];
+  constructor(private readonly cluster: Cluster) {
+    this.db = new Database(cluster.dbFile, { readonly: true, fileMustExist: true });
+    this.stmts = TABLES.map((t) => this.db.prepare(`SELECT * FROM ${t} ORDER BY id`));
+  }
+  close() {
+    this.db.close();
+  }
+  dbRows(): Map<string, string>[] {
+    return this.stmts.map((s) => {
+      const m = new Map<string, string>();
+      for (const r of s.all() as Record<string, unknown>[]) m.set(String(r.id), JSON.stringify(r));
+      return m;
+    });
+  }
+  /** targets/<iqn> and lvm/<vg>/<lv> of the stand-in, path → content. */
+  lio(): Map<string, string> {
+    const out = new Map<string, string>();
+    const walk = (dir: string, rel: string) => {
+      if (!fs.existsSync(dir)) return;
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) walk(p, `${rel}${e.name}/`);
+        else out.set(`${rel}${e.name}`, fs.readFileSync(p, 'utf8'));
+      }
+    };
+    walk(path.join(this.cluster.standinState, 'targets'), 'targets/');
+    walk(path.join(this.cluster.standinState, 'lvm'), 'lvm/');
+    return out;
+  }
+  snapshot(): Snapshot {
+    return { db: this.dbRows(), lio: this.lio() };
+  }
+  workers(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM workers').get() as { n: number }).n;
+  }
+  volumeStatus(id: string): { status: string; deleted: number } | undefined {
+    return this.db.prepare('SELECT status, deleted FROM volumes WHERE id = ?').get(id) as { status: string; deleted: number } | undefined;
+  }
+  attachmentIds(): { id: string; volume_id: string; deleted: number }[] {
+    return this.db.prepare('SELECT id, volume_id, deleted FROM volume_attachment').all() as { id: string; volume_id: string; deleted: number }[];
+  }
+  volumeIds(): string[] {
+    return (this.db.prepare('SELECT id FROM volumes').all() as { id: string }[]).map((r) => r.id);
+  }
+}
+
+function diffMaps(before: Map<string, string>, after: Map<string, string>, label: string): string[] {
+  const out: string[] = [];
+  for (const [k, v] of after) {
+    const b = before.get(k);
+    if (b === undefined) out.push(`${label} +${k} ${v.slice(0, 2000)}`);
+    else if (b !== v) {
+      if (v.startsWith('{')) {
+        const bo = JSON.parse(b) as Record<string, unknown>;
+        const ao = JSON.parse(v) as Record<string, unknown>;
+        const cols = Object.keys(ao).filter((c) => JSON.stringify(ao[c]) !== JSON.stringify(bo[c]));
+        out.push(`${label} ~${k} ${cols.map((c) => `${c}: ${JSON.stringify(bo[c])}→${JSON.stringify(ao[c])}`).join(', ')}`);
+      } else out.push(`${label} ~${k} ${JSON.stringify(b)}→${JSON.stringify(v)}`);
+    }
+  }
+  for (const k of before.keys()) if (!after.has(k)) out.push(`${label} -${k}`);
+  return out;
+}
+
+/** The rows and stand-in files a request changed, one line each. */
+export function diffSnapshots(before: Snapshot, after: Snapshot): { db: string[]; lio: string[] } {
+  return { db: TABLES.flatMap((t, k) => diffMaps(before.db[k], after.db[k], t)), lio: diffMaps(before.lio, after.lio, 'standin') };
+}
+
+/** Wait for what an accepted request started: a created volume leaving 'creating', a deleted one gone, no workers rows. */
+export async function settle(reader: StateReader, req: Req, res: Res): Promise<void> {
+  const until = async (pred: () => boolean, ms: number) => {
+    const end = Date.now() + ms;
+    while (Date.now() < end && !pred()) await sleep(15);
+  };
+  if (req.method === 'POST' && /\/volumes(\?|$)/.test(req.path)) {
+    let id: string | undefined;
+    try {
+      id = (JSON.parse(res.body) as { volume?: { id?: string } }).volume?.id;
+    } catch {
+      /* not JSON */
+    }
+    if (id) await until(() => reader.volumeStatus(id!)?.status !== 'creating', 5000);
+  }
+  if (req.method === 'DELETE' && req.targetId && /\/volumes\//.test(req.path)) {
+    const id = decodeURIComponent(req.targetId);
+    await until(() => {
+      const s = reader.volumeStatus(id);
+      return !s || !!s.deleted || s.status !== 'deleting';
+    }, 5000);
+  }
+  await until(() => reader.workers() === 0, 1000);
+}
