@@ -492,6 +492,9 @@ export const CLEANABLE_VOLUME_STATUSES: readonly string[] = ['creating', 'deleti
  */
 export function workerSet(db: Db, resourceId: string, status: string, serviceId: number | null): WorkerRow {
   const now = dbNow();
+  // Read, then write: the write lock is taken at BEGIN (a deferred transaction upgraded to a write
+  // gets SQLITE_BUSY_SNAPSHOT at once under a concurrent writer, which busy_timeout does not cover,
+  // and the cast that called it was lost with the volume left 'deleting').
   return db.transaction((tx) => {
     const existing = tx
       .select()
@@ -512,7 +515,7 @@ export function workerSet(db: Db, resourceId: string, status: string, serviceId:
       .where(eq(workers.id, existing.id))
       .returning()
       .get();
-  });
+  }, { behavior: 'immediate' });
 }
 
 /** worker_destroy: the row goes for real. */
