@@ -190,6 +190,17 @@ export function volumeUpdate(db: Db, volumeId: string, values: Partial<Record<Vo
     .run();
 }
 
+/**
+ * Not an object save (updated_at is left alone): the manager's record of the export it is about to
+ * create (exportAndConnect), or the restore of the previous value when creating it failed.
+ */
+export function volumeSetExportIntent(db: Db, volumeId: string, providerLocation: string | null): void {
+  db.update(volumes)
+    .set({ provider_location: providerLocation, updated_at: sql`${volumes.updated_at}` })
+    .where(and(eq(volumes.id, volumeId), eq(volumes.deleted, false)))
+    .run();
+}
+
 export function attachmentUpdate(
   db: Db,
   attachmentId: string,

@@ -28,6 +28,8 @@ export interface VolumeDriver {
   createVolume(volume: Volume): Promise<ModelUpdate | undefined>;
   deleteVolume(volume: Volume): Promise<void>;
   createExport(volume: Volume, connector: Connector | null): Promise<ModelUpdate>;
+  /** The provider_location createExport will set, when the driver knows it beforehand. */
+  expectedProviderLocation?(volume: Volume): string | null;
   ensureExport(volume: Volume): Promise<void>;
   removeExport(volume: Volume): Promise<void>;
   /** Throws InvalidConnectorException when the connector lacks what the target needs. */

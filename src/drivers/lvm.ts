@@ -256,6 +256,10 @@ export class LVMVolumeDriver implements VolumeDriver {
     return { provider_location: exp.location, provider_auth: exp.auth };
   }
 
+  expectedProviderLocation(volume: Volume): string | null {
+    return this.target.expectedLocation(volume);
+  }
+
   async ensureExport(volume: Volume): Promise<void> {
     const vg = this.requireVg('activate_lv');
     const name = volumeName(volume);

@@ -452,10 +452,17 @@ export class VolumeManager {
     // second host attaching a multiattach volume must reuse the CHAP pair the first one got.
     const stored = dbapi.volumeGet(this.db, volume.id);
     if (stored) volume = { ...volume, provider_auth: stored.provider_auth };
+    // Beyond Cinder: a volume-manager killed while `cinder-rtstool create` runs leaves a target the
+    // command still finishes, and Cinder never saves its provider_location, so every later
+    // remove_export skips it: the target outlives the volume. The location is known beforehand
+    // with LIO; recorded first, the target is found and removed by the next detach or delete.
+    const intent = stored && !stored.provider_location ? (this.driver.expectedProviderLocation?.(volume) ?? null) : null;
+    if (intent) dbapi.volumeSetExportIntent(this.db, volume.id, intent);
     let update;
     try {
       update = await this.driver.createExport(volume, connector);
     } catch (e) {
+      if (intent) dbapi.volumeSetExportIntent(this.db, volume.id, null);
       if (!(e instanceof CinderException)) throw e;
       const msg = opts.exportFailed(e.msg);
       log.error(msg);

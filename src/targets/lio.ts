@@ -84,6 +84,18 @@ export class LioAdm extends ISCSITarget {
     return null;
   }
 
+  /**
+   * The provider_location create_export will return for `volume`: with LIO the "tid" is the
+   * get-targets line of the target, i.e. its IQN, so the location is known before rtstool runs.
+   * The manager records it first (exportAndConnect) so that a target created by a command that
+   * outlives a killed volume-manager is still found and removed later.
+   */
+  expectedLocation(volume: TargetVolume): string {
+    const iqn = this.iscsiName(volume);
+    const [, lun] = this.getTargetAndLun(volume);
+    return this.iscsiLocation(this.config.target_ip_address, iqn, iqn, lun, this.config.iscsi_secondary_ip_addresses ?? []);
+  }
+
   /** Raw `get-targets` output. */
   async getTargets(): Promise<string> {
     return (await this.run(['get-targets'])).stdout;

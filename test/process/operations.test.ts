@@ -147,3 +147,26 @@ describe('stale report', () => {
     expect(after.json.stale.volumes.find((e: any) => e.id === id)).toBeUndefined();
   }, 60_000);
 });
+
+describe('a volume-manager killed while cinder-rtstool create runs', () => {
+  it('leaves a target that the next delete still removes (Cinder leaks it)', async () => {
+    const id = await cluster.newVolume(api);
+    expect((await api.action(id, { 'os-reserve': null }, NOVA)).status).toBe(202);
+    cluster.injectFailure('once hang=2 cinder-rtstool create');
+    const pending = api.action(id, { 'os-initialize_connection': { connector: CONNECTOR } }, NOVA);
+    for (let i = 0; i < 50 && !cluster.standinCalls().some((c) => c.argv.includes('create')); i++) await sleep(100);
+    await cluster.stopVolume('SIGKILL');
+    expect((await pending).status).toBe(500);
+    // The orphaned command finishes after the manager is gone: a target nobody saved.
+    for (let i = 0; i < 50 && !cluster.target(id).exists; i++) await sleep(100);
+    expect(cluster.target(id).exists).toBe(true);
+    await cluster.startVolume();
+    // Nova's clean-up of a failed attach, then the user's delete.
+    expect((await api.action(id, { 'os-terminate_connection': { connector: CONNECTOR } }, NOVA)).status).toBe(202);
+    expect((await api.action(id, { 'os-unreserve': null }, NOVA)).status).toBe(202);
+    expect((await api.delete(id)).status).toBe(202);
+    for (let i = 0; i < 100 && cluster.volumeRow(id).deleted !== 1; i++) await sleep(50);
+    expect(cluster.volumeRow(id).deleted).toBe(1);
+    expect(cluster.target(id).exists).toBe(false);
+  }, 60_000);
+});
