@@ -87,7 +87,11 @@ export interface AttachmentListRequest {
 /** The attachments API (cinder/volume/api.py attachment_* and the v3 attachments controller). */
 export interface AttachmentApiSurface {
   /** VolumeAttachment.get_by_id: not project-scoped; VolumeAttachmentNotFound (404). */
-  getAttachment(ctx: RequestContext, attachmentId: string): AttachmentRef;
+  /**
+   * The attachment and its volume. With `readScoped`, a non-admin of another project gets the
+   * not-found error (beyond Cinder, whose show/os-complete lookup is not project-scoped).
+   */
+  getAttachment(ctx: RequestContext, attachmentId: string, opts?: { readScoped?: boolean }): AttachmentRef;
   /** objects.Volume.get_by_id: project-scoped for non-admins, no volume:get policy (404). */
   getVolumeById(ctx: RequestContext, volumeId: string): Volume;
   listAttachments(ctx: RequestContext, req: AttachmentListRequest): VolumeAttachment[];
@@ -393,11 +397,15 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
   // ---------------------------------------------------------------------------------------------
   // new-style attachments (volume/api.py attachment_*, api/v3/attachments.py)
 
-  getAttachment(_ctx: RequestContext, attachmentId: string): AttachmentRef {
+  getAttachment(ctx: RequestContext, attachmentId: string, opts: { readScoped?: boolean } = {}): AttachmentRef {
     const attachment = dbapi.attachmentGet(this.db, attachmentId);
-    // The joined volume: any project's (the lookup is not project-scoped).
+    // The joined volume: any project's (Cinder's lookup is not project-scoped).
     const volume = attachment ? dbapi.volumeGet(this.db, attachment.volume_id) : null;
-    if (!attachment || !volume) throw new VolumeAttachmentNotFound({ filter: `attachment_id = ${attachmentId}` });
+    // Cinder 21.3.1 shows any project's attachment, connection_info included, to whoever knows its
+    // id, and os-complete's 404 names its volume; here another project's member is told it does
+    // not exist. Update and delete keep Cinder's 403 (their policy check comes first).
+    const hidden = opts.readScoped && volume && !ctx.is_admin && volume.project_id !== ctx.project_id;
+    if (!attachment || !volume || hidden) throw new VolumeAttachmentNotFound({ filter: `attachment_id = ${attachmentId}` });
     return { ...attachment, volume };
   }
 

@@ -115,7 +115,7 @@ export function attachmentControllers(volumeApi: VolumeApiSurface & Partial<Atta
     };
 
   const show: Controller = async (c) => {
-    const attachment = api.getAttachment(c.ctx, c.params.id);
+    const attachment = api.getAttachment(c.ctx, c.params.id, { readScoped: true });
     // The volume is read with an admin context; its admin metadata `format` joins connection_info.
     const format = attachment.volume.admin_metadata.format;
     if (format !== undefined) {
@@ -173,7 +173,7 @@ export function attachmentControllers(volumeApi: VolumeApiSurface & Partial<Atta
 
   // os-complete has no schema: cinderclient sends null, anything else is accepted too.
   const complete: Controller = async (c) => {
-    const attachment = api.getAttachment(c.ctx, c.params.id);
+    const attachment = api.getAttachment(c.ctx, c.params.id, { readScoped: true });
     await api.attachmentComplete(c.ctx, attachment);
     return { kind: 'object', status: 204, body: null };
   };

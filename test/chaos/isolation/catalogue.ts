@@ -7,7 +7,7 @@
 //      allow <rule> to be performed."), and the admin-only query keys (dropped silently).
 // The volume probes are made just before they are sent: their attachment ids are read then.
 import { randomUUID } from 'node:crypto';
-import { INVALID_PROJECT_FILTER, MALFORMED, fault, policy, volNotFound, type Expect, type Probe } from './expect.js';
+import { INVALID_PROJECT_FILTER, MALFORMED, attNotFound, fault, policy, volNotFound, type Expect, type Probe } from './expect.js';
 import { NAMES, connector, type Name, type Setup } from './setup.js';
 
 /** The URL prefixes Q's member tries, by column of the report. */
@@ -102,8 +102,9 @@ export function attachmentProbes(s: Setup, column: string, pre: string, quick: b
     const volumeOfA = s.ids[n as Name];
     for (const version of versions) {
       probes.push(
-        // attachments.py show: VolumeAttachment.get_by_id is not project-scoped and there is no policy.
-        { route: `GET attachments/{id} (${version})`, column, method: 'GET', path: `${pre}/attachments/${a}`, version, expect: { status: 200 }, cinderShows: s.pIds },
+        // attachments.py show: VolumeAttachment.get_by_id is not project-scoped and there is no
+        // policy, so Cinder shows it (connection_info included); the port answers not found.
+        { route: `GET attachments/{id} (${version})`, column, method: 'GET', path: `${pre}/attachments/${a}`, version, expect: { status: 200 }, cinderShows: s.pIds, portAnswer: attNotFound(a) },
         {
           route: `PUT attachments/{id} (${version})`,
           column,
@@ -124,6 +125,7 @@ export function attachmentProbes(s: Setup, column: string, pre: string, quick: b
           version,
           expect: volNotFound(volumeOfA),
           cinderShows: [volumeOfA],
+          portAnswer: attNotFound(a),
         },
       );
     }

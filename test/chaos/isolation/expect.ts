@@ -6,6 +6,7 @@ export const fault = (status: number, message: string) => {
 };
 export const MALFORMED = fault(400, 'Malformed request url');
 export const volNotFound = (id: string) => fault(404, `Volume ${id} could not be found.`);
+export const attNotFound = (id: string) => fault(404, `Volume attachment could not be found with filter: attachment_id = ${id}.`);
 export const policy = (rule: string) => fault(403, `Policy doesn't allow ${rule} to be performed.`);
 export const noSuchAction = (a: string) =>
   fault(400, `There is no such action: ${a}. Verify the request body and Content-Type header and try again.`);
@@ -33,6 +34,8 @@ export interface Probe {
   portUnrouted?: boolean;
   /** Ids of the other project Cinder 21.3.1 itself puts in this answer. */
   cinderShows?: string[];
+  /** Where the port is stricter than Cinder on purpose (README, behaviour notes): its answer. */
+  portAnswer?: Expect;
 }
 
 export interface Outcome {
