@@ -39,7 +39,8 @@ export interface VolumeLocks {
  * and every decision that reads its attachments to choose one (initialize_connection,
  * terminate_connection, attachment_update, attachment_delete) run one at a time per volume.
  * Without it, two attachment_deletes of a multiattach volume on one compute host each count the
- * other as still attached and neither removes the ACL or the target.
+ * other as still attached and neither removes the ACL or the target (VolumeManager.terminated
+ * covers the time until the API's finish_detach).
  */
 export const connectionLock = (volumeId: string) => `${volumeId}-attachment_connection`;
 
@@ -83,6 +84,8 @@ export class VolumeManager {
   /** services.id of this service (Cinder's self.service_id): whose `workers` rows are ours. */
   serviceId: number | null = null;
   private readonly reinitDriverCount: number;
+  /** volume id → attachments whose connection attachment_delete terminated, until their row goes. */
+  private readonly terminated = new Map<string, Set<string>>();
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(d: VolumeManagerDeps) {
@@ -518,7 +521,7 @@ export class VolumeManager {
     try {
       // Read under the lock: the driver's shared-connection count must see finished deletes.
       await this.locks.withLock(connectionLock(volumeId), () =>
-        this.driver.terminateConnection(dbapi.volumeGetOrThrow(this.db, volumeId), connector, { force }),
+        this.driver.terminateConnection(this.withoutTerminated(dbapi.volumeGetOrThrow(this.db, volumeId)), connector, { force }),
       );
     } catch (e) {
       if (e instanceof CinderException && e.code === 404) throw e;
@@ -616,11 +619,27 @@ export class VolumeManager {
   }
 
   /**
-   * attachment_delete: terminate + remove_export unless shared. Cinder leaves every DB write to
-   * the API's finish_detach after this returns; here the same volume_detached is also written
-   * before the lock is released (the API's then finds the row gone and only recomputes the
-   * volume), so the next delete of this volume counts what is really left. Sequentially the rows
-   * end exactly as Cinder leaves them.
+   * The volume as the driver must see it under connectionLock: its live attachments (not
+   * 'detached', as Cinder lazy-loads them) less those whose connection an attachment_delete of
+   * this manager already terminated and whose row the API has not finished yet (finish_detach
+   * runs there after the RPC returns). An id is forgotten once its row is gone.
+   */
+  private withoutTerminated(volume: Volume, keep: string | null = null): Volume {
+    const live = (dbapi.volumeGet(this.db, volume.id)?.volume_attachment ?? volume.volume_attachment).filter(
+      (a) => a.attach_status !== 'detached',
+    );
+    const done = this.terminated.get(volume.id);
+    if (done) {
+      for (const id of done) if (!live.some((a) => a.id === id)) done.delete(id);
+      if (done.size === 0) this.terminated.delete(volume.id);
+    }
+    return { ...volume, volume_attachment: live.filter((a) => a.id === keep || !done?.has(a.id)) };
+  }
+
+  /**
+   * attachment_delete: terminate + remove_export unless shared; the DB is the API's job, as in
+   * Cinder. Beyond Cinder, under connectionLock and counting only what withoutTerminated leaves,
+   * so that of two concurrent deletes on one host the second sees the first as gone.
    */
   async attachmentDelete(ctx: RequestContext, attachmentId: string, vref: Volume): Promise<void> {
     this.requireDriverInitialized();
@@ -629,13 +648,7 @@ export class VolumeManager {
       if (!attachment) throw new VolumeAttachmentNotFound({ filter: `attachment_id = ${attachmentId}` });
       const log = this.log.child({ request_id: ctx.request_id, volume_id: vref.id, attachment_id: attachmentId });
       this.notifier.info(ctx, vref, 'detach.start');
-      // vref.volume_attachment as Cinder lazy-loads it: live rows not 'detached', this one included.
-      const volume: Volume = {
-        ...vref,
-        volume_attachment: (dbapi.volumeGet(this.db, vref.id)?.volume_attachment ?? vref.volume_attachment).filter(
-          (a) => a.attach_status !== 'detached',
-        ),
-      };
+      const volume = this.withoutTerminated(vref, attachmentId);
       const shared = await this.connectionTerminate(volume, attachment);
       try {
         if (shared === false) await this.driver.removeExport(volume);
@@ -643,7 +656,8 @@ export class VolumeManager {
         // Not a detach failure in Cinder's eyes (bug 1935057): warn and carry on.
         log.warn({ err: errText(e) }, 'Failed to detach volume on the backend, ignoring failure');
       }
-      dbapi.volumeDetached(this.db, vref.id, attachmentId);
+      const done = this.terminated.get(vref.id) ?? new Set<string>();
+      this.terminated.set(vref.id, done.add(attachmentId));
     });
   }
 

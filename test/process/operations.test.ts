@@ -3,6 +3,7 @@
 // volume-manager's record of a call whose storage command outlived its caller.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { Cluster, CinderClient, REPO, freePort, sleep } from '../support/cluster.js';
 
@@ -154,7 +155,11 @@ describe('a volume-manager killed while cinder-rtstool create runs', () => {
     expect((await api.action(id, { 'os-reserve': null }, NOVA)).status).toBe(202);
     cluster.injectFailure('once hang=2 cinder-rtstool create');
     const pending = api.action(id, { 'os-initialize_connection': { connector: CONNECTOR } }, NOVA);
-    for (let i = 0; i < 50 && !cluster.standinCalls().some((c) => c.argv.includes('create')); i++) await sleep(100);
+    // The stand-in drops a `once` line when its command starts (and then hangs): kill it there.
+    const failFile = path.join(cluster.standinState, 'fail');
+    const started = () => !fs.existsSync(failFile) || !fs.readFileSync(failFile, 'utf8').includes('hang=2 cinder-rtstool create');
+    for (let i = 0; i < 100 && !started(); i++) await sleep(50);
+    expect(started()).toBe(true);
     await cluster.stopVolume('SIGKILL');
     expect((await pending).status).toBe(500);
     // The orphaned command finishes after the manager is gone: a target nobody saved.
