@@ -70,6 +70,8 @@ export interface MultiattachFigures {
   alive: { api: boolean; volume: boolean };
   /** Legacy begin_detaching refused while another detach was in progress (then retried). */
   legacyRetries: number;
+  /** Legacy detaches whose terminate_connection failed and that Nova rolled back. */
+  legacyRolledBack: number;
 }
 
 async function attachNew(api: CinderClient, tally: Tally, volumeId: string, host: string): Promise<string> {
@@ -102,8 +104,12 @@ async function legacyAttach(cluster: Cluster, api: CinderClient, tally: Tally, v
   return cluster.liveAttachments(volumeId).find((a) => a.instance_uuid === instance).id;
 }
 
-/** Nova's legacy detach of one attachment (begin_detaching refused while another runs: retry). */
-async function legacyDetach(api: CinderClient, tally: Tally, volumeId: string, attachmentId: string, host: string): Promise<number> {
+/**
+ * Nova's legacy detach of one attachment: begin_detaching (refused while another detach runs:
+ * retried), terminate_connection, detach; a failed terminate_connection is rolled back
+ * (os-roll_detaching) and the detach given up, as Nova does. Returns [retries, rolled back].
+ */
+async function legacyDetach(api: CinderClient, tally: Tally, volumeId: string, attachmentId: string, host: string): Promise<[number, boolean]> {
   let retries = 0;
   for (let i = 0; i < 200; i++) {
     const b = await api.action(volumeId, { 'os-begin_detaching': null }, NOVA);
@@ -114,9 +120,13 @@ async function legacyDetach(api: CinderClient, tally: Tally, volumeId: string, a
   }
   const t = await api.action(volumeId, { 'os-terminate_connection': { connector: connector(host) } }, NOVA);
   tally.add(t.status);
+  if (t.status !== 202) {
+    tally.add((await api.action(volumeId, { 'os-roll_detaching': null }, NOVA)).status);
+    return [retries, true];
+  }
   const d = await api.action(volumeId, { 'os-detach': { attachment_id: attachmentId } }, NOVA);
   tally.add(d.status);
-  return retries;
+  return [retries, false];
 }
 
 export async function run(opts: { tries?: number; seed?: number; scenarios?: Scenario[]; log?: (s: string) => void } = {}): Promise<MultiattachFigures> {
@@ -135,6 +145,7 @@ export async function run(opts: { tries?: number; seed?: number; scenarios?: Sce
     audit: audit(cluster, []),
     alive: { api: true, volume: true },
     legacyRetries: 0,
+    legacyRolledBack: 0,
   };
   const volumes: string[] = [];
   try {
@@ -149,7 +160,9 @@ export async function run(opts: { tries?: number; seed?: number; scenarios?: Sce
       const jobs: Promise<unknown>[] = sc.remove.map(async (i) => {
         await new Promise((r) => setTimeout(r, Math.floor(rnd() * 5)));
         if (sc.legacy) {
-          figures.legacyRetries += await legacyDetach(api, tally, id, atts[i], sc.hosts[i]);
+          const [retries, rolledBack] = await legacyDetach(api, tally, id, atts[i], sc.hosts[i]);
+          figures.legacyRetries += retries;
+          if (rolledBack) figures.legacyRolledBack++;
         } else {
           const r = await api.request('DELETE', `/v3/${PROJECT}/attachments/${atts[i]}`, undefined, NOVA);
           tally.add(r.status);
@@ -186,12 +199,20 @@ export function print(f: MultiattachFigures): string {
     requests: f.requests,
     audit: f.audit,
     alive: f.alive,
-    extra: { tries: f.tries, 'tries with a wrong ACL/target right after the concurrent calls': f.badTries.length, 'legacy begin_detaching retries': f.legacyRetries },
+    extra: {
+      tries: f.tries,
+      'tries with a wrong ACL/target right after the concurrent calls': f.badTries.length,
+      'legacy begin_detaching retries': f.legacyRetries,
+      'legacy detaches rolled back after a failed terminate_connection': f.legacyRolledBack,
+    },
   })}\n${per.join('\n')}`;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const f = await run({ tries: Number(arg('tries', '60')), seed: Number(arg('seed', '1')), log: (s) => console.log(s) });
+  // --legacy: the legacy three-call detach instead, reported, not judged: Cinder's own sequential
+  // outcome there removes the target at the first os-detach (see LEGACY).
+  const legacy = process.argv.includes('--legacy');
+  const f = await run({ tries: Number(arg('tries', legacy ? '12' : '60')), seed: Number(arg('seed', '1')), scenarios: legacy ? [LEGACY] : SCENARIOS, log: (s) => console.log(s) });
   console.log(print(f));
   process.exit(f.badTries.length || !clean(f.audit) || !f.alive.api || !f.alive.volume ? 1 : 0);
 }

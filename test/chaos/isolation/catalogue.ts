@@ -24,6 +24,7 @@ function malformedIfCrossUrl(column: string, probes: Probe[]): Probe[] {
     for (const p of probes) {
       p.expect = MALFORMED;
       p.cinderShows = undefined;
+      p.portAnswer = undefined;
     }
   }
   return probes;

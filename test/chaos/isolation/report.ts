@@ -12,6 +12,8 @@ export interface IsolationResult {
   crossVisible: number;
   crossChanged: number;
   crossVisibleAsCinder: number;
+  /** Cross-project answers where the port is stricter than Cinder on purpose (probe.portAnswer), and gave that answer. */
+  stricterThanCinder: number;
   adminNotRefused: number;
   adminChanged: number;
   adminUnrouted: string[];
@@ -86,6 +88,7 @@ export function figures(m: Measured): IsolationResult {
   const crossChanged = crossOutcomes.filter((o) => o.changed).length + (lateChange ? 1 : 0);
   if (lateChange) findings.push('CHANGED after the last request (a cast?)');
   const crossVisibleAsCinder = crossOutcomes.filter((o) => o.visible.length && !o.visibleBeyondCinder.length).length;
+  const stricterThanCinder = crossOutcomes.filter((o) => o.probe.portAnswer && o.matchesCinder).length;
   const adminRouted = adminOutcomes.filter((o) => !o.probe.portUnrouted);
   const adminNotRefused = adminRouted.filter((o) => !o.matchesCinder).length;
   const adminChanged = [...adminOutcomes, ...filterOutcomes].filter((o) => o.changed).length;
@@ -115,6 +118,7 @@ export function figures(m: Measured): IsolationResult {
         'cross-project requests': crossOutcomes.length,
         'cross-project visible/changed (beyond Cinder 21.3.1)': `${crossVisible}/${crossChanged}`,
         'cross-project visible as in Cinder 21.3.1 (GET attachments/{id}; os-complete 404 names the volume)': crossVisibleAsCinder,
+        'cross-project answers stricter than Cinder 21.3.1 (attachment not found instead)': stricterThanCinder,
         'admin actions tried (routed in the port)': `${adminOutcomes.length} (${adminRouted.length})`,
         'admin actions not refused with 403': adminNotRefused,
         'admin actions that changed something': adminChanged,
@@ -137,6 +141,7 @@ export function figures(m: Measured): IsolationResult {
     crossVisible,
     crossChanged,
     crossVisibleAsCinder,
+    stricterThanCinder,
     adminNotRefused,
     adminChanged,
     adminUnrouted,
