@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster, sleep } from '../support/cluster.js';
 import { TRANSIENT_VOLUME_STATUSES, alive, arg, audit, clean, report, type AuditResult } from './lib/audit.js';
-import { ChaosClient, LivenessMonitor, countBy, explain, findings, fmtCounts, saveLogs, errorsText, exitWhen, isMain, loggedErrors, novaDetach, retryable, rng, waitAll, withRetries, type LegacyAttachment } from './lib/nova.js';
+import { ChaosClient, LivenessMonitor, closingFigures, countBy, explain, findings, fmtCounts, exitWhen, isMain, novaDetach, retryable, rng, waitAll, withRetries, type LegacyAttachment } from './lib/nova.js';
 
 export interface KillOptions {
   kills: number;
@@ -293,11 +293,7 @@ export async function run(opts: Partial<KillOptions> = {}): Promise<KillFigures>
         'manual recoveries (os-reset_status, after the audit)': manual.length ? `${manual.length}\n  ${manual.join('\n  ')}` : 0,
         'restart failures': restartFailures,
         'volume statuses at end': fmtCounts(a.byStatus),
-        'processes alive throughout (polled every 200 ms; the manager outside its kills)': `api=${figures.aliveThroughout.api ? 'yes' : 'NO'} volume=${figures.aliveThroughout.volume ? 'yes' : 'NO'} (${monitor.samples} samples)`,
-        ...(findingText ? { 'findings (volume, status, client history, storage commands, logs)': findingText } : {}),
-        ...(findingText || monitor.deaths.length ? { 'logs kept at': saveLogs(cluster, 'kill-manager') } : {}),
-        'errors logged by the services (level ≥ 50)': errorsText(loggedErrors(cluster)),
-        ...(monitor.deaths.length ? { deaths: monitor.deaths.join('\n  ') } : {}),
+        ...closingFigures(cluster, { script: 'kill-manager', aliveLabel: 'processes alive throughout (polled every 200 ms; the manager outside its kills)', alive: figures.aliveThroughout, monitor, findingText }),
       },
     });
     if (o.print) console.log(`${text}\n`);

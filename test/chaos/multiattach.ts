@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster, CinderClient } from '../support/cluster.js';
 import { Tally, alive, arg, audit, clean, report, type AuditResult } from './lib/audit.js';
+import { rng } from './lib/nova.js';
 
 const PROJECT = 'ba5eba11ba5eba11ba5eba11ba5eba11';
 const MV = { 'OpenStack-API-Version': 'volume 3.44' };
@@ -20,18 +21,6 @@ const connector = (host: string) => ({
   initiator: `iqn.1994-05.com.redhat:${host}`,
   do_local_attach: false,
 });
-
-/** mulberry32: a small seeded PRNG, so a run can be repeated. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface Scenario {
   name: string;
@@ -131,7 +120,7 @@ async function legacyDetach(api: CinderClient, tally: Tally, volumeId: string, a
 
 export async function run(opts: { tries?: number; seed?: number; scenarios?: Scenario[]; log?: (s: string) => void } = {}): Promise<MultiattachFigures> {
   const tries = opts.tries ?? 50;
-  const rnd = prng(opts.seed ?? 1);
+  const rnd = rng(opts.seed ?? 1);
   const scenarios = opts.scenarios ?? SCENARIOS;
   const cluster = new Cluster();
   await cluster.start();

@@ -4,6 +4,7 @@
 // + 1 s, and after recovery no volume stuck, no attachment row lost or leaked, no ACL or target
 // leaked.
 import { describe, it, expect } from 'vitest';
+import { expectNothingLeft } from './lib/expect-clean.js';
 import { run } from './storage-faults.js';
 
 describe('chaos: storage faults (reduced)', () => {
@@ -19,12 +20,7 @@ describe('chaos: storage faults (reduced)', () => {
     console.log(f.text);
     expect(f.aliveThroughout, f.text).toEqual({ api: true, volume: true });
     expect(f.maxMs, f.text).toBeLessThanOrEqual((rpcTimeout + 1) * 1000);
-    expect(f.audit.stuck, f.text).toEqual([]);
-    expect(f.audit.attachmentsLost, f.text).toEqual([]);
-    expect(f.audit.attachmentsLeaked, f.text).toEqual([]);
-    expect(f.audit.aclsLeaked, f.text).toEqual([]);
-    expect(f.audit.targetsLeaked, f.text).toEqual([]);
-    expect(f.audit.aclsMissing, f.text).toEqual([]);
+    expectNothingLeft(f.audit, f.text);
     expect(f.slowerThanCaller, f.text).toBeGreaterThanOrEqual(1);
     // The volume-manager reports each call whose command outlived its caller (one per hang at least).
     expect(f.outlivedLogged, f.text).toBeGreaterThanOrEqual(1);

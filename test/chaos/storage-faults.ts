@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster, CinderClient } from '../support/cluster.js';
 import { TRANSIENT_VOLUME_STATUSES, alive, arg, audit, clean, report, type AuditResult } from './lib/audit.js';
-import { ChaosClient, LivenessMonitor, PROJECT, brief, countBy, explain, saveLogs, findings, fmtCounts, errorsText, exitWhen, isMain, loggedErrors, novaDetach, outlivedLines, pct, rng, waitAll, withRetries, type LegacyAttachment } from './lib/nova.js';
+import { ChaosClient, LivenessMonitor, PROJECT, brief, closingFigures, countBy, explain, findings, fmtCounts, exitWhen, isMain, novaDetach, outlivedLines, pct, rng, waitAll, withRetries, type LegacyAttachment } from './lib/nova.js';
 
 export interface FaultOptions {
   seed: number;
@@ -188,11 +188,7 @@ export async function run(opts: Partial<FaultOptions> = {}): Promise<FaultFigure
           ? `${outlived.length}\n  ${outlived.slice(0, 6).map(brief).join('\n  ')}`
           : '0 (no such log line in this run)',
         'stand-in commands that ran longer than rpc_response_timeout': `${slower.length}${slower.length ? ` (${slower.map((x) => `${x.argv.slice(0, 2).join(' ')} ${(x.t_end - x.t_start).toFixed(1)} s`).join(', ')})` : ''}`,
-        'processes alive throughout (polled every 200 ms)': `api=${figures.aliveThroughout.api ? 'yes' : 'NO'} volume=${figures.aliveThroughout.volume ? 'yes' : 'NO'} (${monitor.samples} samples)`,
-        ...(findingText ? { 'findings (volume, status, client history, storage commands, logs)': findingText } : {}),
-        ...(findingText || monitor.deaths.length ? { 'logs kept at': saveLogs(cluster, 'storage-faults') } : {}),
-        'errors logged by the services (level ≥ 50)': errorsText(loggedErrors(cluster)),
-        ...(monitor.deaths.length ? { deaths: monitor.deaths.join('\n  ') } : {}),
+        ...closingFigures(cluster, { script: 'storage-faults', aliveLabel: 'processes alive throughout (polled every 200 ms)', alive: figures.aliveThroughout, monitor, findingText }),
       },
     });
     if (o.print) console.log(`${text}\n`);

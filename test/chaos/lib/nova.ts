@@ -250,6 +250,21 @@ export function isMain(metaUrl: string): boolean {
   return !!entry && fileURLToPath(metaUrl) === path.resolve(entry);
 }
 
+/** The report lines every script with a liveness monitor ends with: liveness, findings, kept logs, errors. */
+export function closingFigures(
+  cluster: Cluster,
+  o: { script: string; aliveLabel: string; alive: { api: boolean; volume: boolean }; monitor: LivenessMonitor; findingText: string },
+): Record<string, string> {
+  const yes = (b: boolean) => (b ? 'yes' : 'NO');
+  return {
+    [o.aliveLabel]: `api=${yes(o.alive.api)} volume=${yes(o.alive.volume)} (${o.monitor.samples} samples)`,
+    ...(o.findingText ? { 'findings (volume, status, client history, storage commands, logs)': o.findingText } : {}),
+    ...(o.findingText || o.monitor.deaths.length ? { 'logs kept at': saveLogs(cluster, o.script) } : {}),
+    'errors logged by the services (level ≥ 50)': errorsText(loggedErrors(cluster)),
+    ...(o.monitor.deaths.length ? { deaths: o.monitor.deaths.join('\n  ') } : {}),
+  };
+}
+
 /** A script's end: exit 0 when `ok` holds for its figures, 1 when not, 2 when it crashed. */
 export function exitWhen<T>(run: Promise<T>, ok: (figures: T) => boolean): void {
   run.then(
