@@ -521,7 +521,7 @@ export class VolumeManager {
     try {
       // Read under the lock: the driver's shared-connection count must see finished deletes.
       await this.locks.withLock(connectionLock(volumeId), () =>
-        this.driver.terminateConnection(this.withoutTerminated(dbapi.volumeGetOrThrow(this.db, volumeId)), connector, { force }),
+        this.driver.terminateConnection(this.withoutTerminated(dbapi.volumeGetOrThrow(this.db, volumeId), null, true), connector, { force }),
       );
     } catch (e) {
       if (e instanceof CinderException && e.code === 404) throw e;
@@ -622,10 +622,12 @@ export class VolumeManager {
    * The volume as the driver must see it under connectionLock: its live attachments (not
    * 'detached', as Cinder lazy-loads them) less those whose connection an attachment_delete of
    * this manager already terminated and whose row the API has not finished yet (finish_detach
-   * runs there after the RPC returns). An id is forgotten once its row is gone.
+   * runs there after the RPC returns). An id is forgotten once its row is gone. `fresh`: the
+   * volume was just read from the DB, so its attachments need no second read.
    */
-  private withoutTerminated(volume: Volume, keep: string | null = null): Volume {
-    const live = (dbapi.volumeGet(this.db, volume.id)?.volume_attachment ?? volume.volume_attachment).filter(
+  private withoutTerminated(volume: Volume, keep: string | null = null, fresh = false): Volume {
+    const rows = fresh ? volume.volume_attachment : (dbapi.volumeGet(this.db, volume.id)?.volume_attachment ?? volume.volume_attachment);
+    const live = rows.filter(
       (a) => a.attach_status !== 'detached',
     );
     const done = this.terminated.get(volume.id);
