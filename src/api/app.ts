@@ -73,7 +73,7 @@ export function buildApp({ volumeApi, config, logger, authenticator }: BuildAppO
   });
   if (config.metrics.api_enabled) {
     app.get('/metrics', async (_req, reply) => {
-      const stale = volumeApi.staleReport?.(adminContext(), config.metrics.stale_after);
+      const stale = await volumeApi.staleReport?.(adminContext(), config.metrics.stale_after);
       if (stale) setStale([...stale.volumes, ...stale.attachments]);
       return reply.header('Content-Type', registry.contentType).send(await metricsText());
     });

@@ -1,6 +1,8 @@
 // cinder-api: `node --import tsx src/cmd/api.ts --config-file /etc/cinder/cinder.conf`.
 // Fastify on osapi_volume_listen:osapi_volume_listen_port, the volume API over the shared DB,
-// and RPC calls to the volume services through RabbitMQ.
+// and RPC calls to the volume services through RabbitMQ; osapi_volume_workers processes share
+// the port, each with its own DB pool and RPC client (src/common/launcher.ts).
+import cluster from 'node:cluster';
 import { loadConfigFromArgv, transportOptions } from '../common/config.js';
 import { authenticatorFor, type Authenticator } from '../api/auth.js';
 import { createLogger } from '../common/log.js';
@@ -13,6 +15,8 @@ import { VolumeAPI } from '../volume-api/api.js';
 import { LockManager } from '../common/lock.js';
 import { buildApp } from '../api/app.js';
 import { novaFromConfig, type NovaAPI } from '../compute/nova.js';
+import { launchWorkers } from '../common/launcher.js';
+import { joinClusterMetrics } from '../common/metrics.js';
 
 const cfg = loadConfigFromArgv(process.argv);
 const logger = createLogger('cinder-api', cfg.DEFAULT.log_level);
@@ -30,7 +34,7 @@ try {
 }
 
 async function main() {
-  const db = openDb(cfg.database.connection);
+  const db = await openDb(cfg.database.connection, cfg.database);
   const timeoutMs = cfg.DEFAULT.rpc_response_timeout * 1000;
   const transport = new Transport(transportOptions(cfg), logger);
   // A broker that is not up yet (boot order, a restart) is waited for, as oslo.messaging does.
@@ -58,12 +62,17 @@ async function main() {
     await app.close();
     await client.close();
     await transport.close();
-    db.$client.close();
+    await db.close();
   });
 }
 
-main().catch((e) => {
-  logger.fatal({ err: e instanceof Error ? e.message : String(e) }, 'api service failed to start');
-  process.stderr.write(`cinder-api: ${(e as Error).message}\n`);
-  process.exit(1);
-});
+if (cluster.isPrimary && cfg.DEFAULT.osapi_volume_workers > 1) {
+  launchWorkers(cfg.DEFAULT.osapi_volume_workers, logger, 'cinder-api');
+} else {
+  if (cluster.isWorker) joinClusterMetrics();
+  main().catch((e) => {
+    logger.fatal({ err: e instanceof Error ? e.message : String(e) }, 'api service failed to start');
+    process.stderr.write(`cinder-api: ${(e as Error).message}\n`);
+    process.exit(1);
+  });
+}

@@ -18,7 +18,7 @@ if (cfg.backends.length === 0) {
 }
 
 async function main() {
-  const db = openDb(cfg.database.connection);
+  const db = await openDb(cfg.database.connection, cfg.database);
   const transport = new Transport(transportOptions(cfg), logger);
   // A broker that is not up yet (boot order, a restart) is waited for, as oslo.messaging does.
   await transport.connect({ retryForever: true });
@@ -40,7 +40,7 @@ async function main() {
     metrics?.close();
     await Promise.all(services.map((s) => s.stop()));
     await transport.close();
-    db.$client.close();
+    await db.close();
   });
 }
 

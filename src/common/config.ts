@@ -46,6 +46,8 @@ export const defaultSectionSchema = z.object({
   my_ip: z.string().min(1).default('127.0.0.1'),
   osapi_volume_listen: z.string().min(1).default('0.0.0.0'),
   osapi_volume_listen_port: int(1, 65535).default(8776),
+  /** cinder-api worker processes on the one port (Cinder's default: the number of CPUs). */
+  osapi_volume_workers: int(1).default(Math.max(1, os.availableParallelism?.() ?? os.cpus().length)),
   /** Prefix for every command run as root (Cinder builds it from rootwrap_config). */
   root_helper: z.string().default('sudo cinder-rootwrap /etc/cinder/rootwrap.conf'),
   /** Where cinder-rtstool is found; Cinder runs it by name through rootwrap. */
@@ -192,6 +194,25 @@ export const metricsSectionSchema = z.object({
   stale_after: int(1).default(600),
 });
 
+/**
+ * [database], oslo.db's options where a Node pool has them (oslo_db/options.py): the pool of each
+ * process (max_pool_size + max_overflow connections at most, idle ones closed after
+ * connection_recycle_time), and how often and how far apart the first connection is tried at start.
+ */
+export const databaseSectionSchema = z.object({
+  connection: z.string().optional(),
+  max_pool_size: int(1).default(5),
+  max_overflow: int(0).default(50),
+  pool_timeout: int(1).optional(),
+  connection_recycle_time: int(1).default(3600),
+  /** -1: forever, as oslo.db. */
+  max_retries: int(-1).default(10),
+  retry_interval: int(0).default(10),
+  /** Not oslo.db's: seconds a statement waits, without blocking the process, for another process's SQLite write lock. */
+  sqlite_lock_timeout: int(0).default(30),
+});
+export type DatabaseConfig = Omit<z.infer<typeof databaseSectionSchema>, 'connection'> & { connection: string };
+
 export interface CinderConfig {
   DEFAULT: DefaultSection;
   oslo_messaging_rabbit: {
@@ -201,7 +222,7 @@ export interface CinderConfig {
     rabbit_quorum_queue: boolean;
     rabbit_transient_queues_ttl: number;
   };
-  database: { connection: string };
+  database: DatabaseConfig;
   oslo_concurrency: { lock_path: string };
   backends: BackendConfig[];
   keystone_authtoken: KeystoneAuthtokenSection;
@@ -234,12 +255,10 @@ export function parseConfig(text: string): CinderConfig {
   const raw = parseIni(text) as Record<string, Record<string, unknown>>;
   const DEFAULT = sectionOf(defaultSectionSchema, raw.DEFAULT, 'DEFAULT');
   const vars = { state_path: DEFAULT.state_path, host: DEFAULT.host, my_ip: DEFAULT.my_ip };
-  const connection = raw.database?.connection;
+  const db = sectionOf(databaseSectionSchema, raw.database, 'database');
   const database = {
-    connection: interpolate(
-      typeof connection === 'string' && connection ? connection : `sqlite:///${DEFAULT.state_path}/cinder.sqlite`,
-      vars,
-    ),
+    ...db,
+    connection: interpolate(db.connection ? db.connection : `sqlite:///${DEFAULT.state_path}/cinder.sqlite`, vars),
   };
   const lockPath = raw.oslo_concurrency?.lock_path;
   const oslo_concurrency = {

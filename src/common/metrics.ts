@@ -2,6 +2,7 @@
 // its own figures here; /metrics serves them (the API on its own port, the volume-manager on
 // [metrics] volume_listen:volume_port). Label values are bounded: routes are patterns, commands
 // are program + subcommand, locks are kinds (the volume id is replaced by <id>).
+import cluster from 'node:cluster';
 import http from 'node:http';
 import path from 'node:path';
 import client from 'prom-client';
@@ -51,8 +52,9 @@ export const brokerReconnects = new client.Counter({
 
 export const brokerConnected = new client.Gauge({
   name: 'cinder_rpc_broker_connected',
-  help: '1 while the AMQP connection is open.',
+  help: '1 while the AMQP connection is open (of every API worker).',
   registers,
+  aggregator: 'min',
 });
 
 export const commandDuration = new client.Histogram({
@@ -90,6 +92,8 @@ export const staleResources = new client.Gauge({
   help: 'Volumes and attachments in a transient status for longer than [metrics] stale_after (the stale report), by status.',
   labelNames: ['resource', 'status'] as const,
   registers,
+  // Each API worker sets it from a fresh report when it answers; the others' values are older.
+  aggregator: 'omit',
 });
 
 /** Set the stale gauge from a fresh report (every status present is set, the rest reset to 0). */
@@ -119,9 +123,52 @@ export function commandLabel(argv: readonly string[]): string {
 /** Seconds since a performance.now() reading. */
 export const since = (t0: number) => (performance.now() - t0) / 1000;
 
-/** The text exposition of every metric. */
-export function metricsText(): Promise<string> {
-  return registry.metrics();
+/**
+ * The text exposition of every metric. Under several API workers (src/common/launcher.ts) a
+ * worker asks the parent, which sums every worker's registry (prom-client's AggregatorRegistry),
+ * and adds its own fresh stale gauge.
+ */
+export async function metricsText(): Promise<string> {
+  if (!cluster.isWorker || !process.send) return registry.metrics();
+  const id = `${process.pid}-${++metricsRequests}`;
+  const text = await new Promise<string>((resolve, reject) => {
+    const onMessage = (m: { type?: string; id?: string; text?: string; error?: string }) => {
+      if (m?.type !== METRICS_RES || m.id !== id) return;
+      process.off('message', onMessage);
+      clearTimeout(timer);
+      if (m.error) reject(new Error(m.error));
+      else resolve(m.text ?? '');
+    };
+    const timer = setTimeout(() => {
+      process.off('message', onMessage);
+      reject(new Error('metrics: no answer from the parent process'));
+    }, 5000);
+    process.on('message', onMessage);
+    process.send!({ type: METRICS_REQ, id });
+  });
+  return `${text}\n${await registry.getSingleMetricAsString('cinder_stale_resources')}\n`;
+}
+
+const METRICS_REQ = 'cinder-ts:metrics-req';
+const METRICS_RES = 'cinder-ts:metrics-res';
+let metricsRequests = 0;
+
+/** In an API worker: let the parent collect this process's registry. */
+export function joinClusterMetrics(): void {
+  client.AggregatorRegistry.setRegistries(registry);
+  new client.AggregatorRegistry();
+}
+
+/** In the parent of the API workers: answer a worker's /metrics with the sum over all workers. */
+export function serveClusterMetrics(): void {
+  const aggregator = new client.AggregatorRegistry();
+  cluster.on('message', (worker, m: { type?: string; id?: string }) => {
+    if (m?.type !== METRICS_REQ) return;
+    aggregator.clusterMetrics().then(
+      (text) => worker.isConnected() && worker.send({ type: METRICS_RES, id: m.id, text }),
+      (e: unknown) => worker.isConnected() && worker.send({ type: METRICS_RES, id: m.id, error: String(e) }),
+    );
+  });
 }
 
 /**

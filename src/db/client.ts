@@ -1,62 +1,358 @@
-// One SQLite file shared by the API and the volume-manager processes: WAL so readers never block
-// the writer, and a busy timeout so two processes writing at once wait instead of failing.
+// The database under the API and the volume-managers: `[database] connection` as oslo.db reads it,
+// either the embedded SQLite file (one machine) or the cloud's MariaDB/MySQL (every controller and
+// storage host). Both engines serve one async interface, Db: `run` for statements, `tx` for a
+// transaction; the db layer (src/db/*) is written once against it.
 import Database from 'better-sqlite3';
-import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
-import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { drizzle as drizzleSqlite, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { migrate as migrateSqlite } from 'drizzle-orm/better-sqlite3/migrator';
+import { drizzle as drizzleMysql } from 'drizzle-orm/mysql2';
+import { migrate as migrateMysql } from 'drizzle-orm/mysql2/migrator';
+import mysql from 'mysql2/promise';
+import { Mutex } from 'async-mutex';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import fs from 'node:fs';
 import fsExt from 'fs-ext';
-import * as schema from './schema.js';
+import * as sqliteSchema from './schema.js';
+import * as mysqlSchema from './schema-mysql.js';
+import type { DatabaseConfig } from '../common/config.js';
 
-export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
+/**
+ * The query builder handed to a `run`/`tx` body. It is typed as the SQLite one for both engines:
+ * the db layer uses only what the two dialects share (select/insert/update/delete, awaited), reads
+ * results through Db.matched/Db.insertId, and is run on both engines by the tests.
+ */
+export type Q = BetterSQLite3Database<typeof sqliteSchema>;
+/** The tables, with the SQLite definitions' types; at run time those of the connection's engine. */
+export type Tables = Pick<typeof sqliteSchema, 'volumes' | 'volumeAttachment' | 'volumeAdminMetadata' | 'volumeMetadata' | 'services' | 'workers'>;
+export type Dialect = 'sqlite' | 'mysql';
 
 const MIGRATIONS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
-/** Turns `[database] connection` (sqlite:///path, sqlite:////abs/path or a bare path) into a file path. */
-export function sqlitePathFromUrl(connection: string): string {
-  const m = /^sqlite:\/\/\/(.*)$/.exec(connection);
-  if (m) return m[1] === '' ? ':memory:' : m[1].startsWith('/') ? m[1] : path.resolve(m[1]);
-  if (/^[a-z+]+:\/\//.test(connection)) {
-    throw new Error(`[database] connection: only sqlite:// URLs are supported, got ${connection.split(':')[0]}`);
+export type ConnectionSpec =
+  | { dialect: 'sqlite'; file: string }
+  | { dialect: 'mysql'; options: mysql.PoolOptions; database: string };
+
+/**
+ * Parses `[database] connection` as SQLAlchemy URLs read it: sqlite:///relative, sqlite:////abs,
+ * sqlite:// (memory), a bare path (ours), and mysql[+driver]://user:pass@host[:port]/db?charset=…
+ * [&unix_socket=…]. Other engines are refused at start with one line.
+ */
+export function parseConnection(connection: string): ConnectionSpec {
+  const s = /^sqlite:\/\/(?:\/(.*))?$/.exec(connection);
+  if (s) {
+    const p = s[1] ?? '';
+    return { dialect: 'sqlite', file: p === '' ? ':memory:' : p.startsWith('/') ? p : path.resolve(p) };
   }
-  return connection;
+  const m = /^mysql(?:\+\w+)?:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?:]*)(?::(\d+))?\/([^?]+)(?:\?(.*))?$/.exec(connection);
+  if (m) {
+    const [, user, pass, host, port, database, query] = m;
+    const params = new URLSearchParams(query ?? '');
+    const options: mysql.PoolOptions = {
+      user: user ? decodeURIComponent(user) : undefined,
+      password: pass ? decodeURIComponent(pass) : undefined,
+      database: decodeURIComponent(database),
+      charset: (params.get('charset') ?? 'utf8').toUpperCase(),
+    };
+    const socket = params.get('unix_socket');
+    if (socket) options.socketPath = socket;
+    else {
+      options.host = host || 'localhost';
+      if (port) options.port = Number(port);
+    }
+    return { dialect: 'mysql', options, database: options.database! };
+  }
+  if (/^[a-z0-9+]+:\/\//i.test(connection)) {
+    throw new Error(`[database] connection: unsupported engine ${connection.split(':')[0]} (sqlite:// or mysql+pymysql://)`);
+  }
+  return { dialect: 'sqlite', file: connection };
 }
 
-export function openDb(connection: string, opts: { migrate?: boolean; busyTimeoutMs?: number } = {}): Db {
-  const file = sqlitePathFromUrl(connection);
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
-  const sqlite = new Database(file);
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 10000}`);
-  sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('foreign_keys = ON');
-  const db = drizzle(sqlite, { schema }) as Db;
-  if (opts.migrate !== false) runMigrations(db);
-  return db;
+interface Scope {
+  db: Db;
+  q: Q;
+  tx: boolean;
+  open: boolean;
+}
+const scope = new AsyncLocalStorage<Scope>();
+
+/** The error a driver threw, under drizzle's DrizzleQueryError wrapper. */
+function driverError(e: unknown): { code?: unknown; errno?: unknown } {
+  let cur = e as { cause?: unknown } | undefined;
+  while (cur && typeof cur === 'object' && 'cause' in cur && cur.cause) cur = cur.cause as { cause?: unknown };
+  return (cur ?? {}) as { code?: unknown; errno?: unknown };
+}
+
+/** SQLITE_BUSY*: another process holds the write lock (or a snapshot went stale): try again. */
+export function isSqliteBusy(e: unknown): boolean {
+  const { code } = driverError(e);
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code === 'SQLITE_LOCKED');
 }
 
 /**
- * Both processes call this at start. drizzle's migrator opens a deferred transaction, so two
+ * What oslo.db's wrap_db_retry retries on the functions cinder/db/sqlalchemy/api.py decorates with
+ * retry_on_deadlock (DBDeadlock: ER_LOCK_DEADLOCK 1213, ER_LOCK_WAIT_TIMEOUT 1205), and a lost or
+ * refused connection (DBConnectionError: 2002, 2003, 2006, 2013), which the pool replaces.
+ */
+export function isMysqlRetriable(e: unknown): boolean {
+  const d = driverError(e);
+  if (d.errno === 1213 || d.errno === 1205 || d.errno === 2002 || d.errno === 2003 || d.errno === 2006 || d.errno === 2013) return true;
+  return (
+    typeof d.code === 'string' &&
+    ['PROTOCOL_CONNECTION_LOST', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ER_SERVER_SHUTDOWN', 'ER_CON_COUNT_ERROR'].includes(d.code)
+  );
+}
+
+interface Engine {
+  /** One attempt of a body outside a transaction. */
+  once<T>(fn: (q: Q) => Promise<T>, tx: boolean): Promise<T>;
+  retriable(e: unknown): boolean;
+  /** Milliseconds before the next attempt (attempt counts from 1), or null to give up. */
+  backoff(attempt: number, startedAt: number): number | null;
+  close(): Promise<void>;
+}
+
+export class Db {
+  /** Called with the error and the attempt when a statement is about to be retried. */
+  onRetry?: (e: unknown, attempt: number) => void;
+
+  constructor(
+    readonly dialect: Dialect,
+    readonly t: Tables,
+    private readonly engine: Engine,
+  ) {}
+
+  /** Statements outside a transaction (joining the caller's transaction when there is one). */
+  run<T>(fn: (q: Q) => Promise<T>): Promise<T> {
+    return this.enter(fn, false);
+  }
+
+  /**
+   * A write transaction: BEGIN IMMEDIATE on SQLite (the write lock first, so it can never fail half
+   * way on a lock upgrade), a pooled connection of its own on MariaDB. Nested calls join it. The
+   * whole body is retried on a lock or deadlock, as wrap_db_retry does.
+   */
+  tx<T>(fn: (q: Q) => Promise<T>): Promise<T> {
+    return this.enter(fn, true);
+  }
+
+  private async enter<T>(fn: (q: Q) => Promise<T>, tx: boolean): Promise<T> {
+    const s = scope.getStore();
+    if (s && s.db === this && s.open) {
+      if (s.tx || !tx) return fn(s.q);
+      // SQLite's one connection is already held by the caller: compose transactions at the top.
+      throw new Error('db: a transaction cannot begin inside run(); call it after');
+    }
+    const startedAt = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.engine.once(fn, tx);
+      } catch (e) {
+        const wait = this.engine.retriable(e) ? this.engine.backoff(attempt, startedAt) : null;
+        if (wait === null) throw e;
+        this.onRetry?.(e, attempt);
+        await sleep(wait);
+      }
+    }
+  }
+
+  /** Rows an UPDATE/DELETE matched (SQLite changes(); MySQL affectedRows under CLIENT_FOUND_ROWS). */
+  matched(res: unknown): number {
+    return this.dialect === 'sqlite' ? (res as { changes: number }).changes : (res as [{ affectedRows: number }])[0].affectedRows;
+  }
+
+  /** The id an INSERT gave an autoincrement key. */
+  insertId(res: unknown): number {
+    return this.dialect === 'sqlite'
+      ? Number((res as { lastInsertRowid: number | bigint }).lastInsertRowid)
+      : (res as [{ insertId: number }])[0].insertId;
+  }
+
+  /** SELECT … FOR UPDATE on MariaDB (Cinder's with_for_update); SQLite's BEGIN IMMEDIATE already holds the lock. */
+  forUpdate<T>(query: T): T {
+    return this.dialect === 'mysql' ? (query as unknown as { for(s: 'update'): T }).for('update') : query;
+  }
+
+  close(): Promise<void> {
+    return this.engine.close();
+  }
+
+  /** Runs `fn` with the scope that makes nested run/tx calls join it. */
+  static within<T>(s: Scope, fn: () => Promise<T>): Promise<T> {
+    return scope.run(s, async () => {
+      try {
+        return await fn();
+      } finally {
+        s.open = false;
+      }
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SQLite: one connection per process, never waiting inside the driver (busy_timeout 0): a lock held
+// by another process is waited for here, asynchronously, so the rest of the process goes on. A
+// mutex keeps a transaction's statements from interleaving with another request's.
+
+function openSqlite(file: string, cfg: Pick<DatabaseConfig, 'sqlite_lock_timeout'>, migrate: boolean): Promise<Db> {
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  const sqlite = new Database(file);
+  sqlite.pragma('busy_timeout = 0');
+  // WAL: readers never wait for the writer; changing the journal mode needs the lock once.
+  for (const end = Date.now() + cfg.sqlite_lock_timeout * 1000; ; ) {
+    try {
+      sqlite.pragma('journal_mode = WAL');
+      break;
+    } catch (e) {
+      if (!isSqliteBusy(e) || Date.now() > end) throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
+  }
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  const q = drizzleSqlite(sqlite, { schema: sqliteSchema });
+  const mutex = new Mutex();
+  let db!: Db;
+  const engine: Engine = {
+    async once(fn, tx) {
+      const release = await mutex.acquire();
+      try {
+        if (!tx) return await Db.within({ db, q, tx: false, open: true }, () => fn(q));
+        sqlite.exec('BEGIN IMMEDIATE');
+        try {
+          const r = await Db.within({ db, q, tx: true, open: true }, () => fn(q));
+          sqlite.exec('COMMIT');
+          return r;
+        } catch (e) {
+          if (sqlite.inTransaction) sqlite.exec('ROLLBACK');
+          throw e;
+        }
+      } finally {
+        release();
+      }
+    },
+    retriable: isSqliteBusy,
+    backoff: (attempt, startedAt) =>
+      Date.now() - startedAt >= cfg.sqlite_lock_timeout * 1000 ? null : Math.min(2 ** attempt, 100) * (0.5 + Math.random() / 2),
+    async close() {
+      await mutex.waitForUnlock();
+      sqlite.close();
+    },
+  };
+  db = new Db('sqlite', sqliteSchema as Tables, engine);
+  if (migrate) runSqliteMigrations(q, file);
+  return Promise.resolve(db);
+}
+
+/**
+ * Both processes migrate at start. drizzle's migrator opens a deferred transaction, so two
  * processes starting together could both see "nothing applied"; an flock on a file beside the
  * database makes the second wait until the first has finished.
  */
-export function runMigrations(db: Db): void {
-  const file = db.$client.name;
-  if (file === ':memory:' || file === '') {
-    migrate(db, { migrationsFolder: MIGRATIONS });
-    return;
-  }
+function runSqliteMigrations(q: Q, file: string): void {
+  const folder = path.join(MIGRATIONS, 'sqlite');
+  if (file === ':memory:') return migrateSqlite(q, { migrationsFolder: folder });
   const fd = fs.openSync(`${file}.migrate-lock`, 'a');
   try {
     fsExt.flockSync(fd, 'ex');
-    migrate(db, { migrationsFolder: MIGRATIONS });
+    for (const end = Date.now() + 30_000; ; ) {
+      try {
+        return migrateSqlite(q, { migrationsFolder: folder });
+      } catch (e) {
+        if (!isSqliteBusy(e) || Date.now() > end) throw e;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+      }
+    }
   } finally {
     fs.closeSync(fd);
   }
 }
 
-/** SQLAlchemy's DateTime text form on SQLite, always UTC: 'YYYY-MM-DD HH:MM:SS.ffffff'. */
+// ---------------------------------------------------------------------------------------------
+// MariaDB/MySQL: a mysql2 pool per process, sized and recycled as oslo.db's QueuePool; each
+// transaction owns one connection; deadlocks and lost connections are retried (wrap_db_retry:
+// max_retries=5, retry_interval=1 doubling up to 10 s).
+
+const WRAP_DB_RETRY = { maxRetries: 5, intervalMs: 1000, maxIntervalMs: 10_000 };
+
+async function openMysql(spec: Extract<ConnectionSpec, { dialect: 'mysql' }>, cfg: DatabaseConfig, migrate: boolean): Promise<Db> {
+  const pool = mysql.createPool({
+    ...spec.options,
+    connectionLimit: cfg.max_pool_size + cfg.max_overflow,
+    maxIdle: cfg.max_pool_size,
+    idleTimeout: cfg.connection_recycle_time * 1000,
+    flags: ['FOUND_ROWS'],
+    // oslo.db's mysql_sql_mode default, and UTC as Cinder writes its naive datetimes.
+    timezone: 'Z',
+  });
+  pool.on('connection', (conn) => {
+    conn.query("SET SESSION sql_mode = 'TRADITIONAL', time_zone = '+00:00'");
+  });
+  // oslo.db's start-up: max_retries attempts (-1: forever) retry_interval seconds apart.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await pool.query('SELECT 1');
+      break;
+    } catch (e) {
+      if (!isMysqlRetriable(e) || (cfg.max_retries >= 0 && attempt > cfg.max_retries)) {
+        await pool.end().catch(() => {});
+        throw e;
+      }
+      await sleep(cfg.retry_interval * 1000);
+    }
+  }
+  const q = drizzleMysql({ client: pool, schema: mysqlSchema, mode: 'default' }) as unknown as Q;
+  let db!: Db;
+  const engine: Engine = {
+    once(fn, tx) {
+      if (!tx) return Db.within({ db, q, tx: false, open: true }, () => fn(q));
+      return (q as unknown as { transaction<T>(f: (t: Q) => Promise<T>): Promise<T> }).transaction((t) =>
+        Db.within({ db, q: t, tx: true, open: true }, () => fn(t)),
+      );
+    },
+    retriable: isMysqlRetriable,
+    backoff: (attempt) =>
+      attempt > WRAP_DB_RETRY.maxRetries ? null : Math.min(WRAP_DB_RETRY.intervalMs * 2 ** (attempt - 1), WRAP_DB_RETRY.maxIntervalMs),
+    close: () => pool.end(),
+  };
+  db = new Db('mysql', mysqlSchema as unknown as Tables, engine);
+  if (migrate) await runMysqlMigrations(pool, q);
+  return db;
+}
+
+/** Serialised across processes by a named lock, as the SQLite side does with an flock. */
+async function runMysqlMigrations(pool: mysql.Pool, q: Q): Promise<void> {
+  const conn = await pool.getConnection();
+  try {
+    await conn.query("SELECT GET_LOCK('cinder_ts_migrate', 300)");
+    await migrateMysql(q as never, { migrationsFolder: path.join(MIGRATIONS, 'mysql') });
+  } finally {
+    await conn.query("SELECT RELEASE_LOCK('cinder_ts_migrate')").catch(() => {});
+    conn.release();
+  }
+}
+
+export type OpenOptions = { migrate?: boolean } & Partial<DatabaseConfig>;
+
+const DEFAULTS: Omit<DatabaseConfig, 'connection'> = {
+  max_pool_size: 5,
+  max_overflow: 50,
+  connection_recycle_time: 3600,
+  max_retries: 10,
+  retry_interval: 10,
+  sqlite_lock_timeout: 30,
+};
+
+/** Opens `[database] connection` (applying the migrations unless told not to). */
+export function openDb(connection: string, opts: OpenOptions = {}): Promise<Db> {
+  const cfg = { ...DEFAULTS, ...opts, connection };
+  const spec = parseConnection(connection);
+  return spec.dialect === 'sqlite' ? openSqlite(spec.file, cfg, opts.migrate !== false) : openMysql(spec, cfg, opts.migrate !== false);
+}
+
+/** SQLAlchemy's DateTime text form, always UTC: 'YYYY-MM-DD HH:MM:SS.ffffff' (MariaDB keeps the seconds). */
 export function dbNow(d: Date = new Date()): string {
   return d.toISOString().replace('T', ' ').replace('Z', '000');
 }

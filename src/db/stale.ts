@@ -3,7 +3,6 @@
 // cinder-volume service is heartbeating). Read-only.
 import { and, eq, inArray, lt } from 'drizzle-orm';
 import type { Db } from './client.js';
-import { services, volumeAttachment, volumes, workers } from './schema.js';
 
 /** Volume statuses that mean work in hand (and that no client request leaves a volume in for long). */
 export const TRANSIENT_VOLUME_STATUSES = ['creating', 'deleting', 'attaching', 'detaching', 'reserved', 'error_detaching'] as const;
@@ -33,8 +32,9 @@ export interface StaleAttachmentRow {
 }
 
 /** Live volumes in a transient status last updated before `before` (DB time text). */
-export function staleVolumes(db: Db, before: string): StaleVolumeRow[] {
-  return db
+export function staleVolumes(db: Db, before: string): Promise<StaleVolumeRow[]> {
+  const { volumes, workers } = db.t;
+  return db.run((q) => q
     .select({
       id: volumes.id,
       project_id: volumes.project_id,
@@ -47,13 +47,13 @@ export function staleVolumes(db: Db, before: string): StaleVolumeRow[] {
     .from(volumes)
     .leftJoin(workers, and(eq(workers.resource_type, 'Volume'), eq(workers.resource_id, volumes.id)))
     .where(and(eq(volumes.deleted, false), inArray(volumes.status, [...TRANSIENT_VOLUME_STATUSES]), lt(volumes.updated_at, before)))
-    .orderBy(volumes.updated_at)
-    .all();
+    .orderBy(volumes.updated_at));
 }
 
 /** Live attachment rows in a transient status last updated before `before`. */
-export function staleAttachments(db: Db, before: string): StaleAttachmentRow[] {
-  return db
+export function staleAttachments(db: Db, before: string): Promise<StaleAttachmentRow[]> {
+  const { volumes, volumeAttachment } = db.t;
+  return db.run((q) => q
     .select({
       id: volumeAttachment.id,
       volume_id: volumeAttachment.volume_id,
@@ -73,16 +73,17 @@ export function staleAttachments(db: Db, before: string): StaleAttachmentRow[] {
         lt(volumeAttachment.updated_at, before),
       ),
     )
-    .orderBy(volumeAttachment.updated_at)
-    .all();
+    .orderBy(volumeAttachment.updated_at));
 }
 
 /** Every cinder-volume service row: host → last heartbeat (DB time text). */
-export function volumeServiceHeartbeats(db: Db): Map<string, string | null> {
-  const rows = db
-    .select({ host: services.host, updated_at: services.updated_at })
-    .from(services)
-    .where(and(eq(services.binary, 'cinder-volume'), eq(services.deleted, false)))
-    .all();
+export async function volumeServiceHeartbeats(db: Db): Promise<Map<string, string | null>> {
+  const { services } = db.t;
+  const rows = await db.run((q) =>
+    q
+      .select({ host: services.host, updated_at: services.updated_at })
+      .from(services)
+      .where(and(eq(services.binary, 'cinder-volume'), eq(services.deleted, false))),
+  );
   return new Map(rows.map((r) => [r.host ?? '', r.updated_at]));
 }

@@ -24,9 +24,7 @@ import type { Connector, Volume, VolumeAttachment } from '../objects/volume.js';
 import type { Logger } from '../common/log.js';
 import type { Notifier } from './notifier.js';
 import { sanitizeHostname } from './utils.js';
-import { and, eq, isNull, ne } from 'drizzle-orm';
 import { isUuidLike } from '../common/uuid.js';
-import { volumeAttachment } from '../db/schema.js';
 
 /** Runs fn while holding the named inter-process lock (tooz file lock `cinder-<name>`). */
 export interface VolumeLocks {
@@ -128,13 +126,13 @@ export class VolumeManager {
       this.log.error({ err: errText(e) }, 'Failed to initialize driver.');
       return;
     }
-    for (const volume of this.myVolumes()) {
+    for (const volume of await this.myVolumes()) {
       if (volume.status !== 'in-use') continue;
       try {
         await this.driver.ensureExport(volume);
       } catch (e) {
         this.log.error({ volume_id: volume.id, err: errText(e) }, 'Failed to re-export volume, setting to ERROR.');
-        dbapi.volumeConditionalUpdate(this.db, volume.id, { status: 'error' }, { status: 'in-use' });
+        await dbapi.volumeConditionalUpdate(this.db, volume.id, { status: 'error' }, { status: 'in-use' });
       }
     }
     this.driver.initialized = true;
@@ -151,8 +149,8 @@ export class VolumeManager {
     if (this.serviceId === null) return;
     this.log.info(`Initiating service ${this.serviceId} cleanup`);
     const ctx = adminContext();
-    for (const worker of dbapi.workersOfService(this.db, this.serviceId)) {
-      const volume = dbapi.volumeGet(this.db, worker.resource_id);
+    for (const worker of await dbapi.workersOfService(this.db, this.serviceId)) {
+      const volume = await dbapi.volumeGet(this.db, worker.resource_id);
       const log = this.log.child({ volume_id: worker.resource_id });
       if (!volume) {
         log.debug('Skipping cleanup for non existent Volume.');
@@ -167,14 +165,14 @@ export class VolumeManager {
             continue;
           }
           if (worker.status === 'creating' || worker.status === 'downloading') {
-            dbapi.volumeUpdate(this.db, volume.id, { status: 'error' });
+            await dbapi.volumeUpdate(this.db, volume.id, { status: 'error' });
           }
         } catch (e) {
           log.error({ err: errText(e) }, 'Could not perform cleanup.');
           continue;
         }
       }
-      dbapi.workerDestroy(this.db, worker.id);
+      await dbapi.workerDestroy(this.db, worker.id);
     }
     this.log.info(`Service ${this.serviceId} cleanup completed.`);
   }
@@ -187,19 +185,17 @@ export class VolumeManager {
   private async withWorker<T>(volume: Volume, fn: () => Promise<T>): Promise<T> {
     const status = volume.status ?? '';
     const worker = dbapi.CLEANABLE_VOLUME_STATUSES.includes(status)
-      ? dbapi.workerSet(this.db, volume.id, status, this.serviceId)
+      ? await dbapi.workerSet(this.db, volume.id, status, this.serviceId)
       : null;
     try {
       return await fn();
     } finally {
-      if (worker && dbapi.volumeGet(this.db, volume.id)?.status !== worker.status) dbapi.workerDestroy(this.db, worker.id);
+      if (worker && (await dbapi.volumeGet(this.db, volume.id))?.status !== worker.status) await dbapi.workerDestroy(this.db, worker.id);
     }
   }
 
-  private myVolumes(): Volume[] {
-    return dbapi
-      .volumeGetAll(this.db)
-      .filter((v) => v.host !== null && (v.host === this.host || v.host.startsWith(`${this.host}#`)));
+  private async myVolumes(): Promise<Volume[]> {
+    return (await dbapi.volumeGetAll(this.db)).filter((v) => v.host !== null && (v.host === this.host || v.host.startsWith(`${this.host}#`)));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -215,14 +211,14 @@ export class VolumeManager {
     // scheduler would have (host@backend#pool).
     const host = volume.host && volume.host.includes('#') ? volume.host : `${this.host}#${this.pool}`;
     if (host !== volume.host) {
-      dbapi.volumeUpdate(this.db, volume.id, { host });
+      await dbapi.volumeUpdate(this.db, volume.id, { host });
       volume.host = host;
     }
     this.notifier.info(ctx, volume, 'create.start');
     try {
       this.requireDriverInitialized();
       const update = await this.driver.createVolume(volume);
-      dbapi.volumeUpdate(this.db, volume.id, {
+      await dbapi.volumeUpdate(this.db, volume.id, {
         ...(update ?? {}),
         status: 'available',
         launched_at: dbNow(),
@@ -232,10 +228,10 @@ export class VolumeManager {
       });
     } catch (e) {
       log.error({ err: errText(e) }, 'Volume create failed.');
-      dbapi.volumeUpdate(this.db, volume.id, { status: 'error' });
+      await dbapi.volumeUpdate(this.db, volume.id, { status: 'error' });
       return;
     }
-    this.notifier.info(ctx, dbapi.volumeGetOrThrow(this.db, volume.id), 'create.end');
+    this.notifier.info(ctx, await dbapi.volumeGetOrThrow(this.db, volume.id), 'create.end');
     log.info('Created volume successfully.');
   }
 
@@ -248,7 +244,7 @@ export class VolumeManager {
 
   private async deleteVolumeLocked(ctx: RequestContext, volume: Volume, unmanageOnly: boolean): Promise<void> {
     const log = this.log.child({ request_id: ctx.request_id, volume_id: volume.id });
-    const current = dbapi.volumeGet(this.db, volume.id);
+    const current = await dbapi.volumeGet(this.db, volume.id);
     if (!current) {
       log.debug('Tried to delete volume, but it no longer exists, moving on.');
       return;
@@ -271,14 +267,14 @@ export class VolumeManager {
     } catch (e) {
       if (e instanceof VolumeIsBusy) {
         log.error({ err: e.message }, 'Unable to delete busy volume.');
-        dbapi.volumeUpdate(this.db, volume.id, { status: 'available' });
+        await dbapi.volumeUpdate(this.db, volume.id, { status: 'available' });
         return;
       }
       log.error({ err: errText(e) }, 'Unable to delete volume.');
-      dbapi.volumeUpdate(this.db, volume.id, { status: unmanageOnly ? 'error_unmanaging' : 'error_deleting' });
+      await dbapi.volumeUpdate(this.db, volume.id, { status: unmanageOnly ? 'error_unmanaging' : 'error_deleting' });
       return;
     }
-    dbapi.volumeDestroy(this.db, volume.id);
+    await dbapi.volumeDestroy(this.db, volume.id);
     // The object as volume.destroy() leaves it: status 'deleted', its attachments gone with it.
     if (doQuota) this.notifier.info(ctx, { ...current, status: 'deleted', migration_status: null, volume_attachment: [] }, `${event}.end`);
     log.info('Deleted volume successfully.');
@@ -297,41 +293,25 @@ export class VolumeManager {
     volume?: Volume,
   ): Promise<VolumeAttachment> {
     return this.locks.withLock(volumeId, async () => {
-      const vol = volume ?? dbapi.volumeGetOrThrow(this.db, volumeId);
+      const vol = volume ?? await dbapi.volumeGetOrThrow(this.db, volumeId);
       const md = vol.admin_metadata;
       if (vol.status === 'attaching' && md.attached_mode && md.attached_mode !== mode) {
         throw new InvalidVolume({ reason: 'being attached by different mode' });
       }
       const hostSanitized = hostName ? sanitizeHostname(hostName) : null;
       // Idempotency: the same instance (or host) already tracked for this volume.
-      const existing = this.db
-        .select()
-        .from(volumeAttachment)
-        .where(
-          and(
-            eq(volumeAttachment.deleted, false),
-            eq(volumeAttachment.volume_id, volumeId),
-            ne(volumeAttachment.attach_status, 'detached'),
-            instanceUuid
-              ? eq(volumeAttachment.instance_uuid, instanceUuid)
-              : // No host name: Cinder's filter_by(attached_host=None), i.e. IS NULL.
-                hostSanitized === null
-                ? isNull(volumeAttachment.attached_host)
-                : eq(volumeAttachment.attached_host, hostSanitized),
-          ),
-        )
-        .get();
+      const existing = await dbapi.attachmentGetLiveOf(this.db, volumeId, { instanceUuid, hostName: hostSanitized });
       if (existing) {
-        dbapi.volumeUpdate(this.db, volumeId, { status: 'in-use' });
-        return dbapi.attachmentGet(this.db, existing.id)!;
+        await dbapi.volumeUpdate(this.db, volumeId, { status: 'in-use' });
+        return (await dbapi.attachmentGet(this.db, existing.id))!;
       }
       if (vol.status === 'in-use' && !vol.multiattach && !vol.migration_status) {
         throw new InvalidVolume({ reason: 'volume is already attached and multiple attachments are not enabled' });
       }
       this.notifier.info(ctx, vol, 'attach.start');
-      const attachment = dbapi.beginAttach(this.db, volumeId, mode);
+      const attachment = await dbapi.beginAttach(this.db, volumeId, mode);
       if (instanceUuid && !isUuidLike(instanceUuid)) {
-        dbapi.attachmentUpdate(this.db, attachment.id, { attach_status: 'error_attaching' });
+        await dbapi.attachmentUpdate(this.db, attachment.id, { attach_status: 'error_attaching' });
         throw new InvalidUUID({ uuid: instanceUuid });
       }
       try {
@@ -340,10 +320,10 @@ export class VolumeManager {
         }
         this.requireDriverInitialized();
       } catch (e) {
-        dbapi.attachmentUpdate(this.db, attachment.id, { attach_status: 'error_attaching' });
+        await dbapi.attachmentUpdate(this.db, attachment.id, { attach_status: 'error_attaching' });
         throw e;
       }
-      const res = dbapi.volumeAttached(this.db, attachment.id, instanceUuid, hostSanitized, mountpoint, mode);
+      const res = await dbapi.volumeAttached(this.db, attachment.id, instanceUuid, hostSanitized, mountpoint, mode);
       this.notifier.info(ctx, res.volume, 'attach.end');
       this.log.info(
         { request_id: ctx.request_id, volume_id: volumeId, attachment_id: attachment.id },
@@ -365,14 +345,14 @@ export class VolumeManager {
     return this.locks.withLock(`${volumeId}-detach_volume`, async () => {
       const log = this.log.child({ request_id: ctx.request_id, volume_id: volumeId, attachment_id: attachmentId });
       // The passed object may predate the lock holder before us; re-read what the decision needs.
-      const vol = dbapi.volumeGet(this.db, volumeId) ?? volume ?? dbapi.volumeGetOrThrow(this.db, volumeId);
+      const vol = await dbapi.volumeGet(this.db, volumeId) ?? volume ?? await dbapi.volumeGetOrThrow(this.db, volumeId);
       let attachment: VolumeAttachment;
       if (attachmentId) {
-        const found = dbapi.attachmentGet(this.db, attachmentId);
+        const found = await dbapi.attachmentGet(this.db, attachmentId);
         if (!found) {
           // Not attached (any more): only make the status right, e.g. roll 'detaching' back.
           log.info('Volume detach called, but volume not attached.');
-          dbapi.finishDetach(this.db, volumeId, attachmentId);
+          await dbapi.finishDetach(this.db, volumeId, attachmentId);
           return;
         }
         attachment = found;
@@ -385,7 +365,7 @@ export class VolumeManager {
         }
         if (atts.length === 0) {
           log.info('Volume detach called, but volume not attached.');
-          dbapi.volumeUpdate(this.db, volumeId, { status: 'available', attach_status: 'detached' });
+          await dbapi.volumeUpdate(this.db, volumeId, { status: 'available', attach_status: 'detached' });
           return;
         }
         attachment = atts[0];
@@ -395,7 +375,7 @@ export class VolumeManager {
       try {
         this.requireDriverInitialized();
       } catch (e) {
-        dbapi.attachmentUpdate(this.db, attachment.id, { attach_status: 'error_detaching' });
+        await dbapi.attachmentUpdate(this.db, attachment.id, { attach_status: 'error_detaching' });
         throw e;
       }
       alog.info({ instance: attachment.instance_uuid }, 'Detaching volume.');
@@ -410,7 +390,7 @@ export class VolumeManager {
         // retried os-detach (or roll_detaching) recovers.
         throw new RemoveExportException({ volume: volumeId, reason: errText(e) });
       }
-      const after = dbapi.finishDetach(this.db, volumeId, attachment.id);
+      const after = await dbapi.finishDetach(this.db, volumeId, attachment.id);
       this.notifier.info(ctx, after, 'detach.end');
       alog.info('Detach volume completed successfully.');
     });
@@ -453,19 +433,19 @@ export class VolumeManager {
     }
     // Cinder's target reads provider_auth from the DB row, not from the volume the RPC carried: a
     // second host attaching a multiattach volume must reuse the CHAP pair the first one got.
-    const stored = dbapi.volumeGet(this.db, volume.id);
+    const stored = await dbapi.volumeGet(this.db, volume.id);
     if (stored) volume = { ...volume, provider_auth: stored.provider_auth };
     // Beyond Cinder: a volume-manager killed while `cinder-rtstool create` runs leaves a target the
     // command still finishes, and Cinder never saves its provider_location, so every later
     // remove_export skips it: the target outlives the volume. The location is known beforehand
     // with LIO; recorded first, the target is found and removed by the next detach or delete.
     const intent = stored && !stored.provider_location ? (this.driver.expectedProviderLocation?.(volume) ?? null) : null;
-    if (intent) dbapi.volumeSetExportIntent(this.db, volume.id, intent);
+    if (intent) await dbapi.volumeSetExportIntent(this.db, volume.id, intent);
     let update;
     try {
       update = await this.driver.createExport(volume, connector);
     } catch (e) {
-      if (intent) dbapi.volumeSetExportIntent(this.db, volume.id, null);
+      if (intent) await dbapi.volumeSetExportIntent(this.db, volume.id, null);
       if (!(e instanceof CinderException)) throw e;
       const msg = opts.exportFailed(e.msg);
       log.error(msg);
@@ -473,7 +453,7 @@ export class VolumeManager {
     }
     try {
       if (update && Object.keys(update).length > 0) {
-        dbapi.volumeUpdate(this.db, volume.id, update as Record<string, unknown>);
+        await dbapi.volumeUpdate(this.db, volume.id, update as Record<string, unknown>);
         Object.assign(volume, update);
       }
     } catch (e) {
@@ -520,8 +500,10 @@ export class VolumeManager {
     const log = this.log.child({ request_id: ctx.request_id, volume_id: volumeId });
     try {
       // Read under the lock: the driver's shared-connection count must see finished deletes.
-      await this.locks.withLock(connectionLock(volumeId), () =>
-        this.driver.terminateConnection(this.withoutTerminated(dbapi.volumeGetOrThrow(this.db, volumeId), null, true), connector, { force }),
+      await this.locks.withLock(connectionLock(volumeId), async () =>
+        this.driver.terminateConnection(await this.withoutTerminated(await dbapi.volumeGetOrThrow(this.db, volumeId), null, true), connector, {
+          force,
+        }),
       );
     } catch (e) {
       if (e instanceof CinderException && e.code === 404) throw e;
@@ -550,7 +532,7 @@ export class VolumeManager {
     });
     // Flattened: the data keys plus driver_volume_type, then the attachment id.
     const info: Record<string, unknown> = { ...parsed.data, driver_volume_type: parsed.driver_volume_type };
-    dbapi.attachmentUpdate(this.db, attachmentId, { volume_id: volume.id, attach_status: 'attaching', connector });
+    await dbapi.attachmentUpdate(this.db, attachmentId, { volume_id: volume.id, attach_status: 'attaching', connector });
     info.attachment_id = attachmentId;
     return info;
   }
@@ -564,7 +546,7 @@ export class VolumeManager {
     // connector.get('mode', 'rw'): a present key wins, whatever its value.
     let mode = (Object.prototype.hasOwnProperty.call(connector, 'mode') ? connector.mode : 'rw') as string | null;
     this.notifier.info(ctx, vref, 'attach.start');
-    const attachment = dbapi.attachmentGet(this.db, attachmentId);
+    const attachment = await dbapi.attachmentGet(this.db, attachmentId);
     if (!attachment) throw new VolumeAttachmentNotFound({ filter: `attachment_id = ${attachmentId}` });
     // A mode given at attachment-create wins over the connector's, and is written back into it.
     // Cinder compares with the string 'null' only: a row whose attach_mode is still NULL (the RPC
@@ -580,10 +562,10 @@ export class VolumeManager {
       try {
         this.requireDriverInitialized();
       } catch (e) {
-        dbapi.attachmentUpdate(this.db, attachmentId, { attach_status: 'error_attaching' });
+        await dbapi.attachmentUpdate(this.db, attachmentId, { attach_status: 'error_attaching' });
         throw e;
       }
-      dbapi.volumeAttached(
+      await dbapi.volumeAttached(
         this.db,
         attachmentId,
         attachment.instance_uuid,
@@ -625,8 +607,8 @@ export class VolumeManager {
    * runs there after the RPC returns). An id is forgotten once its row is gone. `fresh`: the
    * volume was just read from the DB, so its attachments need no second read.
    */
-  private withoutTerminated(volume: Volume, keep: string | null = null, fresh = false): Volume {
-    const rows = fresh ? volume.volume_attachment : (dbapi.volumeGet(this.db, volume.id)?.volume_attachment ?? volume.volume_attachment);
+  private async withoutTerminated(volume: Volume, keep: string | null = null, fresh = false): Promise<Volume> {
+    const rows = fresh ? volume.volume_attachment : ((await dbapi.volumeGet(this.db, volume.id))?.volume_attachment ?? volume.volume_attachment);
     const live = rows.filter(
       (a) => a.attach_status !== 'detached',
     );
@@ -646,11 +628,11 @@ export class VolumeManager {
   async attachmentDelete(ctx: RequestContext, attachmentId: string, vref: Volume): Promise<void> {
     this.requireDriverInitialized();
     await this.locks.withLock(connectionLock(vref.id), async () => {
-      const attachment = dbapi.attachmentGet(this.db, attachmentId);
+      const attachment = await dbapi.attachmentGet(this.db, attachmentId);
       if (!attachment) throw new VolumeAttachmentNotFound({ filter: `attachment_id = ${attachmentId}` });
       const log = this.log.child({ request_id: ctx.request_id, volume_id: vref.id, attachment_id: attachmentId });
       this.notifier.info(ctx, vref, 'detach.start');
-      const volume = this.withoutTerminated(vref, attachmentId);
+      const volume = await this.withoutTerminated(vref, attachmentId);
       const shared = await this.connectionTerminate(volume, attachment);
       try {
         if (shared === false) await this.driver.removeExport(volume);
@@ -665,7 +647,7 @@ export class VolumeManager {
 
   async removeExport(ctx: RequestContext, volumeId: string): Promise<void> {
     this.requireDriverInitialized();
-    const volume = dbapi.volumeGetOrThrow(this.db, volumeId);
+    const volume = await dbapi.volumeGetOrThrow(this.db, volumeId);
     try {
       await this.driver.removeExport(volume);
     } catch (e) {

@@ -81,7 +81,7 @@ export async function startVolumeService(
   });
   // The row of an earlier run, if any: init_host cleans up the work it left (the first heartbeat,
   // after the RPC server is consuming, creates the row on a first start).
-  manager.serviceId = dbapi.serviceIdOf(deps.db, host, 'cinder-volume');
+  manager.serviceId = await dbapi.serviceIdOf(deps.db, host, 'cinder-volume');
   await manager.initHost();
 
   // Method names and argument names are Cinder's VolumeManager's (RPC API 3.18).
@@ -121,9 +121,9 @@ export async function startVolumeService(
   );
   await server.start();
 
-  const report = () => {
+  const report = async () => {
     try {
-      const service = dbapi.serviceReport(deps.db, {
+      const service = await dbapi.serviceReport(deps.db, {
         host,
         binary: 'cinder-volume',
         topic: 'cinder-volume',
@@ -138,8 +138,8 @@ export async function startVolumeService(
       logger.error({ err: (e as Error).message }, 'Recovered model server connection! (report failed)');
     }
   };
-  report();
-  const timer = setInterval(report, REPORT_INTERVAL_MS);
+  await report();
+  const timer = setInterval(() => void report(), REPORT_INTERVAL_MS);
   timer.unref();
 
   return {

@@ -36,9 +36,9 @@ export interface CreateVolumeRequest {
 
 export interface VolumeApiSurface {
   /** Project-scoped for non-admins; volume:get policy; VolumeNotFound (404) otherwise. */
-  get(ctx: RequestContext, volumeId: string): Volume;
+  get(ctx: RequestContext, volumeId: string): Promise<Volume>;
   /** Project-scoped unless an admin passes allTenants. */
-  getAll(ctx: RequestContext, opts?: VolumeListRequest): Volume[];
+  getAll(ctx: RequestContext, opts?: VolumeListRequest): Promise<Volume[]>;
   create(ctx: RequestContext, req: CreateVolumeRequest): Promise<Volume>;
   delete(ctx: RequestContext, volume: Volume, opts?: { cascade?: boolean; force?: boolean }): Promise<void>;
   reserveVolume(ctx: RequestContext, volume: Volume): Promise<void>;
@@ -91,10 +91,10 @@ export interface AttachmentApiSurface {
    * The attachment and its volume. With `readScoped`, a non-admin of another project gets the
    * not-found error (beyond Cinder, whose show/os-complete lookup is not project-scoped).
    */
-  getAttachment(ctx: RequestContext, attachmentId: string, opts?: { readScoped?: boolean }): AttachmentRef;
+  getAttachment(ctx: RequestContext, attachmentId: string, opts?: { readScoped?: boolean }): Promise<AttachmentRef>;
   /** objects.Volume.get_by_id: project-scoped for non-admins, no volume:get policy (404). */
-  getVolumeById(ctx: RequestContext, volumeId: string): Volume;
-  listAttachments(ctx: RequestContext, req: AttachmentListRequest): VolumeAttachment[];
+  getVolumeById(ctx: RequestContext, volumeId: string): Promise<Volume>;
+  listAttachments(ctx: RequestContext, req: AttachmentListRequest): Promise<VolumeAttachment[]>;
   attachmentCreate(
     ctx: RequestContext,
     volume: Volume,
@@ -110,11 +110,11 @@ export interface AttachmentApiSurface {
 /** The admin actions' volume-API side (cinder/api/contrib/admin_actions.py). */
 export interface AdminApiSurface {
   /** Live attachments not 'detached' (volume_attachment_get_all_by_volume_id). */
-  liveAttachments(volumeId: string): VolumeAttachment[];
+  liveAttachments(volumeId: string): Promise<VolumeAttachment[]>;
   /** The unconditional UPDATE, then detach every live attachment when attach_status=detached. */
   resetStatus(ctx: RequestContext, volumeId: string, update: ResetStatusUpdate): Promise<void>;
   /** Volumes and attachments in a transient status for more than `olderThanS` (admins only). */
-  staleReport(ctx: RequestContext, olderThanS: number): StaleReport;
+  staleReport(ctx: RequestContext, olderThanS: number): Promise<StaleReport>;
 }
 
 
@@ -185,27 +185,27 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     this.nova = deps.nova ?? new NovaAPI({ interface: 'public' }, { requester: nodeRequester(), logger: deps.logger });
   }
 
-  get(ctx: RequestContext, volumeId: string): Volume {
-    const volume = dbapi.volumeGet(this.db, volumeId, { projectId: ctx.is_admin ? undefined : ctx.project_id });
+  async get(ctx: RequestContext, volumeId: string): Promise<Volume> {
+    const volume = await dbapi.volumeGet(this.db, volumeId, { projectId: ctx.is_admin ? undefined : ctx.project_id });
     // A missing volume, another project's volume and a volume:get denial all look the same.
     if (!volume || !isAllowed(ctx, 'volume:get', volume)) throw new VolumeNotFound({ volume_id: volumeId });
     return volume;
   }
 
-  getAll(ctx: RequestContext, opts: VolumeListRequest = {}): Volume[] {
+  async getAll(ctx: RequestContext, opts: VolumeListRequest = {}): Promise<Volume[]> {
     authorize(ctx, 'volume:get_all');
     const { allTenants, ...page } = opts;
     const projectId = ctx.is_admin && allTenants ? undefined : ctx.project_id;
-    return dbapi.volumeGetAll(this.db, { ...page, projectId });
+    return await dbapi.volumeGetAll(this.db, { ...page, projectId });
   }
 
   async create(ctx: RequestContext, req: CreateVolumeRequest): Promise<Volume> {
     authorize(ctx, 'volume:create');
     // Cinder's scheduler picks a backend; with one volume service per backend we take the first
     // live cinder-volume service, and the manager appends the pool (#pool) when it creates the LV.
-    const availabilityZone = this.availabilityZoneFor(req.availability_zone ?? null);
-    const backends = dbapi.servicesUp(this.db, 'cinder-volume');
-    const volume = dbapi.volumeCreate(
+    const availabilityZone = await this.availabilityZoneFor(req.availability_zone ?? null);
+    const backends = await dbapi.servicesUp(this.db, 'cinder-volume');
+    const volume = await dbapi.volumeCreate(
       this.db,
       {
         id: randomUUID(),
@@ -230,7 +230,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     if (!backends[0]) {
       // Scheduler NoValidBackend: the volume goes to error and stays deletable.
       this.log.error({ volume_id: volume.id }, 'No valid backend was found: no cinder-volume service is up');
-      dbapi.volumeUpdate(this.db, volume.id, { status: 'error' });
+      await dbapi.volumeUpdate(this.db, volume.id, { status: 'error' });
       return volume;
     }
     await this.rpc.createVolume(ctx, volume);
@@ -242,9 +242,9 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
    * The create flow's _extract_availability_zones: the requested zone, else the default one, must
    * be a zone of some cinder-volume service (InvalidAvailabilityZone, 400), unless fallback is on.
    */
-  private availabilityZoneFor(requested: string | null): string {
+  private async availabilityZoneFor(requested: string | null): Promise<string> {
     const az = requested ?? this.az;
-    if (dbapi.volumeServiceZones(this.db).includes(az)) return az;
+    if ((await dbapi.volumeServiceZones(this.db)).includes(az)) return az;
     if (!this.azFallback) throw new InvalidAvailabilityZone({ az });
     this.log.warn(`Availability zone '${az}' not found, falling back to '${this.az}'.`);
     return this.az;
@@ -255,7 +255,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     if (opts.force) authorize(ctx, 'volume:force_delete', volume);
     if (!volume.host) {
       // Scheduling never happened: nothing on a backend to clean up.
-      dbapi.volumeDestroy(this.db, volume.id);
+      await dbapi.volumeDestroy(this.db, volume.id);
       this.log.info({ volume_id: volume.id }, 'Delete volume request issued successfully.');
       return;
     }
@@ -272,13 +272,13 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
       terminated_at: dbNow(),
     };
     // No snapshots table in this port: the "has snapshots" filter is always false.
-    if (!dbapi.volumeConditionalUpdate(this.db, volume.id, values, expected)) {
+    if (!await dbapi.volumeConditionalUpdate(this.db, volume.id, values, expected)) {
       const status = opts.force ? '' : buildOrStr(statuses, 'status must be %s and');
       throw new InvalidVolume({
         reason: `Volume ${status} must not be migrating, attached, belong to a group, have snapshots, awaiting a transfer, or be disassociated from snapshots after volume transfer.`,
       });
     }
-    const refreshed = dbapi.volumeGetOrThrow(this.db, volume.id);
+    const refreshed = await dbapi.volumeGetOrThrow(this.db, volume.id);
     await this.rpc.deleteVolume(ctx, refreshed);
     this.log.info({ volume_id: volume.id }, 'Delete volume request issued successfully.');
   }
@@ -286,7 +286,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
   async reserveVolume(ctx: RequestContext, volume: Volume): Promise<void> {
     authorize(ctx, `${P}reserve`, volume);
     const status = volume.multiattach ? (['available', 'in-use'] as const) : 'available';
-    const ok = dbapi.volumeConditionalUpdate(this.db, volume.id, { status: 'attaching' }, {
+    const ok = await dbapi.volumeConditionalUpdate(this.db, volume.id, { status: 'attaching' }, {
       // As loaded: a NULL multiattach column matches only IS NULL, as in Cinder's expected values.
       multiattach: volume.multiattach ?? null,
       status,
@@ -301,7 +301,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
 
   async unreserveVolume(ctx: RequestContext, volume: Volume): Promise<void> {
     authorize(ctx, `${P}unreserve`, volume);
-    const ok = dbapi.volumeConditionalUpdate(
+    const ok = await dbapi.volumeConditionalUpdate(
       this.db,
       volume.id,
       { status: dbapi.STATUS_FROM_LIVE_ATTACHMENTS },
@@ -316,7 +316,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
 
   async beginDetaching(ctx: RequestContext, volume: Volume): Promise<void> {
     authorize(ctx, `${P}begin_detaching`, volume);
-    const ok = dbapi.volumeConditionalUpdate(this.db, volume.id, { status: 'detaching' }, {
+    const ok = await dbapi.volumeConditionalUpdate(this.db, volume.id, { status: 'detaching' }, {
       status: 'in-use',
       attach_status: 'attached',
       migration_status: AVAILABLE_MIGRATION_STATUS,
@@ -334,7 +334,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
   async rollDetaching(ctx: RequestContext, volume: Volume): Promise<void> {
     authorize(ctx, `${P}roll_detaching`, volume);
     // The result is ignored on purpose: roll_detaching is always 202.
-    dbapi.volumeConditionalUpdate(this.db, volume.id, { status: 'in-use' }, { status: 'detaching' });
+    await dbapi.volumeConditionalUpdate(this.db, volume.id, { status: 'in-use' }, { status: 'detaching' });
     this.log.info({ volume_id: volume.id }, 'Roll detaching of volume completed successfully.');
   }
 
@@ -353,7 +353,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     // Every legacy attach leaves readonly in admin metadata (added only when absent).
     let readonly = volume.admin_metadata.readonly;
     if (readonly === undefined) {
-      dbapi.adminMetadataSet(this.db, volume.id, { readonly: 'False' });
+      await dbapi.adminMetadataSet(this.db, volume.id, { readonly: 'False' });
       readonly = 'False';
       volume.admin_metadata = { ...volume.admin_metadata, readonly };
     }
@@ -397,10 +397,10 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
   // ---------------------------------------------------------------------------------------------
   // new-style attachments (volume/api.py attachment_*, api/v3/attachments.py)
 
-  getAttachment(ctx: RequestContext, attachmentId: string, opts: { readScoped?: boolean } = {}): AttachmentRef {
-    const attachment = dbapi.attachmentGet(this.db, attachmentId);
+  async getAttachment(ctx: RequestContext, attachmentId: string, opts: { readScoped?: boolean } = {}): Promise<AttachmentRef> {
+    const attachment = await dbapi.attachmentGet(this.db, attachmentId);
     // The joined volume: any project's (Cinder's lookup is not project-scoped).
-    const volume = attachment ? dbapi.volumeGet(this.db, attachment.volume_id) : null;
+    const volume = attachment ? await dbapi.volumeGet(this.db, attachment.volume_id) : null;
     // Cinder 21.3.1 shows any project's attachment, connection_info included, to whoever knows its
     // id, and os-complete's 404 names its volume; here another project's member is told it does
     // not exist. Update and delete keep Cinder's 403 (their policy check comes first).
@@ -409,17 +409,17 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     return { ...attachment, volume };
   }
 
-  getVolumeById(ctx: RequestContext, volumeId: string): Volume {
-    const volume = dbapi.volumeGet(this.db, volumeId, { projectId: ctx.is_admin ? undefined : ctx.project_id });
+  async getVolumeById(ctx: RequestContext, volumeId: string): Promise<Volume> {
+    const volume = await dbapi.volumeGet(this.db, volumeId, { projectId: ctx.is_admin ? undefined : ctx.project_id });
     if (!volume) throw new VolumeNotFound({ volume_id: volumeId });
     return volume;
   }
 
-  listAttachments(ctx: RequestContext, req: AttachmentListRequest): VolumeAttachment[] {
+  async listAttachments(ctx: RequestContext, req: AttachmentListRequest): Promise<VolumeAttachment[]> {
     // volume_attachment_get_all_by_project puts the caller's project over any project_id filter;
     // with all_tenants an admin's project_id filter stays.
     const { project_id: projectFilter, ...filters } = req.filters;
-    return dbapi.attachmentGetAll(this.db, {
+    return await dbapi.attachmentGetAll(this.db, {
       projectId: ctx.is_admin && req.allTenants ? projectFilter : ctx.project_id,
       filters,
       limit: req.limit,
@@ -435,14 +435,14 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
    * else allowed only for the same instance on an in-use/reserved volume (live migration), then
    * INSERT the reserved attachment row.
    */
-  private attachmentReserve(ctx: RequestContext, vref: Volume, instanceUuid: string | null): VolumeAttachment {
+  private async attachmentReserve(ctx: RequestContext, vref: Volume, instanceUuid: string | null): Promise<VolumeAttachment> {
     if (vref.multiattach && vref.status === 'in-use' && vref.bootable) {
       authorize(ctx, 'volume:multiattach_bootable_volume', vref);
     }
     const statuses = vref.multiattach
       ? (['available', 'in-use', 'downloading'] as const)
       : (['available', 'downloading'] as const);
-    const ok = dbapi.volumeConditionalUpdate(this.db, vref.id, { status: 'reserved' }, {
+    const ok = await dbapi.volumeConditionalUpdate(this.db, vref.id, { status: 'reserved' }, {
       multiattach: vref.multiattach,
       status: statuses,
     });
@@ -454,7 +454,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
       let current = vref;
       if (instanceUuid && (vref.status === 'in-use' || vref.status === 'reserved')) {
         // Refreshed: concurrent reservations for the same instance (LP bug 1694530).
-        current = this.getVolumeById(ctx, vref.id);
+        current = await await this.getVolumeById(ctx, vref.id);
         override = current.volume_attachment.some((a) => a.instance_uuid === instanceUuid);
       }
       if (!override) {
@@ -463,7 +463,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
         });
       }
     }
-    return dbapi.volumeAttach(this.db, { volume_id: vref.id, attach_status: 'reserved', instance_uuid: instanceUuid });
+    return await dbapi.volumeAttach(this.db, { volume_id: vref.id, attach_status: 'reserved', instance_uuid: instanceUuid });
   }
 
   /**
@@ -487,7 +487,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
       this.log.error({ volume_id: volume.id }, msg);
       throw new InvalidVolume({ reason: msg });
     }
-    const attachment = this.attachmentReserve(ctx, volume, instanceUuid);
+    const attachment = await this.attachmentReserve(ctx, volume, instanceUuid);
     let connectionInfo: Record<string, unknown> = {};
     // `if connector:` — an empty connector is no connector.
     if (connector && Object.keys(connector).length > 0) {
@@ -495,7 +495,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     }
     attachment.connection_info = connectionInfo;
     // Any non-empty admin `readonly` (even 'False', which every legacy attach leaves) means 'ro'.
-    if (dbapi.adminMetadataGet(this.db, volume.id).readonly) {
+    if ((await dbapi.adminMetadataGet(this.db, volume.id)).readonly) {
       this.log.warn(
         { volume_id: volume.id },
         'Using volume_admin_metadata to set Read Only mode is deprecated!  Please use the mode argument in attachment-create.',
@@ -504,7 +504,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     } else {
       attachment.attach_mode = attachMode;
     }
-    dbapi.attachmentUpdate(this.db, attachment.id, {
+    await dbapi.attachmentUpdate(this.db, attachment.id, {
       connection_info: attachment.connection_info,
       attach_mode: attachment.attach_mode,
     });
@@ -534,7 +534,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     connector: Connector,
   ): Promise<VolumeAttachment> {
     authorize(ctx, 'volume:attachment_update', { project_id: attachment.volume.project_id });
-    const volume = this.getVolumeById(ctx, attachment.volume_id);
+    const volume = await this.getVolumeById(ctx, attachment.volume_id);
     if ((volume.status ?? '').includes('error')) {
       const msg =
         'Volume attachments can not be updated if the volume is in an error state. ' +
@@ -558,7 +558,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
       }
     }
     const info = await this.rpc.attachmentUpdate(ctx, volume, connector, attachment.id);
-    dbapi.attachmentUpdate(this.db, attachment.id, { connection_info: info });
+    await dbapi.attachmentUpdate(this.db, attachment.id, { connection_info: info });
     const { volume: _v, ...stale } = attachment;
     return { ...stale, connection_info: info };
   }
@@ -569,10 +569,10 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
    * volume in-use/attached, and volume.attach.end from the API.
    */
   async attachmentComplete(ctx: RequestContext, attachment: AttachmentRef): Promise<void> {
-    const volume = this.getVolumeById(ctx, attachment.volume_id);
+    const volume = await this.getVolumeById(ctx, attachment.volume_id);
     authorize(ctx, 'volume:attachment_complete', { project_id: attachment.volume.project_id });
-    dbapi.attachmentUpdate(this.db, attachment.id, { attach_status: 'attached' });
-    dbapi.volumeUpdate(this.db, volume.id, { status: 'in-use', attach_status: 'attached' });
+    await dbapi.attachmentUpdate(this.db, attachment.id, { attach_status: 'attached' });
+    await dbapi.volumeUpdate(this.db, volume.id, { status: 'in-use', attach_status: 'attached' });
     this.notifier.info(ctx, { ...volume, status: 'in-use', attach_status: 'attached' }, 'attach.end');
   }
 
@@ -593,8 +593,8 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
       await this.rpc.attachmentDelete(ctx, attachment.id, volume);
     }
     // The volume's attachment list as lazily loaded now (live rows not 'detached'), minus this one.
-    const remaining = dbapi.attachmentGetAllByVolumeId(this.db, volume.id).filter((a) => a.id !== attachment.id);
-    const after = dbapi.finishDetach(this.db, volume.id, attachment.id);
+    const remaining = (await dbapi.attachmentGetAllByVolumeId(this.db, volume.id)).filter((a) => a.id !== attachment.id);
+    const after = await dbapi.finishDetach(this.db, volume.id, attachment.id);
     this.notifier.info(ctx, { ...after, volume_attachment: remaining }, 'detach.end');
     this.log.info({ volume_id: volume.id, attachment_id: attachment.id }, 'Attachment delete completed successfully.');
     return remaining;
@@ -603,12 +603,12 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
   // ---------------------------------------------------------------------------------------------
   // admin actions (api/contrib/admin_actions.py)
 
-  staleReport(ctx: RequestContext, olderThanS: number): StaleReport {
+  staleReport(ctx: RequestContext, olderThanS: number): Promise<StaleReport> {
     authorize(ctx, 'cinder-ts:stale_report');
     return staleReport(this.db, olderThanS);
   }
 
-  liveAttachments(volumeId: string): VolumeAttachment[] {
+  liveAttachments(volumeId: string): Promise<VolumeAttachment[]> {
     return dbapi.attachmentGetAllByVolumeId(this.db, volumeId);
   }
 
@@ -620,13 +620,13 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
    * ACL stay, field failure F1). No workers table here, so no worker row to remove.
    */
   async resetStatus(ctx: RequestContext, volumeId: string, update: ResetStatusUpdate): Promise<void> {
-    this.notifier.info(ctx, this.getVolumeById(ctx, volumeId), 'reset_status.start');
-    dbapi.volumeUpdate(this.db, volumeId, update as Record<string, unknown>);
+    this.notifier.info(ctx, await this.getVolumeById(ctx, volumeId), 'reset_status.start');
+    await dbapi.volumeUpdate(this.db, volumeId, update as Record<string, unknown>);
     if (update.attach_status === 'detached') {
-      for (const a of dbapi.attachmentGetAllByVolumeId(this.db, volumeId)) dbapi.volumeDetached(this.db, volumeId, a.id);
-      dbapi.adminMetadataDelete(this.db, volumeId, 'attached_mode');
+      for (const a of await dbapi.attachmentGetAllByVolumeId(this.db, volumeId)) await dbapi.volumeDetached(this.db, volumeId, a.id);
+      await dbapi.adminMetadataDelete(this.db, volumeId, 'attached_mode');
     }
-    this.notifier.info(ctx, this.getVolumeById(ctx, volumeId), 'reset_status.end');
+    this.notifier.info(ctx, await this.getVolumeById(ctx, volumeId), 'reset_status.end');
   }
 
   /** A request carrying a service token whose roles intersect service_token_roles. */
@@ -652,7 +652,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
       if (volume.volume_attachment.length === 0) return;
       if (volume.volume_attachment.length === 1) ref = volume.volume_attachment[0];
     }
-    const attachment = typeof ref === 'string' ? dbapi.attachmentGet(this.db, ref) : ref;
+    const attachment = typeof ref === 'string' ? await dbapi.attachmentGet(this.db, ref) : ref;
     let serverId = '';
     if (attachment) {
       if (volume && volume.id !== attachment.volume_id) {

@@ -64,9 +64,9 @@ function attachmentRecovery(a: StaleAttachmentRow, down: string): string {
 /** Services whose heartbeat is older than this are down (Cinder's service_down_time). */
 const SERVICE_DOWN_TIME_S = 60;
 
-export function staleReport(db: Db, olderThanS: number, now = new Date()): StaleReport {
+export async function staleReport(db: Db, olderThanS: number, now = new Date()): Promise<StaleReport> {
   const before = dbNow(new Date(now.getTime() - olderThanS * 1000));
-  const beats = volumeServiceHeartbeats(db);
+  const beats = await volumeServiceHeartbeats(db);
   const serviceOf = (host: string | null) => (host ?? '').split('#')[0];
   const isUp = (host: string | null): boolean | null => {
     const beat = beats.get(serviceOf(host));
@@ -77,7 +77,7 @@ export function staleReport(db: Db, olderThanS: number, now = new Date()): Stale
   return {
     older_than: olderThanS,
     generated_at: now.toISOString(),
-    volumes: staleVolumes(db, before).map((v) => {
+    volumes: (await staleVolumes(db, before)).map((v) => {
       const up = isUp(v.host);
       return {
         resource: 'volume',
@@ -91,7 +91,7 @@ export function staleReport(db: Db, olderThanS: number, now = new Date()): Stale
         recovery: volumeRecovery(v, up, serviceOf(v.host)),
       };
     }),
-    attachments: staleAttachments(db, before).map((a) => {
+    attachments: (await staleAttachments(db, before)).map((a) => {
       const up = isUp(a.volume_host);
       const down = up === false ? `its cinder-volume (${serviceOf(a.volume_host)}) is down: restart it. ` : '';
       return {

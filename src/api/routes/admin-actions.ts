@@ -46,7 +46,7 @@ export function adminActions(api: AdminCapable): Map<string, Controller> {
 
   actions.set('os-force_detach', async (c) => {
     const body = validateBody<ForceDetachBody>(forceDetachSchema, c.body, c.bodyText)['os-force_detach'];
-    const volume = api.get(c.ctx, c.params.id);
+    const volume = await api.get(c.ctx, c.params.id);
     authorize(c.ctx, rule('force_detach'), volume);
     const connector = body.connector ?? null;
     try {
@@ -74,7 +74,7 @@ export function adminActions(api: AdminCapable): Map<string, Controller> {
   // AdminController._force_delete: no schema (any body), _get (volume_api.get: 404 for another
   // project), the admin policy (403 for a member), then volume_api.delete(force=True).
   actions.set('os-force_delete', async (c) => {
-    const volume = api.get(c.ctx, c.params.id);
+    const volume = await api.get(c.ctx, c.params.id);
     authorize(c.ctx, rule('force_delete'), volume);
     await api.delete(c.ctx, volume, { force: true });
     return ACCEPTED;
@@ -85,12 +85,12 @@ export function adminActions(api: AdminCapable): Map<string, Controller> {
     const update = resetUpdate(body);
     // objects.Volume.get_by_id: project-scoped for non-admins (404), no volume:get policy.
     const getById = api.getVolumeById?.bind(api) ?? api.get.bind(api);
-    const volume = getById(c.ctx, c.params.id);
+    const volume = await getById(c.ctx, c.params.id);
     authorize(c.ctx, rule('reset_status'), volume);
     if (update.status !== undefined && RESET_BLOCKED.includes(update.status)) {
       throw new HttpFault(400, `Cannot reset-state to ${update.status}`);
     }
-    if (update.status === 'in-use' && need(api.liveAttachments, 'liveAttachments').call(api, volume.id).length === 0) {
+    if (update.status === 'in-use' && (await need(api.liveAttachments, 'liveAttachments').call(api, volume.id)).length === 0) {
       throw new HttpFault(400, 'Cannot reset-state to in-use because volume does not have any attachments.');
     }
     c.log.debug({ update }, 'Updating volume with reset-status values');

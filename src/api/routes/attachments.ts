@@ -106,7 +106,7 @@ export function attachmentControllers(volumeApi: VolumeApiSurface & Partial<Atta
     (detail: boolean): Controller =>
     async (c) => {
       const r = listRequest(c);
-      const rows = r.valid ? api.listAttachments(c.ctx, r) : [];
+      const rows = r.valid ? await api.listAttachments(c.ctx, r) : [];
       return {
         kind: 'object',
         status: 200,
@@ -115,7 +115,7 @@ export function attachmentControllers(volumeApi: VolumeApiSurface & Partial<Atta
     };
 
   const show: Controller = async (c) => {
-    const attachment = api.getAttachment(c.ctx, c.params.id, { readScoped: true });
+    const attachment = await api.getAttachment(c.ctx, c.params.id, { readScoped: true });
     // The volume is read with an admin context; its admin metadata `format` joins connection_info.
     const format = attachment.volume.admin_metadata.format;
     if (format !== undefined) {
@@ -130,7 +130,7 @@ export function attachmentControllers(volumeApi: VolumeApiSurface & Partial<Atta
     const schema = c.version >= MV.ATTACHMENT_CREATE_MODE_ARG ? attachmentCreateSchemas.v354 : attachmentCreateSchemas.base;
     const body = validateBody<AttachmentCreateBody>(schema, c.body, c.bodyText).attachment;
     const instanceUuid = body.instance_uuid ?? null;
-    const volume = api.getVolumeById(c.ctx, body.volume_uuid);
+    const volume = await api.getVolumeById(c.ctx, body.volume_uuid);
     const connector = (body.connector ?? null) as Connector | null;
     const mode = c.version >= MV.ATTACHMENT_CREATE_MODE_ARG ? (body.mode ?? 'null') : undefined;
     let created;
@@ -151,7 +151,7 @@ export function attachmentControllers(volumeApi: VolumeApiSurface & Partial<Atta
   const update: Controller = async (c) => {
     if (isObject(c.body)) rejectStrayTypeKey(c.body);
     const body = validateBody<AttachmentUpdateBody>(attachmentUpdateSchema, c.body, c.bodyText).attachment;
-    const attachment = api.getAttachment(c.ctx, c.params.id);
+    const attachment = await api.getAttachment(c.ctx, c.params.id);
     let updated;
     try {
       updated = await api.attachmentUpdate(c.ctx, attachment, body.connector as Connector);
@@ -166,14 +166,14 @@ export function attachmentControllers(volumeApi: VolumeApiSurface & Partial<Atta
   };
 
   const remove: Controller = async (c) => {
-    const attachment = api.getAttachment(c.ctx, c.params.id);
+    const attachment = await api.getAttachment(c.ctx, c.params.id);
     const remaining = await api.attachmentDelete(c.ctx, attachment);
     return { kind: 'object', status: 200, body: { attachments: remaining.map(attachmentSummary) } };
   };
 
   // os-complete has no schema: cinderclient sends null, anything else is accepted too.
   const complete: Controller = async (c) => {
-    const attachment = api.getAttachment(c.ctx, c.params.id, { readScoped: true });
+    const attachment = await api.getAttachment(c.ctx, c.params.id, { readScoped: true });
     await api.attachmentComplete(c.ctx, attachment);
     return { kind: 'object', status: 204, body: null };
   };

@@ -21,7 +21,7 @@ export function registerStaleRoutes(
       if (raw !== undefined && (!/^\d+$/.test(raw) || !Number.isSafeInteger(olderThan))) {
         throw new InvalidInput({ reason: `older_than must be a whole number of seconds, got '${raw}'` });
       }
-      return { kind: 'object', status: 200, body: { stale: api.staleReport(c.ctx, olderThan) } };
+      return { kind: 'object', status: 200, body: { stale: await api.staleReport(c.ctx, olderThan) } };
     },
   };
   type P = { Params: { project_id?: string } };

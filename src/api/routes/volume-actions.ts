@@ -36,9 +36,9 @@ export function volumeActions(api: VolumeApiSurface): Map<string, Controller> {
   // os-reserve / os-unreserve / os-begin_detaching / os-roll_detaching have no schema:
   // any value (null, {}, {"fake": "fake"}) is accepted.
   const simple =
-    (policy: string, call: (c: ResourceCall, v: ReturnType<typeof lookup>) => Promise<void>): Controller =>
+    (policy: string, call: (c: ResourceCall, v: Awaited<ReturnType<typeof lookup>>) => Promise<void>): Controller =>
     async (c) => {
-      const volume = lookup(c);
+      const volume = await lookup(c);
       authorize(c.ctx, rule(policy), volume);
       await call(c, volume);
       return ACCEPTED;
@@ -53,7 +53,7 @@ export function volumeActions(api: VolumeApiSurface): Map<string, Controller> {
 
   actions.set('os-attach', async (c) => {
     const body = validateBody<AttachBody>(attachSchema, c.body, c.bodyText)['os-attach'];
-    const volume = lookup(c);
+    const volume = await lookup(c);
     const instanceUuid = body.instance_uuid ?? null;
     const hostName = body.host_name ?? null;
     const mode = body.mode ?? 'rw';
@@ -73,7 +73,7 @@ export function volumeActions(api: VolumeApiSurface): Map<string, Controller> {
 
   actions.set('os-detach', async (c) => {
     const detach = validateBody<DetachBody>(detachSchema, c.body, c.bodyText)['os-detach'];
-    const volume = lookup(c);
+    const volume = await lookup(c);
     // `body['os-detach'].get(...)` on None: AttributeError, a 500 (the schema allows null).
     if (detach === null) throw new Error("AttributeError: 'NoneType' object has no attribute 'get'");
     const attachmentId = detach.attachment_id ?? null;
@@ -92,7 +92,7 @@ export function volumeActions(api: VolumeApiSurface): Map<string, Controller> {
 
   actions.set('os-initialize_connection', async (c) => {
     const body = validateBody<InitializeConnectionBody>(initializeConnectionSchema, c.body, c.bodyText);
-    const volume = lookup(c);
+    const volume = await lookup(c);
     const connector = body['os-initialize_connection'].connector;
     authorize(c.ctx, rule('initialize_connection'), volume);
     let info: Record<string, unknown>;
@@ -113,7 +113,7 @@ export function volumeActions(api: VolumeApiSurface): Map<string, Controller> {
 
   actions.set('os-terminate_connection', async (c) => {
     const body = validateBody<TerminateConnectionBody>(terminateConnectionSchema, c.body, c.bodyText);
-    const volume = lookup(c);
+    const volume = await lookup(c);
     const connector = body['os-terminate_connection'].connector;
     authorize(c.ctx, rule('terminate_connection'), volume);
     try {

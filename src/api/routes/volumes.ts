@@ -94,7 +94,7 @@ function pickCreateSchema(version: number) {
 
 export function volumeControllers(api: VolumeApiSurface) {
   const show: Controller = async (c) => {
-    const volume = api.get(c.ctx, c.params.id);
+    const volume = await api.get(c.ctx, c.params.id);
     return { kind: 'object', status: 200, body: { volume: volumeDetail(viewRequest(c.req, c.ctx, c.version), volume, true) } };
   };
 
@@ -115,7 +115,7 @@ export function volumeControllers(api: VolumeApiSurface) {
       // A non-admin's all_tenants is dropped with the other filters it may not use, before parsing.
       const allTenantsRaw = c.ctx.is_admin ? lastParam(pairs, 'all_tenants') : undefined;
       const allTenants = getBoolParam(allTenantsRaw, 'all_tenants', allTenantsRaw !== undefined);
-      const volumes = api.getAll(c.ctx, { allTenants, marker, limit, offset, sortKeys: keys, sortDirs });
+      const volumes = await api.getAll(c.ctx, { allTenants, marker, limit, offset, sortKeys: keys, sortDirs });
       const vr = viewRequest(c.req, c.ctx, c.version);
       const body: Record<string, unknown> = {
         volumes: volumes.map((v) => (detail ? volumeDetail(vr, v, true) : volumeSummary(vr, v))),
@@ -134,7 +134,7 @@ export function volumeControllers(api: VolumeApiSurface) {
       const forceRaw = lastParam(pairs, 'force');
       force = getBoolParam(forceRaw, 'force', forceRaw !== undefined);
     }
-    const volume = api.get(c.ctx, c.params.id);
+    const volume = await api.get(c.ctx, c.params.id);
     if (force) authorize(c.ctx, 'volume:force_delete', volume);
     authorize(c.ctx, 'volume:delete', volume);
     await api.delete(c.ctx, volume, { cascade, force });
@@ -188,7 +188,7 @@ export function volumeControllers(api: VolumeApiSurface) {
       throw new SnapshotNotFound({ snapshot_id: volume.snapshot_id });
     }
     if (volume.source_volid !== null && volume.source_volid !== undefined) {
-      api.get(c.ctx, String(volume.source_volid));
+      await api.get(c.ctx, String(volume.source_volid));
       throw new InvalidInput({ reason: 'Creating a volume from another volume is not supported by cinder-ts.' });
     }
     if (volume.consistencygroup_id !== null && volume.consistencygroup_id !== undefined) {

@@ -1,0 +1,139 @@
+// The same tables as schema.ts, for MariaDB/MySQL, with the column types of Cinder's models
+// (cinder/db/sqlalchemy/models.py): String(36) for ids, String(255) for names and statuses,
+// String(256) for provider_location/provider_auth, Text for the JSON columns, DateTime, Boolean as
+// TINYINT(1), InnoDB. schema.ts stays the source of the row types; test/unit/db-schema.test.ts
+// fails when the two definitions drift apart (a column, its nullability, default or kind).
+import { mysqlTable, varchar, text, int, boolean, datetime, index, unique } from 'drizzle-orm/mysql-core';
+
+const dt = (name: string) => datetime(name, { mode: 'string' });
+const id36 = (name: string) => varchar(name, { length: 36 });
+const s255 = (name: string) => varchar(name, { length: 255 });
+
+const base = {
+  created_at: dt('created_at'),
+  updated_at: dt('updated_at'),
+  deleted_at: dt('deleted_at'),
+  deleted: boolean('deleted').notNull().default(false),
+};
+
+export const volumes = mysqlTable(
+  'volumes',
+  {
+    ...base,
+    id: id36('id').primaryKey(),
+    _name_id: id36('_name_id'),
+    ec2_id: s255('ec2_id'),
+    user_id: s255('user_id'),
+    project_id: s255('project_id'),
+    snapshot_id: id36('snapshot_id'),
+    cluster_name: s255('cluster_name'),
+    host: s255('host'),
+    size: int('size'),
+    availability_zone: s255('availability_zone'),
+    status: s255('status'),
+    attach_status: s255('attach_status'),
+    migration_status: s255('migration_status'),
+    scheduled_at: dt('scheduled_at'),
+    launched_at: dt('launched_at'),
+    terminated_at: dt('terminated_at'),
+    display_name: s255('display_name'),
+    display_description: s255('display_description'),
+    provider_location: varchar('provider_location', { length: 256 }),
+    provider_auth: varchar('provider_auth', { length: 256 }),
+    provider_geometry: s255('provider_geometry'),
+    provider_id: s255('provider_id'),
+    volume_type_id: id36('volume_type_id'),
+    source_volid: id36('source_volid'),
+    encryption_key_id: id36('encryption_key_id'),
+    consistencygroup_id: id36('consistencygroup_id'),
+    group_id: id36('group_id'),
+    bootable: boolean('bootable').default(false),
+    multiattach: boolean('multiattach').default(false),
+    replication_status: s255('replication_status'),
+    replication_extended_status: s255('replication_extended_status'),
+    replication_driver_data: s255('replication_driver_data'),
+    previous_status: s255('previous_status'),
+    service_uuid: id36('service_uuid'),
+    shared_targets: boolean('shared_targets').default(true),
+    use_quota: boolean('use_quota').default(true),
+  },
+  (t) => [index('volumes_service_uuid_idx').on(t.service_uuid, t.deleted)],
+);
+
+export const volumeAttachment = mysqlTable(
+  'volume_attachment',
+  {
+    ...base,
+    id: id36('id').primaryKey(),
+    volume_id: id36('volume_id')
+      .notNull()
+      .references(() => volumes.id),
+    attached_host: s255('attached_host'),
+    instance_uuid: id36('instance_uuid'),
+    mountpoint: s255('mountpoint'),
+    attach_time: dt('attach_time'),
+    detach_time: dt('detach_time'),
+    attach_mode: id36('attach_mode'),
+    attach_status: s255('attach_status'),
+    connection_info: text('connection_info'),
+    connector: text('connector'),
+  },
+  (t) => [index('attachments_volume_id_idx').on(t.volume_id)],
+);
+
+export const volumeAdminMetadata = mysqlTable(
+  'volume_admin_metadata',
+  {
+    ...base,
+    id: int('id').primaryKey().autoincrement(),
+    key: s255('key'),
+    value: s255('value'),
+    volume_id: id36('volume_id')
+      .notNull()
+      .references(() => volumes.id),
+  },
+  (t) => [index('volume_admin_metadata_volume_id_idx').on(t.volume_id)],
+);
+
+export const volumeMetadata = mysqlTable(
+  'volume_metadata',
+  {
+    ...base,
+    id: int('id').primaryKey().autoincrement(),
+    key: s255('key'),
+    value: s255('value'),
+    volume_id: id36('volume_id')
+      .notNull()
+      .references(() => volumes.id),
+  },
+  (t) => [index('volume_metadata_volume_id_idx').on(t.volume_id)],
+);
+
+export const services = mysqlTable('services', {
+  ...base,
+  id: int('id').primaryKey().autoincrement(),
+  uuid: id36('uuid'),
+  host: s255('host'),
+  binary: s255('binary'),
+  topic: s255('topic'),
+  report_count: int('report_count').notNull().default(0),
+  disabled: boolean('disabled').default(false),
+  availability_zone: s255('availability_zone'),
+  rpc_current_version: id36('rpc_current_version'),
+  object_current_version: id36('object_current_version'),
+  cluster_name: s255('cluster_name'),
+});
+
+export const workers = mysqlTable(
+  'workers',
+  {
+    ...base,
+    id: int('id').primaryKey().autoincrement(),
+    resource_type: varchar('resource_type', { length: 40 }).notNull(),
+    resource_id: id36('resource_id').notNull(),
+    status: s255('status'),
+    service_id: int('service_id').references(() => services.id),
+    race_preventer: int('race_preventer').notNull().default(0),
+  },
+  (t) => [unique('workers_resource_type_resource_id_key').on(t.resource_type, t.resource_id), index('workers_service_id_idx').on(t.service_id)],
+);
