@@ -1,11 +1,12 @@
-// Detach benchmark: the real API and volume-manager processes on SQLite and the local RabbitMQ,
+// Detach benchmark: the real API and volume-manager processes on SQLite or MariaDB and the local RabbitMQ,
 // with the recording stand-in commands. Sets up N attached volumes, then runs Nova's legacy
 // three-call detach (begin_detaching, terminate_connection, detach) with 1 and with 32 concurrent
 // clients, and prints p50/p95/p99 per call and per detach, detaches/s, non-2xx answers, and the
-// peak RSS (VmHWM) of the API and the manager.
+// peak RSS (VmHWM) of every API process and of the manager.
 //
-//   npx tsx bench/detach.ts [--volumes 200] [--concurrency 1,32]
+//   npx tsx bench/detach.ts [--engine sqlite|mysql] [--workers 1] [--volumes 200] [--concurrency 1,32]
 import fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Cluster, CinderClient, sleep } from '../test/support/cluster.js';
 
@@ -14,6 +15,9 @@ const arg = (name: string, dflt: string) => {
   return i >= 0 ? process.argv[i + 1] : dflt;
 };
 const N = Number(arg('volumes', '200'));
+const ENGINE = arg('engine', 'sqlite');
+const WORKERS = arg('workers', '1');
+process.env.CINDER_TS_DB_ENGINE = ENGINE;
 const LEVELS = arg('concurrency', '1,32').split(',').map(Number);
 const PROJECT = 'be0c4be0c4be0c4be0c4be0c4be0c4be';
 const SERVICE = { 'X-Service-Roles': 'service' };
@@ -24,6 +28,15 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
 }
 const f = (ms: number) => ms.toFixed(2).padStart(8);
+
+/** The API's worker processes (osapi_volume_workers > 1), not tsx's esbuild service. */
+function apiWorkers(pid: number | undefined): number[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(pid), '-f', 'src/cmd/api.ts'], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
 
 function peakRssMiB(pid: number | undefined): number {
   if (!pid) return NaN;
@@ -101,11 +114,11 @@ async function run(api: CinderClient, vols: Attached[], concurrency: number) {
 }
 
 async function main() {
-  const cluster = new Cluster({ logLevel: 'warn', rpcResponseTimeout: 60 });
+  const cluster = new Cluster({ logLevel: 'warn', rpcResponseTimeout: 60, extraDefault: { osapi_volume_workers: WORKERS } });
   await cluster.start();
   const api = new CinderClient(cluster.baseUrl, PROJECT);
   try {
-    console.log(`detach benchmark: ${N} attached volumes per level, stand-in storage commands, SQLite, RabbitMQ`);
+    console.log(`detach benchmark: ${N} attached volumes per level, stand-in storage commands, engine=${ENGINE}, api_workers=${WORKERS}, RabbitMQ`);
     for (const c of LEVELS) {
       const vols = await setup(api, cluster, N, 8);
       // warm-up the paths once (JIT, connections) on a volume not measured
@@ -126,7 +139,10 @@ async function main() {
       const left = cluster.sql<{ n: number }>("SELECT count(*) AS n FROM volumes WHERE deleted = 0 AND status != 'available'")[0].n;
       console.log(`volumes not available after the run: ${left}`);
     }
-    console.log(`\npeak RSS: api=${peakRssMiB(cluster.api?.pid).toFixed(1)} MiB  manager=${peakRssMiB(cluster.volume?.pid).toFixed(1)} MiB`);
+    const workers = apiWorkers(cluster.api?.pid).map((p) => peakRssMiB(p).toFixed(1));
+    console.log(
+      `\npeak RSS: api=${peakRssMiB(cluster.api?.pid).toFixed(1)} MiB${workers.length ? ` (parent) + workers ${workers.join(', ')} MiB` : ''}  manager=${peakRssMiB(cluster.volume?.pid).toFixed(1)} MiB`,
+    );
     console.log('(API and manager run under node --import tsx; stand-in calls cost one bash start each)');
   } finally {
     await cluster.stop();

@@ -146,20 +146,14 @@ export async function workerDestroy(db: Db, id: number): Promise<void> {
   await db.run((q) => q.delete(w).where(eq(w.id, id)));
 }
 
+/** worker_destroy of a volume's row when it is still for `status`. */
+export async function workerDestroyFor(db: Db, resourceId: string, status: string): Promise<void> {
+  const { workers: w } = db.t;
+  await db.run((q) => q.delete(w).where(and(eq(w.resource_type, 'Volume'), eq(w.resource_id, resourceId), eq(w.status, status))));
+}
+
 /** worker_get_all(service_id=…): what a service had in hand, oldest first. */
 export function workersOfService(db: Db, serviceId: number): Promise<WorkerRow[]> {
   const { workers: w } = db.t;
   return db.run((q) => q.select().from(w).where(eq(w.service_id, serviceId)).orderBy(asc(w.id)));
-}
-
-/** worker_get_all(service_id=None): work whose RPC was cast and no volume-manager has claimed yet. */
-export function workersUnclaimed(db: Db, olderThan: string): Promise<WorkerRow[]> {
-  const { workers: w } = db.t;
-  return db.run((q) =>
-    q
-      .select()
-      .from(w)
-      .where(and(sql`${w.service_id} IS NULL`, sql`${w.updated_at} < ${olderThan}`))
-      .orderBy(asc(w.id)),
-  );
 }

@@ -202,7 +202,31 @@ export class VolumeManager {
   // create / delete (casts)
 
   async createVolume(ctx: RequestContext, volume: Volume): Promise<void> {
-    await this.withWorker(volume, () => this.createVolumeWorked(ctx, volume));
+    try {
+      await this.withWorker(volume, () => this.createVolumeWorked(ctx, volume));
+    } catch (e) {
+      // The flow could not even record its failure (the database was away or locked for longer
+      // than the engine waits). Beyond Cinder, whose volume stays 'creating' then: keep trying to
+      // set it to 'error' in the background, so no create is lost; the workers row the API wrote
+      // covers a restart in the meantime (doCleanup).
+      this.log.error({ request_id: ctx.request_id, volume_id: volume.id, err: errText(e) }, 'Volume create failed on a database error; setting it to error when the database answers.');
+      void this.errorWhenPossible(volume.id, 'creating');
+    }
+  }
+
+  /** A conditional `status → error` from `from`, retried until the database takes it, then the worker row goes. */
+  private async errorWhenPossible(volumeId: string, from: string): Promise<void> {
+    for (let wait = 1000; ; wait = Math.min(wait * 2, 30_000)) {
+      try {
+        await dbapi.volumeConditionalUpdate(this.db, volumeId, { status: 'error' }, { status: from });
+        await dbapi.workerDestroyFor(this.db, volumeId, from);
+        this.log.info({ volume_id: volumeId }, `Volume left '${from}' for 'error' after a database error.`);
+        return;
+      } catch (e) {
+        this.log.warn({ volume_id: volumeId, err: errText(e) }, `Database still unavailable; volume stays '${from}' for now.`);
+        await new Promise((r) => setTimeout(r, wait).unref());
+      }
+    }
   }
 
   private async createVolumeWorked(ctx: RequestContext, volume: Volume): Promise<void> {

@@ -205,10 +205,11 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     // live cinder-volume service, and the manager appends the pool (#pool) when it creates the LV.
     const availabilityZone = await this.availabilityZoneFor(req.availability_zone ?? null);
     const backends = await dbapi.servicesUp(this.db, 'cinder-volume');
+    const volumeId = randomUUID();
     const volume = await dbapi.volumeCreate(
       this.db,
       {
-        id: randomUUID(),
+        id: volumeId,
         user_id: ctx.user_id,
         project_id: ctx.project_id,
         size: req.size,
@@ -226,6 +227,9 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
         replication_status: 'disabled',
       },
       req.metadata ?? {},
+      // scheduler/rpcapi.py create_volume's create_worker, with the backend this API picked: a
+      // volume-manager that restarts before it could finish finds the row (doCleanup).
+      backends[0] ? (q) => dbapi.workerSetIn(this.db, q, volumeId, 'creating', backends[0].id).then(() => undefined) : undefined,
     );
     if (!backends[0]) {
       // Scheduler NoValidBackend: the volume goes to error and stays deletable.
