@@ -131,7 +131,7 @@ export const workers = mysqlTable(
     id: int('id').primaryKey().autoincrement(),
     resource_type: varchar('resource_type', { length: 40 }).notNull(),
     resource_id: id36('resource_id').notNull(),
-    status: s255('status'),
+    status: s255('status').notNull(),
     service_id: int('service_id').references(() => services.id),
     race_preventer: int('race_preventer').notNull().default(0),
   },

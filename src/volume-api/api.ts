@@ -458,7 +458,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
       let current = vref;
       if (instanceUuid && (vref.status === 'in-use' || vref.status === 'reserved')) {
         // Refreshed: concurrent reservations for the same instance (LP bug 1694530).
-        current = await await this.getVolumeById(ctx, vref.id);
+        current = await this.getVolumeById(ctx, vref.id);
         override = current.volume_attachment.some((a) => a.instance_uuid === instanceUuid);
       }
       if (!override) {

@@ -41,11 +41,11 @@ function fakeApi(): VolumeApiSurface {
   };
   const volume = { id: MINE, project_id: P, status: 'in-use', host: 'h@lvm#lvm', volume_attachment: [], admin_metadata: {}, metadata: {} } as unknown as Volume;
   return {
-    get: (ctx, id) => {
+    get: async (ctx, id) => {
       if (id !== MINE || (!ctx.is_admin && ctx.project_id !== P)) throw new VolumeNotFound({ volume_id: id });
       return volume;
     },
-    getAll: (_ctx, opts) => {
+    getAll: async (_ctx, opts) => {
       lists.push(opts);
       return [];
     },

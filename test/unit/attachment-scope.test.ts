@@ -21,25 +21,25 @@ const P = '0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a';
 const Q = '0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b';
 const member = (project: string) => makeContext({ user_id: 'u', project_id: project, roles: ['member', 'reader'], is_admin: false });
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinder-ts-scope-'));
-  db = openDb(`sqlite:///${dir}/cinder.sqlite`);
+  db = await openDb(`sqlite:///${dir}/cinder.sqlite`);
   api = new VolumeAPI({ db, rpc: {} as VolumeRpcApi, logger: pino({ level: 'silent' }) });
 });
-afterEach(() => {
-  db.$client.close();
+afterEach(async () => {
+  await db.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
 describe('getAttachment', () => {
-  it('hides another project’s attachment from a member only when read-scoped', () => {
-    const v = dbapi.volumeCreate(db, { id: '11111111-2222-4333-8444-555555555555', project_id: P, user_id: 'u', size: 1, status: 'in-use', attach_status: 'attached', host: 'h@lvm#lvm' });
-    const att = dbapi.beginAttach(db, v.id, 'rw');
-    expect(api.getAttachment(member(P), att.id, { readScoped: true }).id).toBe(att.id);
-    expect(api.getAttachment(makeContext({ user_id: 'a', project_id: Q, roles: ['admin'], is_admin: true }), att.id, { readScoped: true }).id).toBe(att.id);
-    expect(() => api.getAttachment(member(Q), att.id, { readScoped: true })).toThrow(VolumeAttachmentNotFound);
-    expect(() => api.getAttachment(member(Q), att.id, { readScoped: true })).toThrow(`Volume attachment could not be found with filter: attachment_id = ${att.id}.`);
+  it('hides another project’s attachment from a member only when read-scoped', async () => {
+    const v = await dbapi.volumeCreate(db, { id: '11111111-2222-4333-8444-555555555555', project_id: P, user_id: 'u', size: 1, status: 'in-use', attach_status: 'attached', host: 'h@lvm#lvm' });
+    const att = await dbapi.beginAttach(db, v.id, 'rw');
+    expect((await api.getAttachment(member(P), att.id, { readScoped: true })).id).toBe(att.id);
+    expect((await api.getAttachment(makeContext({ user_id: 'a', project_id: Q, roles: ['admin'], is_admin: true }), att.id, { readScoped: true })).id).toBe(att.id);
+    await expect(api.getAttachment(member(Q), att.id, { readScoped: true })).rejects.toThrow(VolumeAttachmentNotFound);
+    await expect(api.getAttachment(member(Q), att.id, { readScoped: true })).rejects.toThrow(`Volume attachment could not be found with filter: attachment_id = ${att.id}.`);
     // update/delete: Cinder's unscoped lookup, then the policy refuses (403).
-    expect(api.getAttachment(member(Q), att.id).id).toBe(att.id);
+    expect((await api.getAttachment(member(Q), att.id)).id).toBe(att.id);
   });
 });

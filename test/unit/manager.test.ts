@@ -11,7 +11,7 @@ import pino from 'pino';
 import { eq } from 'drizzle-orm';
 import { openDb, type Db } from '../../src/db/client.js';
 import * as dbapi from '../../src/db/api.js';
-import { services, volumeAttachment, volumes, workers } from '../../src/db/schema.js';
+import type { volumes } from '../../src/db/schema.js';
 import { parseConfig } from '../../src/common/config.js';
 import { InterProcessLock, LockManager } from '../../src/common/lock.js';
 import { createLvmDriver, type LVMVolumeDriver } from '../../src/drivers/lvm.js';
@@ -43,7 +43,7 @@ const ctx = makeContext({ user_id: 'u1', project_id: 'p1', roles: ['member'] });
 
 beforeEach(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinder-ts-mgr-'));
-  db = openDb(`sqlite:///${dir}/cinder.sqlite`);
+  db = await openDb(`sqlite:///${dir}/cinder.sqlite`);
   exec = new FakeExecutor();
   logLines = [];
   const sink = new Writable({
@@ -73,8 +73,8 @@ beforeEach(async () => {
   });
   await manager.initHost();
 });
-afterEach(() => {
-  db.$client.close();
+afterEach(async () => {
+  await db.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -93,21 +93,21 @@ function volume(over: Partial<typeof volumes.$inferInsert> = {}) {
 
 /** The legacy attach path as Nova drives it: reserve (DB), initialize_connection, attach. */
 async function attached(over: Partial<typeof volumes.$inferInsert> = {}) {
-  const v = volume({ status: 'attaching', ...over });
-  dbapi.adminMetadataSet(db, v.id, { readonly: 'False' });
-  await manager.initializeConnection(ctx, dbapi.volumeGetOrThrow(db, v.id), CONNECTOR);
+  const v = await volume({ status: 'attaching', ...over });
+  await dbapi.adminMetadataSet(db, v.id, { readonly: 'False' });
+  await manager.initializeConnection(ctx, await dbapi.volumeGetOrThrow(db, v.id), CONNECTOR);
   const att = await manager.attachVolume(ctx, v.id, randomUUID(), null, '/dev/vdb', 'rw');
-  return { volume: dbapi.volumeGetOrThrow(db, v.id), attachment: att };
+  return { volume: await dbapi.volumeGetOrThrow(db, v.id), attachment: att };
 }
 
 const notifications = () => logLines.filter((l) => l.notification).map((l) => l.event_type);
 
 describe('initialize_connection', () => {
   it('exports, saves provider_location/auth and returns connection_info with manager keys', async () => {
-    const v = volume();
+    const v = await volume();
     exec.calls = [];
     const info = (await manager.initializeConnection(ctx, v, CONNECTOR)) as { driver_volume_type: string; data: Record<string, unknown> };
-    const row = dbapi.volumeGetOrThrow(db, v.id);
+    const row = await dbapi.volumeGetOrThrow(db, v.id);
     expect(row.provider_location).toBe(`192.168.0.10:3260,${IQN(v.id)} ${IQN(v.id)} 0`);
     expect(row.provider_auth).toMatch(/^CHAP \S{20} \S{16}$/);
     const [, user, pass] = row.provider_auth!.split(' ');
@@ -139,7 +139,7 @@ describe('initialize_connection', () => {
   });
 
   it('a connector without initiator is InvalidInput with the clean message', async () => {
-    const v = volume();
+    const v = await volume();
     await expect(manager.initializeConnection(ctx, v, { host: 'h' })).rejects.toMatchObject({
       name: 'InvalidInput',
       message: "Invalid input received: Connector doesn't have required information: initiator",
@@ -147,20 +147,20 @@ describe('initialize_connection', () => {
   });
 
   it('a second connection reuses the CHAP pair in the DB row even when the RPC carried a stale volume', async () => {
-    const v = volume({ multiattach: true });
-    const stale = dbapi.volumeGetOrThrow(db, v.id); // provider_auth still NULL, as a concurrent call saw it
+    const v = await volume({ multiattach: true });
+    const stale = await dbapi.volumeGetOrThrow(db, v.id); // provider_auth still NULL, as a concurrent call saw it
     await manager.initializeConnection(ctx, v, CONNECTOR);
-    const [, user, pass] = dbapi.volumeGetOrThrow(db, v.id).provider_auth!.split(' ');
+    const [, user, pass] = (await dbapi.volumeGetOrThrow(db, v.id)).provider_auth!.split(' ');
     exec.calls = [];
     const other = { initiator: 'iqn.1994-05.com.redhat:compute2', host: 'compute2' };
     const info = (await manager.initializeConnection(ctx, stale, other)) as { data: Record<string, unknown> };
     expect(info.data).toMatchObject({ auth_username: user, auth_password: pass });
-    expect(dbapi.volumeGetOrThrow(db, v.id).provider_auth).toBe(`CHAP ${user} ${pass}`);
+    expect((await dbapi.volumeGetOrThrow(db, v.id)).provider_auth).toBe(`CHAP ${user} ${pass}`);
     expect(exec.lines()).toContain(`cinder-rtstool add-initiator ${IQN(v.id)} ${user} ${pass} ${other.initiator}`);
   });
 
   it('an add-initiator failure removes the export and raises VolumeBackendAPIException', async () => {
-    const v = volume();
+    const v = await volume();
     exec.fail('cinder-rtstool add-initiator');
     await expect(manager.initializeConnection(ctx, v, CONNECTOR)).rejects.toMatchObject({ name: 'VolumeBackendAPIException' });
     expect(exec.lines().slice(-3)).toEqual(['cinder-rtstool get-targets', `cinder-rtstool delete ${IQN(v.id)}`, 'cinder-rtstool save']);
@@ -181,26 +181,28 @@ describe('attach_volume', () => {
   });
 
   it('a non-uuid instance leaves an error_attaching row and raises InvalidUUID', async () => {
-    const v = volume({ status: 'attaching' });
+    const v = await volume({ status: 'attaching' });
     await expect(manager.attachVolume(ctx, v.id, 'nope', null, '/dev/vdb', 'rw')).rejects.toMatchObject({
       message: 'Expected a UUID but received nope.',
     });
-    const rows = db.select().from(volumeAttachment).where(eq(volumeAttachment.volume_id, v.id)).all();
+    const a = db.t.volumeAttachment;
+    const rows = await db.run((q) => q.select().from(a).where(eq(a.volume_id, v.id)));
     expect(rows.map((r) => r.attach_status)).toEqual(['error_attaching']);
   });
 
   it('with neither instance nor host name, an earlier row with no host is reused (IS NULL, as Cinder)', async () => {
-    const v = volume({ status: 'attaching' });
+    const v = await volume({ status: 'attaching' });
     const first = await manager.attachVolume(ctx, v.id, null, '', '/dev/sdb', 'rw');
     expect(first.attached_host).toBeNull();
     const again = await manager.attachVolume(ctx, v.id, null, null, '/dev/sdb', 'rw');
     expect(again.id).toBe(first.id);
-    expect(db.select().from(volumeAttachment).where(eq(volumeAttachment.volume_id, v.id)).all()).toHaveLength(1);
-    expect(dbapi.volumeGetOrThrow(db, v.id).status).toBe('in-use');
+    const a = db.t.volumeAttachment;
+    expect(await db.run((q) => q.select().from(a).where(eq(a.volume_id, v.id)))).toHaveLength(1);
+    expect((await dbapi.volumeGetOrThrow(db, v.id)).status).toBe('in-use');
   });
 
   it('host attach sanitizes the host name', async () => {
-    const v = volume({ status: 'attaching' });
+    const v = await volume({ status: 'attaching' });
     const att = await manager.attachVolume(ctx, v.id, null, 'My_Host .example.', '/dev/sdb', 'ro');
     expect(att.attached_host).toBe('my-host-.example');
   });
@@ -213,10 +215,11 @@ describe('attachment_update', () => {
       { initiator: 'iqn.1994-05.com.redhat:c7', host: null, mountpoint: '/dev/vdc' },
       { initiator: 'iqn.1994-05.com.redhat:c8' },
     ]) {
-      const v = volume({ status: 'reserved' });
-      const att = dbapi.volumeAttach(db, { volume_id: v.id, attach_status: 'reserved', instance_uuid: randomUUID() });
-      await manager.attachmentUpdate(ctx, dbapi.volumeGetOrThrow(db, v.id), connector, att.id);
-      rows.push(db.select().from(volumeAttachment).where(eq(volumeAttachment.id, att.id)).get()!);
+      const v = await volume({ status: 'reserved' });
+      const att = await dbapi.volumeAttach(db, { volume_id: v.id, attach_status: 'reserved', instance_uuid: randomUUID() });
+      await manager.attachmentUpdate(ctx, await dbapi.volumeGetOrThrow(db, v.id), connector, att.id);
+      const a = db.t.volumeAttachment;
+      rows.push((await db.run((q) => q.select().from(a).where(eq(a.id, att.id))))[0]);
     }
     expect(rows.map((r) => [r.attached_host, r.mountpoint, r.attach_status])).toEqual([
       [null, '/dev/vdc', 'attaching'],
@@ -229,11 +232,11 @@ describe('terminate_connection', () => {
   it('removes the ACL and persists, changing nothing in the DB', async () => {
     const { volume: v } = await attached();
     await dbapi.volumeConditionalUpdate(db, v.id, { status: 'detaching' }, { status: 'in-use' });
-    const before = dbapi.volumeGetOrThrow(db, v.id);
+    const before = await dbapi.volumeGetOrThrow(db, v.id);
     exec.calls = [];
     await manager.terminateConnection(ctx, v.id, CONNECTOR);
     expect(exec.lines()).toEqual([`cinder-rtstool delete-initiator ${IQN(v.id)} ${CONNECTOR.initiator}`, 'cinder-rtstool save']);
-    expect(dbapi.volumeGetOrThrow(db, v.id)).toEqual(before);
+    expect(await dbapi.volumeGetOrThrow(db, v.id)).toEqual(before);
   });
 
   it('a failing delete-initiator becomes VolumeBackendAPIException', async () => {
@@ -246,7 +249,7 @@ describe('terminate_connection', () => {
   });
 
   it('never exported (NULL provider_location): no command at all', async () => {
-    const v = volume({ status: 'in-use' });
+    const v = await volume({ status: 'in-use' });
     exec.calls = [];
     await manager.terminateConnection(ctx, v.id, CONNECTOR);
     expect(exec.calls).toEqual([]);
@@ -256,67 +259,69 @@ describe('terminate_connection', () => {
 describe('detach_volume (spec 2.3)', () => {
   it('removes the export, soft-deletes the attachment, recomputes the status, drops attached_mode', async () => {
     const { volume: v, attachment } = await attached();
-    dbapi.volumeConditionalUpdate(db, v.id, { status: 'detaching' }, { status: 'in-use' });
+    await dbapi.volumeConditionalUpdate(db, v.id, { status: 'detaching' }, { status: 'in-use' });
     exec.calls = [];
     logLines.length = 0;
-    await manager.detachVolume(ctx, v.id, attachment.id, dbapi.volumeGetOrThrow(db, v.id));
+    await manager.detachVolume(ctx, v.id, attachment.id, await dbapi.volumeGetOrThrow(db, v.id));
     expect(exec.lines()).toEqual(['cinder-rtstool get-targets', `cinder-rtstool delete ${IQN(v.id)}`, 'cinder-rtstool save']);
-    const after = dbapi.volumeGetOrThrow(db, v.id);
+    const after = await dbapi.volumeGetOrThrow(db, v.id);
     expect(after).toMatchObject({ status: 'available', attach_status: 'detached' });
     expect(after.admin_metadata).toEqual({ readonly: 'False' });
-    const row = db.select().from(volumeAttachment).where(eq(volumeAttachment.id, attachment.id)).get()!;
+    const a = db.t.volumeAttachment;
+    const [row] = await db.run((q) => q.select().from(a).where(eq(a.id, attachment.id)));
     expect(row).toMatchObject({ deleted: true, attach_status: 'detached' });
     expect(notifications()).toEqual(['volume.detach.start', 'volume.detach.end']);
   });
 
   it('unknown attachment id: only finish_detach (back to in-use), no driver call, no notification', async () => {
     const { volume: v } = await attached();
-    dbapi.volumeConditionalUpdate(db, v.id, { status: 'detaching' }, { status: 'in-use' });
+    await dbapi.volumeConditionalUpdate(db, v.id, { status: 'detaching' }, { status: 'in-use' });
     exec.calls = [];
     logLines.length = 0;
     await manager.detachVolume(ctx, v.id, randomUUID());
     expect(exec.calls).toEqual([]);
-    expect(dbapi.volumeGetOrThrow(db, v.id)).toMatchObject({ status: 'in-use', attach_status: 'attached' });
-    expect(dbapi.volumeGetOrThrow(db, v.id).admin_metadata).toEqual({ readonly: 'False' });
+    expect(await dbapi.volumeGetOrThrow(db, v.id)).toMatchObject({ status: 'in-use', attach_status: 'attached' });
+    expect((await dbapi.volumeGetOrThrow(db, v.id)).admin_metadata).toEqual({ readonly: 'False' });
     expect(notifications()).toEqual([]);
   });
 
   it('no attachment id and no attachments: available/detached, unconditionally', async () => {
-    const v = volume({ status: 'detaching', attach_status: 'attached' });
+    const v = await volume({ status: 'detaching', attach_status: 'attached' });
     await manager.detachVolume(ctx, v.id, null);
-    expect(dbapi.volumeGetOrThrow(db, v.id)).toMatchObject({ status: 'available', attach_status: 'detached' });
+    expect(await dbapi.volumeGetOrThrow(db, v.id)).toMatchObject({ status: 'available', attach_status: 'detached' });
   });
 
   it('no attachment id with two attachments: InvalidVolume and no change', async () => {
-    const v = volume({ status: 'in-use', attach_status: 'attached', multiattach: true });
+    const v = await volume({ status: 'in-use', attach_status: 'attached', multiattach: true });
     await manager.attachVolume(ctx, v.id, randomUUID(), null, '/dev/vdb', 'rw');
     await manager.attachVolume(ctx, v.id, randomUUID(), null, '/dev/vdb', 'rw');
     await expect(manager.detachVolume(ctx, v.id, null)).rejects.toMatchObject({
       message: 'Invalid volume: Detach volume failed: More than one attachment, but no attachment_id provided.',
     });
-    expect(dbapi.volumeGetOrThrow(db, v.id).volume_attachment).toHaveLength(2);
+    expect((await dbapi.volumeGetOrThrow(db, v.id)).volume_attachment).toHaveLength(2);
   });
 
   it('a failing rtstool delete: RemoveExportException, attachment still attached, volume still detaching', async () => {
     const { volume: v, attachment } = await attached();
-    dbapi.volumeConditionalUpdate(db, v.id, { status: 'detaching' }, { status: 'in-use' });
+    await dbapi.volumeConditionalUpdate(db, v.id, { status: 'detaching' }, { status: 'in-use' });
     exec.fail('cinder-rtstool delete', 1);
     await expect(manager.detachVolume(ctx, v.id, attachment.id)).rejects.toMatchObject({
       name: 'RemoveExportException',
       message: expect.stringContaining(`Failed to remove export for volume ${v.id}: Failed to remove iscsi target for volume ${v.id}.`),
     });
-    expect(dbapi.volumeGetOrThrow(db, v.id)).toMatchObject({ status: 'detaching', attach_status: 'attached' });
-    expect(dbapi.attachmentGet(db, attachment.id)).toMatchObject({ attach_status: 'attached' });
+    expect(await dbapi.volumeGetOrThrow(db, v.id)).toMatchObject({ status: 'detaching', attach_status: 'attached' });
+    expect(await dbapi.attachmentGet(db, attachment.id)).toMatchObject({ attach_status: 'attached' });
     // the retried detach converges
     await manager.detachVolume(ctx, v.id, attachment.id);
-    expect(dbapi.volumeGetOrThrow(db, v.id)).toMatchObject({ status: 'available', attach_status: 'detached' });
+    expect(await dbapi.volumeGetOrThrow(db, v.id)).toMatchObject({ status: 'available', attach_status: 'detached' });
   });
 
   it('driver not initialized: attachment error_detaching, DriverNotInitialized', async () => {
     const { volume: v, attachment } = await attached();
     driver.initialized = false;
     await expect(manager.detachVolume(ctx, v.id, attachment.id)).rejects.toMatchObject({ name: 'DriverNotInitialized' });
-    expect(db.select().from(volumeAttachment).where(eq(volumeAttachment.id, attachment.id)).get()!.attach_status).toBe('error_detaching');
+    const a = db.t.volumeAttachment;
+    expect((await db.run((q) => q.select().from(a).where(eq(a.id, attachment.id))))[0].attach_status).toBe('error_detaching');
   });
 
   it('export already gone out of band: detach still converges', async () => {
@@ -325,7 +330,7 @@ describe('detach_volume (spec 2.3)', () => {
     exec.calls = [];
     await manager.detachVolume(ctx, v.id, attachment.id);
     expect(exec.lines()).toEqual(['cinder-rtstool get-targets']);
-    expect(dbapi.volumeGetOrThrow(db, v.id).status).toBe('available');
+    expect((await dbapi.volumeGetOrThrow(db, v.id)).status).toBe('available');
   });
 });
 
@@ -348,7 +353,7 @@ describe('init_host', () => {
     await a.m.initHost();
     expect(a.waits).toEqual([1000, 2000, 4000]);
     expect(a.d.initialized).toBe(false);
-    await expect(a.m.terminateConnection(ctx, volume().id, CONNECTOR)).rejects.toMatchObject({ name: 'DriverNotInitialized' });
+    await expect(a.m.terminateConnection(ctx, (await volume()).id, CONNECTOR)).rejects.toMatchObject({ name: 'DriverNotInitialized' });
 
     // the VG shows up during the second wait: that retry succeeds
     const late = new FakeExecutor();
@@ -379,32 +384,32 @@ describe('usage notifications (volume_utils._usage_from_volume)', () => {
   });
 
   it('delete.end carries the destroyed object (status deleted, no attachments); unmanage and temporary volumes differ', async () => {
-    const v = volume({ status: 'deleting' });
+    const v = await volume({ status: 'deleting' });
     await manager.deleteVolume(ctx, v);
     expect(payloads('volume.delete.start').map((p) => p.status)).toEqual(['deleting']);
     expect(payloads('volume.delete.end').map((p) => [p.status, p.volume_attachment])).toEqual([['deleted', []]]);
-    const u = volume({ status: 'unmanaging' });
+    const u = await volume({ status: 'unmanaging' });
     await manager.deleteVolume(ctx, u, true);
     expect(notifications().filter((e) => String(e).startsWith('volume.unmanage'))).toEqual(['volume.unmanage.start', 'volume.unmanage.end']);
-    const t = volume({ status: 'deleting' });
-    dbapi.adminMetadataSet(db, t.id, { temporary: 'True' });
+    const t = await volume({ status: 'deleting' });
+    await dbapi.adminMetadataSet(db, t.id, { temporary: 'True' });
     const before = notifications().length;
-    await manager.deleteVolume(ctx, dbapi.volumeGetOrThrow(db, t.id));
-    expect(dbapi.volumeGet(db, t.id)).toBeNull();
+    await manager.deleteVolume(ctx, await dbapi.volumeGetOrThrow(db, t.id));
+    expect(await dbapi.volumeGet(db, t.id)).toBeNull();
     expect(notifications().length).toBe(before);
   });
 });
 
 describe('workers: cleanable work survives a crash (CleanableManager)', () => {
-  const workerRows = () => db.select().from(workers).all();
+  const workerRows = () => db.run((q) => q.select().from(db.t.workers));
   /** The volume's LV and its device node exist, so delete clears and removes it. */
   const withLv = (id: string) => {
     exec.lvs.set(`volume-${id}`, '-wi-a-----');
     exec.devices.add(`/dev/mapper/cinder--volumes-volume--${id.replace(/-/g, '--')}`);
   };
   /** A services row, as the volume service's first heartbeat writes it. */
-  const serviceRow = () =>
-    dbapi.serviceReport(db, { host: 'node1@lvm', binary: 'cinder-volume', topic: 'cinder-volume', availability_zone: 'nova', rpc: '3.18', objects: '1.39' }).id;
+  const serviceRow = async () =>
+    (await dbapi.serviceReport(db, { host: 'node1@lvm', binary: 'cinder-volume', topic: 'cinder-volume', availability_zone: 'nova', rpc: '3.18', objects: '1.39' })).id;
   /** A second manager on the same DB and executor: what a restarted cinder-volume runs. */
   const restarted = async (serviceId: number | null) => {
     const m = new VolumeManager({
@@ -422,98 +427,102 @@ describe('workers: cleanable work survives a crash (CleanableManager)', () => {
   };
 
   it('create and delete leave no row behind, whether they succeed or fail', async () => {
-    manager.serviceId = serviceRow();
-    const v = volume({ status: 'creating' });
+    manager.serviceId = await serviceRow();
+    const v = await volume({ status: 'creating' });
     await manager.createVolume(ctx, v);
     exec.fail('env LC_ALL=C lvcreate');
-    const bad = volume({ status: 'creating' });
+    const bad = await volume({ status: 'creating' });
     await manager.createVolume(ctx, bad);
-    expect(dbapi.volumeGetOrThrow(db, bad.id).status).toBe('error');
+    expect((await dbapi.volumeGetOrThrow(db, bad.id)).status).toBe('error');
     withLv(v.id);
     exec.fail('lvremove');
-    dbapi.volumeUpdate(db, v.id, { status: 'deleting' });
-    await manager.deleteVolume(ctx, dbapi.volumeGetOrThrow(db, v.id));
-    expect(dbapi.volumeGetOrThrow(db, v.id).status).toBe('error_deleting');
-    expect(workerRows()).toEqual([]);
+    await dbapi.volumeUpdate(db, v.id, { status: 'deleting' });
+    await manager.deleteVolume(ctx, await dbapi.volumeGetOrThrow(db, v.id));
+    expect((await dbapi.volumeGetOrThrow(db, v.id)).status).toBe('error_deleting');
+    expect(await workerRows()).toEqual([]);
   });
 
   it('while the work runs the row names this service and the status', async () => {
-    manager.serviceId = serviceRow();
-    const v = volume({ status: 'deleting' });
+    manager.serviceId = await serviceRow();
+    const v = await volume({ status: 'deleting' });
     withLv(v.id);
-    let seen: unknown[] = [];
+    // onCall is synchronous: the read is queued on the DB as lvremove runs, ahead of the manager's
+    // next statement, so it sees the rows as the command does.
+    let seen: Promise<unknown[]> = Promise.resolve([]);
     exec.onCall = (argv) => {
-      if (argv.includes('lvremove')) seen = workerRows().map((w) => [w.resource_type, w.resource_id, w.status, w.service_id]);
+      if (argv.includes('lvremove')) seen = workerRows().then((rows) => rows.map((w) => [w.resource_type, w.resource_id, w.status, w.service_id]));
     };
     await manager.deleteVolume(ctx, v);
-    expect(seen).toEqual([['Volume', v.id, 'deleting', manager.serviceId]]);
-    expect(workerRows()).toEqual([]);
+    expect(await seen).toEqual([['Volume', v.id, 'deleting', manager.serviceId]]);
+    expect(await workerRows()).toEqual([]);
   });
 
   it("at start-up this service's rows are finished: deleting → deleted, creating → error, mismatches dropped", async () => {
-    const sid = serviceRow();
-    const other = db.insert(services).values({ host: 'node2@lvm', binary: 'cinder-volume', deleted: false, report_count: 1 }).returning().get().id;
-    const deleting = volume({ status: 'deleting' });
-    const creating = volume({ status: 'creating' });
-    const movedOn = volume({ status: 'available' });
-    const elsewhere = volume({ status: 'deleting' });
+    const sid = await serviceRow();
+    const other = db.insertId(
+      await db.run((q) => q.insert(db.t.services).values({ host: 'node2@lvm', binary: 'cinder-volume', deleted: false, report_count: 1 })),
+    );
+    const deleting = await volume({ status: 'deleting' });
+    const creating = await volume({ status: 'creating' });
+    const movedOn = await volume({ status: 'available' });
+    const elsewhere = await volume({ status: 'deleting' });
     withLv(deleting.id);
     for (const [v, status, service] of [[deleting, 'deleting', sid], [creating, 'creating', sid], [movedOn, 'creating', sid], [elsewhere, 'deleting', other]] as const) {
-      dbapi.workerSet(db, v.id, status, service);
+      await dbapi.workerSet(db, v.id, status, service);
     }
     exec.calls = [];
     await restarted(sid);
-    expect(dbapi.volumeGet(db, deleting.id)).toBeNull();
+    expect(await dbapi.volumeGet(db, deleting.id)).toBeNull();
     expect(exec.lines().some((l) => l.startsWith('lvremove') && l.endsWith(`cinder-volumes/volume-${deleting.id}`))).toBe(true);
-    expect(dbapi.volumeGetOrThrow(db, creating.id).status).toBe('error');
-    expect(dbapi.volumeGetOrThrow(db, movedOn.id).status).toBe('available');
-    expect(dbapi.volumeGetOrThrow(db, elsewhere.id).status).toBe('deleting');
-    expect(workerRows().map((w) => w.resource_id)).toEqual([elsewhere.id]);
+    expect((await dbapi.volumeGetOrThrow(db, creating.id)).status).toBe('error');
+    expect((await dbapi.volumeGetOrThrow(db, movedOn.id)).status).toBe('available');
+    expect((await dbapi.volumeGetOrThrow(db, elsewhere.id)).status).toBe('deleting');
+    expect((await workerRows()).map((w) => w.resource_id)).toEqual([elsewhere.id]);
   });
 
   it('a cleanup that fails keeps the row for the next start; a first start (no service row) cleans nothing', async () => {
-    const sid = serviceRow();
-    const v = volume({ status: 'deleting' });
+    const sid = await serviceRow();
+    const v = await volume({ status: 'deleting' });
     withLv(v.id);
-    dbapi.workerSet(db, v.id, 'deleting', sid);
+    await dbapi.workerSet(db, v.id, 'deleting', sid);
     await restarted(null);
-    expect(dbapi.volumeGetOrThrow(db, v.id).status).toBe('deleting');
+    expect((await dbapi.volumeGetOrThrow(db, v.id)).status).toBe('deleting');
     exec.fail('lvremove');
     await restarted(sid);
     // delete_volume itself failed into error_deleting: its worker row went with it
-    expect(dbapi.volumeGetOrThrow(db, v.id).status).toBe('error_deleting');
-    expect(workerRows()).toEqual([]);
+    expect((await dbapi.volumeGetOrThrow(db, v.id)).status).toBe('error_deleting');
+    expect(await workerRows()).toEqual([]);
   });
 });
 
 describe('create/delete', () => {
   it('create adds the pool to host and makes the volume available; delete removes the LV and soft-deletes', async () => {
-    const v = volume({ status: 'creating', host: 'node1@lvm' });
+    const v = await volume({ status: 'creating', host: 'node1@lvm' });
     await manager.createVolume(ctx, v);
-    const row = dbapi.volumeGetOrThrow(db, v.id);
+    const row = await dbapi.volumeGetOrThrow(db, v.id);
     // LVM does not share targets; service_uuid is this service's row (none registered here yet)
     expect(row).toMatchObject({ status: 'available', host: 'node1@lvm#lvm', shared_targets: false, service_uuid: null });
     expect(row.launched_at).not.toBeNull();
     manager.serviceUuid = randomUUID();
-    const w = volume({ status: 'creating', host: 'node1@lvm' });
+    const w = await volume({ status: 'creating', host: 'node1@lvm' });
     await manager.createVolume(ctx, w);
-    expect(dbapi.volumeGetOrThrow(db, w.id).service_uuid).toBe(manager.serviceUuid);
+    expect((await dbapi.volumeGetOrThrow(db, w.id)).service_uuid).toBe(manager.serviceUuid);
     expect(exec.lines()).toContain(`env LC_ALL=C lvcreate -n volume-${v.id} cinder-volumes -L 1g`);
-    dbapi.volumeUpdate(db, v.id, { status: 'deleting' });
+    await dbapi.volumeUpdate(db, v.id, { status: 'deleting' });
     // the LV's device node, which the clear (dd) needs
     exec.devices.add(`/dev/mapper/cinder--volumes-volume--${v.id.replace(/-/g, '--')}`);
-    await manager.deleteVolume(ctx, dbapi.volumeGetOrThrow(db, v.id));
-    expect(dbapi.volumeGet(db, v.id)).toBeNull();
+    await manager.deleteVolume(ctx, await dbapi.volumeGetOrThrow(db, v.id));
+    expect(await dbapi.volumeGet(db, v.id)).toBeNull();
     expect(exec.lines().some((l) => l.startsWith('dd if=/dev/zero of=/dev/mapper/'))).toBe(true);
     expect(exec.lines().some((l) => l.startsWith('lvremove') && l.endsWith(`cinder-volumes/volume-${v.id}`))).toBe(true);
   });
 
   it('a failing lvremove leaves error_deleting', async () => {
-    const v = volume();
+    const v = await volume();
     await manager.createVolume(ctx, v);
     exec.fail('lvremove');
     exec.fail('env LC_ALL=C lvremove');
-    await manager.deleteVolume(ctx, dbapi.volumeGetOrThrow(db, v.id));
-    expect(dbapi.volumeGetOrThrow(db, v.id).status).toBe('error_deleting');
+    await manager.deleteVolume(ctx, await dbapi.volumeGetOrThrow(db, v.id));
+    expect((await dbapi.volumeGetOrThrow(db, v.id)).status).toBe('error_deleting');
   });
 });
