@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // CINDER_TS_DB_ENGINE=mysql: the run's MariaDB server (found or started once, see the file).
+    globalSetup: ['test/support/global-setup.ts'],
   },
 });

@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# The test command (README, .ci/run): installs what it needs, type-checks, runs the unit and
-# process tiers (real API + manager processes, real SQLite, real RabbitMQ, stand-in storage
-# commands), then the real-target tier when this machine can boot it.
+# The test command (README, .ci/run): installs what it needs, type-checks, runs the unit tier,
+# then the process tier (test/process + test/chaos: real API + manager processes, real RabbitMQ,
+# stand-in storage commands) twice, on SQLite and on MariaDB (CINDER_TS_DB_ENGINE=sqlite|mysql;
+# test/support/mariadb.ts finds or starts the server), then the real-target tier when this
+# machine can boot it. Prints one summary line per run ("unit: …", "sqlite: …", "mariadb: …")
+# and a "total: …" line; fails if any run failed.
+#
+#   bash scripts/test.sh                  everything
+#   bash scripts/test.sh <vitest args>    only those (e.g. a test file), on each engine
+#   CINDER_TS_TEST_ENGINES=sqlite bash scripts/test.sh    the process tier on SQLite only
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/ensure-deps.sh
+bash scripts/ensure-deps.sh --mariadb
 # Debian's python3-cinder / oslo.messaging / cinderclient for the interop process tests.
 bash scripts/ensure-python-deps.sh
 
@@ -18,20 +25,62 @@ if ! command -v docker-compose >/dev/null 2>&1; then
 fi
 docker-compose -f docker-compose.yml config -q && echo "docker-compose.yml: valid"
 
-echo "== unit + process tests"
-report=$(mktemp)
 status=0
-npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+summaries=()
+# run_tier <label> <engine> <vitest args...>: one vitest run, its summary line kept for the end.
+run_tier() {
+  local label=$1 engine=$2 report t0 rc=0 line
+  shift 2
+  report=$(mktemp)
+  t0=$(date +%s)
+  CINDER_TS_DB_ENGINE=$engine npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || rc=$?
+  [ "$rc" -eq 0 ] || status=1
+  # A file that failed outside its tests (beforeAll, import) counts as one failure: its tests are
+  # reported skipped, and "0 failed" would hide it.
+  line=$(node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const fileErrors = r.testResults.filter((f) => f.status === "failed" && !f.assertionResults.some((a) => a.status === "failed")).length;
+    console.log(`${r.numPassedTests} passed, ${r.numFailedTests + fileErrors} failed, ${r.numPendingTests + (r.numTodoTests || 0)} skipped`);
+  ' "$report" 2>/dev/null) || line="0 passed, 1 failed, 0 skipped (vitest exited $rc without a report)"
+  rm -f "$report"
+  summaries+=("$label: $line")
+  echo "$label: $line"
+  echo "== $label: $(( $(date +%s) - t0 )) s"
+}
+
+engines=${CINDER_TS_TEST_ENGINES:-sqlite mysql}
+all=$(( $# == 0 ))
+if [ "$all" = 1 ]; then
+  echo "== unit tests"
+  run_tier unit sqlite test/unit
+  set -- test/process test/chaos
+else
+  echo "== unit tests: not run apart (test arguments given: $*)"
+fi
+for engine in $engines; do
+  case "$engine" in
+    sqlite) echo "== process tier on SQLite: $*"; run_tier sqlite sqlite "$@" ;;
+    # MariaDB with four API worker processes per cluster (osapi_volume_workers), as a cloud runs it.
+    mysql | mariadb) echo "== process tier on MariaDB, osapi_volume_workers=4: $*"; CINDER_TS_API_WORKERS=4 run_tier "mariadb (4 API workers)" mysql "$@" ;;
+    *) echo "CINDER_TS_TEST_ENGINES: unknown engine $engine (sqlite, mysql)" >&2; status=1 ;;
+  esac
+done
+
+echo "== summary"
+for l in "${summaries[@]}"; do echo "$l"; done
 node -e '
-  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + (r.numTodoTests || 0)} skipped`);
-' "$report" || true
-rm -f "$report"
+  let p = 0, f = 0, s = 0;
+  for (const l of process.argv.slice(1)) {
+    const m = /: (\d+) passed, (\d+) failed, (\d+) skipped/.exec(l);
+    if (m) { p += +m[1]; f += +m[2]; s += +m[3]; }
+  }
+  console.log(`total: ${p} passed, ${f} failed, ${s} skipped`);
+' "${summaries[@]}"
 
 # The real-target tier (kernel LIO + LVM + the real cinder-rtstool in a qemu VM). It prints
 # "SKIPPED: real-target: <reason>" and succeeds when this machine cannot boot the VM; with
 # arguments (a chosen subset of the unit/process tests) it is left out.
-if [ "$#" -eq 0 ]; then
+if [ "$all" = 1 ]; then
   echo "== real-target tier"
   bash scripts/real-target/run.sh || status=$?
 else

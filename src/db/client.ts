@@ -8,6 +8,7 @@ import { migrate as migrateSqlite } from 'drizzle-orm/better-sqlite3/migrator';
 import { drizzle as drizzleMysql } from 'drizzle-orm/mysql2';
 import { migrate as migrateMysql } from 'drizzle-orm/mysql2/migrator';
 import mysql from 'mysql2/promise';
+import { DrizzleQueryError } from 'drizzle-orm/errors';
 import { Mutex } from 'async-mutex';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -85,6 +86,14 @@ function driverError(e: unknown): { code?: unknown; errno?: unknown } {
   return (cur ?? {}) as { code?: unknown; errno?: unknown };
 }
 
+/**
+ * drizzle's DrizzleQueryError carries the statement's parameters in its message, which may hold a
+ * CHAP secret (provider_auth): what leaves the db layer is the driver's own error.
+ */
+function withoutParams(e: unknown): unknown {
+  return e instanceof DrizzleQueryError && e.cause instanceof Error ? e.cause : e;
+}
+
 /** SQLITE_BUSY*: another process holds the write lock (or a snapshot went stale): try again. */
 export function isSqliteBusy(e: unknown): boolean {
   const { code } = driverError(e);
@@ -151,7 +160,7 @@ export class Db {
         return await this.engine.once(fn, tx);
       } catch (e) {
         const wait = this.engine.retriable(e) ? this.engine.backoff(attempt, startedAt) : null;
-        if (wait === null) throw e;
+        if (wait === null) throw withoutParams(e);
         this.onRetry?.(e, attempt);
         await sleep(wait);
       }

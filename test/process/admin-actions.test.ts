@@ -26,7 +26,7 @@ const newVolume = () => cluster.newVolume(api);
 const attachedVolume = (instance?: string) => cluster.attachedVolume(api, CONNECTOR, instance);
 
 function adminMd(volumeId: string) {
-  return cluster.sql<any>('SELECT key, value, deleted FROM volume_admin_metadata WHERE volume_id = ? ORDER BY id', volumeId);
+  return cluster.sql<any>('SELECT `key`, value, deleted FROM volume_admin_metadata WHERE volume_id = ? ORDER BY id', volumeId);
 }
 
 /** A legacy attach (reserve, initialize_connection, attach): exported, ACL in place, in-use. */

@@ -562,8 +562,12 @@ describe('GET /attachments: sort, marker, project_id and LIKE filters (admin)', 
   };
 
   beforeAll(async () => {
-    // created in the order 2, 3, 1: created_at order differs from instance order
-    for (const n of [2, 3, 1]) ids[n] = await reserve((someVolume = await newVolume()), inst(n));
+    // created in the order 2, 3, 1: created_at order differs from instance order (on MariaDB,
+    // whose DATETIME keeps whole seconds, each in a second of its own)
+    for (const n of [2, 3, 1]) {
+      ids[n] = await reserve((someVolume = await newVolume()), inst(n));
+      await cluster.db.nextTimestamp();
+    }
     const other = new CinderClient(cluster.baseUrl, OTHER);
     const v = await cluster.newVolume(other);
     const r = await other.request('POST', `/v3/${OTHER}/attachments`, { attachment: { volume_uuid: v, instance_uuid: inst(4) } }, MV('3.44'));

@@ -178,7 +178,7 @@ describe('state errors (spec §1.2)', () => {
     );
 
     const ro = await newVolume();
-    cluster.write("INSERT INTO volume_admin_metadata (volume_id, key, value, deleted) VALUES (?, 'readonly', 'True', 0)", ro);
+    cluster.write("INSERT INTO volume_admin_metadata (volume_id, `key`, value, deleted) VALUES (?, 'readonly', 'True', 0)", ro);
     await expectFault(ro, { 'os-attach': { instance_uuid: randomUUID(), mountpoint: '/dev/vdb', mode: 'rw' } }, 400, 'badRequest', `Invalid attaching mode 'rw' for volume ${ro}.`);
   });
 

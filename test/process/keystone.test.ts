@@ -10,7 +10,6 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { REPO, freePort, sleep } from '../support/cluster.js';
 import {
   NO_RETRIES,
@@ -23,6 +22,7 @@ import {
   type KsUser,
 } from '../support/keystone.js';
 import { createVhost, deleteVhost, transportUrl } from '../support/rabbit.js';
+import { createTestDb } from '../support/db.js';
 import { parseConfig } from '../../src/common/config.js';
 import { keystoneAuthenticatorFromConfig, UNAUTHORIZED_BODY } from '../../src/api/keystone-auth.js';
 import type { AuthRequest } from '../../src/api/auth.js';
@@ -90,11 +90,8 @@ class KeystoneApi {
   readonly logs: string[] = [];
   port = 0;
   child?: ChildProcess;
-  rw?: Database.Database;
-
-  get dbFile() {
-    return path.join(this.dir, 'cinder.sqlite');
-  }
+  /** Its SQLite file, or its MariaDB database with CINDER_TS_DB_ENGINE=mysql (support/db.ts). */
+  readonly db = createTestDb(path.join(this.dir, 'cinder.sqlite'));
   get baseUrl() {
     return `http://127.0.0.1:${this.port}`;
   }
@@ -116,7 +113,7 @@ class KeystoneApi {
         'log_level = info',
         '',
         '[database]',
-        `connection = sqlite:///${this.dbFile}`,
+        `connection = ${this.db.connection}`,
         '',
         '[oslo_concurrency]',
         `lock_path = ${path.join(this.dir, 'lock')}`,
@@ -162,9 +159,7 @@ class KeystoneApi {
   }
 
   write(statement: string, ...params: unknown[]) {
-    this.rw ??= new Database(this.dbFile);
-    this.rw.pragma('busy_timeout = 10000');
-    this.rw.prepare(statement).run(...params);
+    this.db.write(statement, ...params);
   }
 
   setVolume(id: string, cols: Record<string, unknown>) {
@@ -173,7 +168,7 @@ class KeystoneApi {
   }
 
   async stop(): Promise<void> {
-    this.rw?.close();
+    this.db.close();
     const c = this.child;
     if (c && c.exitCode === null) {
       const done = new Promise((r) => c.once('exit', r));
@@ -182,6 +177,7 @@ class KeystoneApi {
       await done;
       clearTimeout(t);
     }
+    if (!process.env.CINDER_TS_KEEP_TMP) this.db.drop();
     deleteVhost(this.vhost);
     if (!process.env.CINDER_TS_KEEP_TMP) fs.rmSync(this.dir, { recursive: true, force: true });
   }
@@ -217,7 +213,7 @@ describe.skipIf(SKIP !== null)('auth_strategy = keystone with a real Keystone', 
     // No volume service runs here: a registered but silent one makes zone 'nova' valid, and the
     // volumes then go to error for want of a live backend (this file is about auth only).
     api.write(
-      "INSERT INTO services (host, binary, topic, availability_zone, report_count, disabled, deleted) VALUES ('ks-nowhere@lvm', 'cinder-volume', 'cinder-volume', 'nova', 0, 0, 0)",
+      "INSERT INTO services (host, `binary`, topic, availability_zone, report_count, disabled, deleted) VALUES ('ks-nowhere@lvm', 'cinder-volume', 'cinder-volume', 'nova', 0, 0, 0)",
     );
     const ca = await api.request('POST', `/v3/${A()}/volumes`, { 'X-Auth-Token': memberA }, { volume: { size: 1, name: 'va' } });
     expect(ca.status, ca.text).toBe(202);

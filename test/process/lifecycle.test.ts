@@ -47,7 +47,7 @@ function attachmentRows(volumeId: string) {
   return cluster.sql<any>('SELECT * FROM volume_attachment WHERE volume_id = ? ORDER BY created_at', volumeId);
 }
 function adminMd(volumeId: string) {
-  return cluster.sql<any>('SELECT key, value, deleted FROM volume_admin_metadata WHERE volume_id = ? ORDER BY id', volumeId);
+  return cluster.sql<any>('SELECT `key`, value, deleted FROM volume_admin_metadata WHERE volume_id = ? ORDER BY id', volumeId);
 }
 
 function expectEmpty202(r: { status: number; text: string; headers: Headers }) {
@@ -271,7 +271,7 @@ describe('a volume-manager killed in the middle of the work (workers cleanup at 
     await cluster.stopVolume('SIGKILL');
   }
   const workerRows = () => cluster.sql<any>('SELECT resource_type, resource_id, status, service_id FROM workers');
-  const serviceId = () => cluster.sql<any>("SELECT id FROM services WHERE binary = 'cinder-volume' AND deleted = 0")[0].id;
+  const serviceId = () => cluster.sql<any>("SELECT id FROM services WHERE `binary` = 'cinder-volume' AND deleted = 0")[0].id;
 
   it('killed during lvremove: the volume stays deleting with its worker row; the restarted manager deletes it', async () => {
     const id = await cluster.newVolume(api);
@@ -318,7 +318,11 @@ describe('GET /volumes[/detail]: marker, limit, offset and sort (common.get_pagi
 
   beforeAll(async () => {
     q = new CinderClient(cluster.baseUrl, Q);
-    for (const name of ['b', 'c', 'a']) ids[name] = await cluster.newVolume(q, { size: 1, name });
+    for (const name of ['b', 'c', 'a']) {
+      ids[name] = await cluster.newVolume(q, { size: 1, name });
+      // Their created_at orders them: on MariaDB (whole seconds) each in a second of its own.
+      await cluster.db.nextTimestamp();
+    }
   });
 
   it('pages with limit and the next link until the last page, which has no link; limit=0 is an empty page', async () => {

@@ -38,7 +38,7 @@ beforeAll(async () => {
     '--transport-url',
     transportUrl(cluster.vhost),
     '--db',
-    cluster.dbFile,
+    cluster.dbConnection,
     '--timeout',
     '20',
     '--project-id',
@@ -209,7 +209,7 @@ describe('real cinder.volume.rpcapi.VolumeAPI → our volume-manager', () => {
       await waitForStatus(volumeId, 'available');
       // What Cinder's API attachment_create writes before any RPC: a 'reserved' row, volume reserved.
       attachmentId = randomUUID();
-      const now = new Date().toISOString().replace('T', ' ').replace('Z', '');
+      const now = cluster.db.timestamp();
       cluster.write(
         "INSERT INTO volume_attachment (id, volume_id, instance_uuid, attach_status, attach_mode, created_at, deleted) VALUES (?, ?, ?, 'reserved', 'null', ?, 0)",
         attachmentId, volumeId, instance, now,

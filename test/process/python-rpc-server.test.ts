@@ -10,9 +10,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import Database from 'better-sqlite3';
 import { CinderClient, REPO, STANDINS, freePort, sleep } from '../support/cluster.js';
 import { createVhost, deleteVhost, transportUrl } from '../support/rabbit.js';
+import { createTestDb } from '../support/db.js';
 import { PY, PY_DIR, requirePythonModules } from '../python/py-helper.js';
 
 const PROJECT = '5e7c0ffee5e7c0ffee5e7c0ffee5e7c0';
@@ -22,18 +22,14 @@ const INSTANCE = '0d9c8b7a-6f5e-4d3c-9b2a-1f0e9d8c7b6a';
 const CONNECTOR = { initiator: 'iqn.1994-05.com.redhat:pyside', host: 'compute-ok', ip: '192.0.2.50', multipath: false, platform: 'x86_64', os_type: 'linux' };
 const GENERIC_500 = 'The server has either erred or is incapable of performing the requested operation.';
 
-/** Our API alone (src/cmd/api.ts) on a temp SQLite file and a private vhost. */
+/** Our API alone (src/cmd/api.ts) on a temp SQLite file (or MariaDB database: db.ts) and a private vhost. */
 class ApiOnly {
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinder-ts-pyserver-'));
   readonly vhost = createVhost();
+  readonly db = createTestDb(path.join(this.dir, 'cinder.sqlite'));
   port = 0;
   proc?: ChildProcess;
   logs: string[] = [];
-  private ro?: Database.Database;
-
-  get dbFile() {
-    return path.join(this.dir, 'cinder.sqlite');
-  }
   get baseUrl() {
     return `http://127.0.0.1:${this.port}`;
   }
@@ -58,7 +54,7 @@ class ApiOnly {
         'log_level = info',
         '',
         '[database]',
-        `connection = sqlite:///${this.dbFile}`,
+        `connection = ${this.db.connection}`,
         '',
         '[oslo_concurrency]',
         `lock_path = ${path.join(this.dir, 'lock')}`,
@@ -93,12 +89,11 @@ class ApiOnly {
   }
 
   sql<T = any>(q: string, ...p: unknown[]): T[] {
-    this.ro ??= new Database(this.dbFile, { readonly: true, fileMustExist: true });
-    return this.ro.prepare(q).all(...p) as T[];
+    return this.db.sql<T>(q, ...p);
   }
 
   async stop() {
-    this.ro?.close();
+    this.db.closeReader();
     if (this.proc && this.proc.exitCode === null) {
       const done = new Promise((r) => this.proc!.once('exit', r));
       this.proc.kill('SIGTERM');
@@ -106,6 +101,8 @@ class ApiOnly {
       await done;
       clearTimeout(t);
     }
+    this.db.close();
+    if (!process.env.CINDER_TS_KEEP_TMP) this.db.drop();
     deleteVhost(this.vhost);
     if (!process.env.CINDER_TS_KEEP_TMP) fs.rmSync(this.dir, { recursive: true, force: true });
   }
@@ -128,7 +125,7 @@ class PythonVolumeService {
         '--transport-url',
         transportUrl(this.api.vhost),
         '--db',
-        this.api.dbFile,
+        this.api.db.connection,
         '--record',
         this.recordFile,
         '--host',
@@ -218,7 +215,7 @@ describe('our API → a Python oslo.messaging cinder-volume', () => {
 
   it('the Python service registered itself as cinder-ts\'s manager does, and is the one scheduled to', () => {
     expect(ready).toMatchObject({ ready: true, host: `${PYHOST}@lvm`, rpc_api_version: '3.18', obj_version: '1.39' });
-    expect(apiProc.sql("SELECT host, binary, topic, rpc_current_version, object_current_version, deleted FROM services")).toEqual([
+    expect(apiProc.sql('SELECT host, `binary`, topic, rpc_current_version, object_current_version, deleted FROM services')).toEqual([
       { host: `${PYHOST}@lvm`, binary: 'cinder-volume', topic: 'cinder-volume', rpc_current_version: '3.18', object_current_version: '1.39', deleted: 0 },
     ]);
   });

@@ -18,6 +18,8 @@ points at a scratch SQLite file with Cinder's full schema (`models.BASE.metadata
 before every call the rows of the tables cinder-ts shares with Cinder (volumes,
 volume_attachment, volume_metadata, volume_admin_metadata, services) are copied from cinder-ts's
 file, column by column (the columns both schemas have). Cinder then reads what cinder-ts wrote.
+With cinder-ts on MariaDB (--db mysql+pymysql://...; cinder_ts_db.py), the same mirror is filled
+from the MariaDB database through pymysql, the five tables read in one consistent snapshot.
 
 Protocol: one JSON request per stdin line, one JSON answer per stdout line:
   {"op": "caps"}
@@ -65,17 +67,34 @@ try:
 except Exception as e:  # pragma: no cover - environment problem
     die('cannot import Debian python3-cinder / oslo.messaging (run scripts/ensure-python-deps.sh): %r' % (e,))
 
+sys.dont_write_bytecode = True  # no __pycache__ left in test/python
+import cinder_ts_db  # noqa: E402  (beside this script)
+
 DEFAULT_TYPE_ID = '00000000-0000-4000-8000-00000000de1a'
 SHARED_TABLES = ['volumes', 'volume_attachment', 'volume_metadata', 'volume_admin_metadata', 'services']
 
 
 class CinderDbMirror(object):
-    """A scratch SQLite file with Cinder's schema, refreshed from cinder-ts's file before each call."""
+    """A scratch SQLite file with Cinder's schema, refreshed from cinder-ts's DB before each call."""
 
-    def __init__(self, source_path, workdir):
-        self.source = source_path
+    def __init__(self, source, workdir):
+        self.src = source  # cinder_ts_db.TsDb
+        self.source = source.name  # the SQLite file, or the MariaDB database's name
         self.path = os.path.join(workdir, 'cinder-schema.sqlite')
         self.columns = {}
+
+    def _source_columns(self, t):
+        if self.src.engine == 'sqlite':
+            src = sqlite3.connect('file:%s?mode=ro' % self.source, uri=True)
+            try:
+                return [r[1] for r in src.execute('PRAGMA table_info(%s)' % t)]
+            finally:
+                src.close()
+        c = self.src.connect()
+        try:
+            return c.columns(t)
+        finally:
+            c.close()
 
     def create(self):
         import sqlalchemy
@@ -86,9 +105,8 @@ class CinderDbMirror(object):
         models.BASE.metadata.create_all(engine, tables=tables)
         engine.dispose()
         conn = sqlite3.connect(self.path)
-        src = sqlite3.connect('file:%s?mode=ro' % self.source, uri=True)
         for t in SHARED_TABLES:
-            ours = [r[1] for r in src.execute('PRAGMA table_info(%s)' % t)]
+            ours = self._source_columns(t)
             theirs = [r[1] for r in conn.execute('PRAGMA main.table_info(%s)' % t)]
             if not ours:
                 die('table %s missing in %s (has the API migrated it?)' % (t, self.source))
@@ -97,7 +115,6 @@ class CinderDbMirror(object):
                 'cinder_only': [c for c in theirs if c not in ours],
                 'ts_only': [c for c in ours if c not in theirs],
             }
-        src.close()
         # Cinder (since Train) gives every volume a type, `__DEFAULT__` at least, and its schema
         # makes volumes.volume_type_id NOT NULL; cinder-ts has no volume types yet (README), so
         # its NULL becomes Cinder's default type in the mirror.
@@ -109,6 +126,8 @@ class CinderDbMirror(object):
         conn.close()
 
     def refresh(self):
+        if self.src.engine == 'mysql':
+            return self._refresh_from_mysql()
         conn = sqlite3.connect('file:%s' % self.path, uri=True, timeout=30)
         try:
             conn.execute('ATTACH DATABASE ? AS src', ('file:%s?mode=ro' % self.source,))
@@ -122,6 +141,40 @@ class CinderDbMirror(object):
                         for c in shared)
                     conn.execute('DELETE FROM main.%s' % t)
                     conn.execute('INSERT INTO main.%s (%s) SELECT %s FROM src.%s' % (t, cols, exprs, t))
+        finally:
+            conn.close()
+
+    def _refresh_from_mysql(self):
+        # The five tables in one consistent snapshot (the SQLite path copies them in one transaction).
+        src = self.src.connect()
+        rows = {}
+        try:
+            src.execute('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY')
+            for t in SHARED_TABLES:
+                shared = self.columns[t]['shared']
+                rows[t] = src.execute('SELECT %s FROM `%s`' % (', '.join('`%s`' % c for c in shared), t)).fetchall()
+            src.commit()
+        finally:
+            src.close()
+
+        def value(t, c, v):
+            if (t, c) == ('volumes', 'volume_type_id') and v is None:
+                return DEFAULT_TYPE_ID
+            if hasattr(v, 'strftime') and hasattr(v, 'hour'):
+                # as SQLAlchemy's DateTime stores it on SQLite
+                return v.strftime('%Y-%m-%d %H:%M:%S.%f')
+            return v
+
+        conn = sqlite3.connect('file:%s' % self.path, uri=True, timeout=30)
+        try:
+            with conn:
+                for t in SHARED_TABLES:
+                    shared = self.columns[t]['shared']
+                    conn.execute('DELETE FROM main.%s' % t)
+                    conn.executemany(
+                        'INSERT INTO main.%s (%s) VALUES (%s)' % (
+                            t, ', '.join('"%s"' % c for c in shared), ', '.join('?' * len(shared))),
+                        [tuple(value(t, c, v) for c, v in zip(shared, r)) for r in rows[t]])
         finally:
             conn.close()
 
@@ -181,24 +234,26 @@ def describe_exception(e, expect_caught):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--transport-url', required=True)
-    ap.add_argument('--db', required=True, help="cinder-ts's SQLite file")
+    ap.add_argument('--db', required=True,
+                    help="cinder-ts's database: its SQLite file (path or sqlite:/// URL) or mysql+pymysql:// URL")
     ap.add_argument('--control-exchange', default='openstack')
     ap.add_argument('--timeout', type=int, default=30)
     ap.add_argument('--project-id', default='c0ffee0000000000000000000000beef')
     ap.add_argument('--user-id', default='python-cinder-api')
     args = ap.parse_args()
 
-    if not os.path.exists(args.db):
-        die('no such DB file: %s' % args.db)
+    source = cinder_ts_db.open_db(args.db)
+    if not source.exists():
+        die('no such DB file: %s' % source.path)
     workdir = tempfile.mkdtemp(prefix='cinder-py-rpc-')
-    mirror = CinderDbMirror(args.db, workdir)
+    mirror = CinderDbMirror(source, workdir)
     try:
         mirror.create()
         mirror.refresh()
     except SystemExit:
         raise
     except Exception as e:
-        die('cannot build the Cinder-schema mirror of %s: %r' % (args.db, e))
+        die('cannot build the Cinder-schema mirror of %s: %r' % (source.name, e))
 
     # A cinder.conf as cinder-api would read it (the transport options are registered by
     # oslo.messaging only when the transport is built, so they come from the file).

@@ -9,8 +9,9 @@ cinder/service.py builds them (Debian's python3-cinder 21.3.1), with a fake mana
   server `<host>`. The endpoint has Cinder's VolumeManager target (version 3.18, no namespace) and
   its method signatures.
 * The services table: like Service.start/report_state it registers `<host>@<backend>` (binary
-  cinder-volume, rpc 3.18, objects 1.39) in cinder-ts's SQLite file and refreshes `updated_at`,
-  so cinder-ts's API schedules volumes to it.
+  cinder-volume, rpc 3.18, objects 1.39) in cinder-ts's database (--db: its SQLite file or
+  `sqlite:///` URL, or its MariaDB `mysql+pymysql://` URL; cinder_ts_db.py) and refreshes
+  `updated_at`, so cinder-ts's API schedules volumes to it.
 * The fake manager answers as Cinder's does: create_volume marks the volume available, attach_volume
   writes the attachment and returns a VolumeAttachment, initialize_connection returns an iSCSI
   connection_info, terminate_connection raises ISCSITargetDetachFailed for connector host
@@ -32,7 +33,6 @@ import datetime  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
-import sqlite3  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
@@ -61,23 +61,26 @@ try:
 except Exception as e:  # pragma: no cover - environment problem
     die('cannot import Debian python3-cinder / oslo.messaging (run scripts/ensure-python-deps.sh): %r' % (e,))
 
+sys.dont_write_bytecode = True  # no __pycache__ left in test/python
+import cinder_ts_db  # noqa: E402  (beside this script)
+
 RPC_API_VERSION = volume_rpcapi.VolumeAPI.RPC_API_VERSION  # 3.18
 OBJ_VERSION = objects_base.OBJ_VERSIONS.get_current()  # 1.39
 
 _current = threading.local()  # greenthread-local under eventlet
 _record_lock = threading.Lock()
 ARGS = None
+TSDB = None  # cinder_ts_db.TsDb of --db
 
 
 def now_db():
-    # SQLAlchemy's DateTime on SQLite: naive UTC 'YYYY-MM-DD HH:MM:SS.ffffff'
-    return datetime.datetime.utcnow().strftime('%Y-%m-%d %H:%M:%S.%f')
+    # SQLite: SQLAlchemy's naive UTC 'YYYY-MM-DD HH:MM:SS.ffffff'; MariaDB: whole seconds
+    return TSDB.now()
 
 
 def db():
-    conn = sqlite3.connect(ARGS.db, timeout=30, isolation_level=None)
-    conn.execute('PRAGMA busy_timeout = 30000')
-    return conn
+    # autocommit; begin()/commit() around the multi-statement writes
+    return TSDB.connect()
 
 
 def jsonable(v):
@@ -228,14 +231,14 @@ class FakeVolumeManager(object):
         t = now_db()
         c = db()
         try:
-            c.execute('BEGIN IMMEDIATE')
+            c.begin()
             c.execute("INSERT INTO volume_attachment (id, volume_id, instance_uuid, attached_host, mountpoint, "
                       "attach_time, attach_mode, attach_status, created_at, deleted) "
                       "VALUES (?, ?, ?, ?, ?, ?, ?, 'attached', ?, 0)",
                       (att_id, volume_id, instance_uuid, host_name, mountpoint, t, mode, t))
             c.execute("UPDATE volumes SET status = 'in-use', attach_status = 'attached', updated_at = ? WHERE id = ?",
                       (t, volume_id))
-            c.execute('COMMIT')
+            c.commit()
         finally:
             c.close()
         attachment = objects.VolumeAttachment(
@@ -252,7 +255,7 @@ class FakeVolumeManager(object):
         t = now_db()
         c = db()
         try:
-            c.execute('BEGIN IMMEDIATE')
+            c.begin()
             c.execute("UPDATE volume_attachment SET attach_status = 'detached', detach_time = ?, deleted = 1, "
                       "deleted_at = ?, updated_at = ? WHERE id = ? AND deleted = 0", (t, t, t, attachment_id))
             left = c.execute("SELECT count(*) FROM volume_attachment WHERE volume_id = ? AND deleted = 0",
@@ -260,7 +263,7 @@ class FakeVolumeManager(object):
             if left == 0:
                 c.execute("UPDATE volumes SET status = 'available', attach_status = 'detached', updated_at = ? "
                           "WHERE id = ?", (t, volume_id))
-            c.execute('COMMIT')
+            c.commit()
         finally:
             c.close()
 
@@ -274,10 +277,10 @@ class FakeVolumeManager(object):
 def report_state(host, stop_event):
     """Service.report_state: register once, then refresh updated_at/report_count."""
     c = db()
-    cols = {r[1] for r in c.execute('PRAGMA table_info(services)')}
+    cols = set(c.columns('services'))
     if not cols:
         die('no services table in %s (has the API migrated the DB?)' % ARGS.db)
-    row = c.execute("SELECT id FROM services WHERE host = ? AND binary = 'cinder-volume' AND deleted = 0",
+    row = c.execute("SELECT id FROM services WHERE host = ? AND `binary` = 'cinder-volume' AND deleted = 0",
                     (host,)).fetchone()
     if row is None:
         values = {
@@ -286,7 +289,8 @@ def report_state(host, stop_event):
             'object_current_version': OBJ_VERSION, 'created_at': now_db(), 'updated_at': now_db(), 'deleted': 0,
         }
         values = {k: v for k, v in values.items() if k in cols}
-        c.execute('INSERT INTO services (%s) VALUES (%s)' % (', '.join(values), ', '.join('?' * len(values))),
+        c.execute('INSERT INTO services (%s) VALUES (%s)' % (', '.join('`%s`' % k for k in values),
+                                                            ', '.join('?' * len(values))),
                   list(values.values()))
     c.close()
 
@@ -295,7 +299,7 @@ def report_state(host, stop_event):
             try:
                 cc = db()
                 cc.execute("UPDATE services SET updated_at = ?, report_count = report_count + 1 "
-                           "WHERE host = ? AND binary = 'cinder-volume' AND deleted = 0", (now_db(), host))
+                           "WHERE host = ? AND `binary` = 'cinder-volume' AND deleted = 0", (now_db(), host))
                 cc.close()
             except Exception as e:  # keep beating, as Cinder does
                 sys.stderr.write('report_state failed: %r\n' % (e,))
@@ -303,10 +307,11 @@ def report_state(host, stop_event):
 
 
 def main():
-    global ARGS
+    global ARGS, TSDB
     ap = argparse.ArgumentParser()
     ap.add_argument('--transport-url', required=True)
-    ap.add_argument('--db', required=True, help="cinder-ts's SQLite file")
+    ap.add_argument('--db', required=True,
+                    help="cinder-ts's database: its SQLite file (path or sqlite:/// URL) or mysql+pymysql:// URL")
     ap.add_argument('--record', required=True, help='JSON-lines file receiving one line per call')
     ap.add_argument('--host', default='pyhost')
     ap.add_argument('--backend', default='lvm')
@@ -314,8 +319,9 @@ def main():
     ap.add_argument('--fail-host', default='compute-fail')
     ap.add_argument('--vbe-host', default='compute-vbe')
     ARGS = ap.parse_args()
-    if not os.path.exists(ARGS.db):
-        die('no such DB file: %s' % ARGS.db)
+    TSDB = cinder_ts_db.open_db(ARGS.db)
+    if not TSDB.exists():
+        die('no such DB file: %s' % TSDB.path)
 
     workdir = tempfile.mkdtemp(prefix='cinder-py-volume-')
     conf_file = os.path.join(workdir, 'cinder.conf')

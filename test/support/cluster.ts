@@ -1,6 +1,7 @@
 // Spawns the real API and the real volume-manager as separate OS processes on a temporary
-// SQLite file, a private RabbitMQ vhost and the recording stand-in commands (test/stand-ins),
-// reached through the configured root helper. Only the storage commands are stand-ins.
+// SQLite file (or, with CINDER_TS_DB_ENGINE=mysql, a database of its own on MariaDB: see db.ts),
+// a private RabbitMQ vhost and the recording stand-in commands (test/stand-ins), reached through
+// the configured root helper. Only the storage commands are stand-ins.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -8,7 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
+import { createTestDb, type TestDb } from './db.js';
 import { createVhost, deleteVhost, transportUrl } from './rabbit.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -51,20 +52,30 @@ export class Cluster {
   port = 0;
   api?: ChildProcess;
   volume?: ChildProcess;
-  private db?: Database.Database;
-  private rw?: Database.Database;
+  /** The services' database: the SQLite file, or this cluster's MariaDB database. */
+  readonly db: TestDb;
   readonly logs: Record<'api' | 'volume', string[]> = { api: [], volume: [] };
 
   constructor(private readonly opts: ClusterOptions = {}) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinder-ts-proc-'));
     this.vhost = createVhost();
+    this.db = createTestDb(path.join(this.dir, 'cinder.sqlite'));
   }
 
   get configFile() {
     return path.join(this.dir, 'cinder.conf');
   }
+  /** The SQLite file (with CINDER_TS_DB_ENGINE=mysql nothing is there: use db / dbConnection). */
   get dbFile() {
-    return path.join(this.dir, 'cinder.sqlite');
+    return this.db.file;
+  }
+  /** cinder.conf's `[database] connection`: sqlite:///<file> or mysql+pymysql://…?unix_socket=… */
+  get dbConnection() {
+    return this.db.connection;
+  }
+  /** CINDER_TS_DB_ENGINE=mysql: the `mariadb` CLI's arguments for this cluster's database (first on its command line). */
+  mysqlCliArgs(): string[] {
+    return this.db.cliArgs();
   }
   get standinLog() {
     return path.join(this.dir, 'standin.log');
@@ -87,6 +98,8 @@ export class Cluster {
       auth_strategy: 'noauth',
       state_path: path.join(this.dir, 'state'),
       rpc_response_timeout: String(this.opts.rpcResponseTimeout ?? 15),
+      // One API process unless the run asks for more (scripts/test.sh runs MariaDB with 4).
+      osapi_volume_workers: process.env.CINDER_TS_API_WORKERS ?? '1',
       osapi_volume_listen: '127.0.0.1',
       osapi_volume_listen_port: String(this.port),
       root_helper: path.join(STANDINS, 'root-helper'),
@@ -108,7 +121,7 @@ export class Cluster {
     const ini = (o: Record<string, string>) => Object.entries(o).map(([k, v]) => `${k} = ${v}`).join('\n');
     fs.writeFileSync(
       this.configFile,
-      `[DEFAULT]\n${ini(d)}\n\n[database]\nconnection = sqlite:///${this.dbFile}\n\n[oslo_concurrency]\nlock_path = ${this.lockPath}\n\n[${this.backend}]\n${ini(b)}\n${this.opts.extraConfig ? `\n${this.opts.extraConfig}\n` : ''}`,
+      `[DEFAULT]\n${ini(d)}\n\n[database]\nconnection = ${this.db.connection}\n\n[oslo_concurrency]\nlock_path = ${this.lockPath}\n\n[${this.backend}]\n${ini(b)}\n${this.opts.extraConfig ? `\n${this.opts.extraConfig}\n` : ''}`,
     );
   }
 
@@ -182,16 +195,16 @@ export class Cluster {
    * only after init_host and once its RPC server consumes (independent of the log level).
    */
   private async waitForVolumeService(_fresh = false, timeoutMs = 30000) {
-    const since = new Date(Date.now() - 1000).toISOString().replace('T', ' ').replace('Z', '');
+    const since = this.db.timestamp(new Date(Date.now() - 1000));
     const end = Date.now() + timeoutMs;
     while (Date.now() < end) {
       if (this.volume?.exitCode !== null && this.volume?.exitCode !== undefined) {
         throw new Error(`volume service exited: ${this.logs.volume.slice(-20).join('\n')}`);
       }
-      if (fs.existsSync(this.dbFile)) {
+      if (this.db.exists()) {
         try {
           const rows = this.sql<{ updated_at: string }>(
-            "SELECT updated_at FROM services WHERE binary = 'cinder-volume' AND host = ? AND updated_at >= ?",
+            "SELECT updated_at FROM services WHERE `binary` = 'cinder-volume' AND host = ? AND updated_at >= ?",
             `${this.host}@${this.backend}`,
             since,
           );
@@ -205,13 +218,12 @@ export class Cluster {
     throw new Error(`volume service did not start: ${this.logs.volume.slice(-20).join('\n')}`);
   }
 
-  /** Write to the shared SQLite file directly, as an operator's SQL would, to reach states the API cannot. */
+  /**
+   * Write to the shared database directly, as an operator's SQL would, to reach states the API
+   * cannot. SQL portable to SQLite and MariaDB (see db.ts); timestamps from db.timestamp().
+   */
   write(statement: string, ...params: unknown[]): void {
-    if (!this.rw) {
-      this.rw = new Database(this.dbFile);
-      this.rw.pragma('busy_timeout = 10000');
-    }
-    this.rw.prepare(statement).run(...params);
+    this.db.write(statement, ...params);
   }
 
   /** Set volume columns directly (e.g. status 'maintenance', multiattach 1). */
@@ -284,10 +296,9 @@ export class Cluster {
     return this.standinCalls().map((c) => c.argv.join(' '));
   }
 
-  /** A read-only view of the shared SQLite file, as an operator would inspect it. */
+  /** A read-only view of the shared database, as an operator would inspect it (synchronous on both engines). */
   sql<T = Record<string, unknown>>(query: string, ...params: unknown[]): T[] {
-    this.db ??= new Database(this.dbFile, { readonly: true, fileMustExist: true });
-    return this.db.prepare(query).all(...params) as T[];
+    return this.db.sql<T>(query, ...params);
   }
 
   standinCalls(): StandinCall[] {
@@ -312,10 +323,10 @@ export class Cluster {
   }
 
   async stop(): Promise<void> {
-    this.db?.close();
+    this.db.closeReader();
     await Promise.all([stopChild(this.api), stopChild(this.volume)]);
-    this.rw?.close();
-    this.rw = undefined;
+    this.db.close();
+    if (!process.env.CINDER_TS_KEEP_TMP) this.db.drop();
     deleteVhost(this.vhost);
     if (!process.env.CINDER_TS_KEEP_TMP) fs.rmSync(this.dir, { recursive: true, force: true });
   }

@@ -94,6 +94,22 @@ describe.each(ENGINES)('%s', (engine) => {
     return (await db.run((q) => q.select().from(v).where(eq(v.id, id))))[0];
   }
 
+  describe('errors', () => {
+    useFreshDb();
+
+    it("a failed statement's error leaves the db layer without the statement's parameters (a CHAP secret)", async () => {
+      const v = await newVolume({ provider_auth: 'CHAP user1 s3cretChapPassw0rd' });
+      const again = newVolume({ id: v.id, provider_auth: 'CHAP user1 s3cretChapPassw0rd' });
+      const err = await again.then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+      expect(err).toBeInstanceOf(Error);
+      expect(`${err!.message} ${String(err)}`).not.toContain('s3cretChapPassw0rd');
+      expect(err!.message).toMatch(/UNIQUE|Duplicate/i);
+    });
+  });
+
   describe('volumeConditionalUpdate', () => {
     useFreshDb();
 

@@ -3,7 +3,6 @@
 // to the request that made it.
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { sleep, type Cluster } from '../../support/cluster.js';
 import type { Req, Res } from './types.js';
 
@@ -15,20 +14,15 @@ export interface Snapshot {
   lio: Map<string, string>;
 }
 
+/** Reads through the cluster's read-only view of its database (SQLite or MariaDB: cluster.sql()). */
 export class StateReader {
-  private readonly db: Database.Database;
-  private readonly stmts: Database.Statement[];
-  constructor(private readonly cluster: Cluster) {
-    this.db = new Database(cluster.dbFile, { readonly: true, fileMustExist: true });
-    this.stmts = TABLES.map((t) => this.db.prepare(`SELECT * FROM ${t} ORDER BY id`));
-  }
-  close() {
-    this.db.close();
-  }
+  constructor(private readonly cluster: Cluster) {}
+  /** Nothing to close: the handle is the cluster's (closed by cluster.stop()). */
+  close() {}
   dbRows(): Map<string, string>[] {
-    return this.stmts.map((s) => {
+    return TABLES.map((t) => {
       const m = new Map<string, string>();
-      for (const r of s.all() as Record<string, unknown>[]) m.set(String(r.id), JSON.stringify(r));
+      for (const r of this.cluster.sql(`SELECT * FROM ${t} ORDER BY id`)) m.set(String(r.id), JSON.stringify(r));
       return m;
     });
   }
@@ -51,16 +45,16 @@ export class StateReader {
     return { db: this.dbRows(), lio: this.lio() };
   }
   workers(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM workers').get() as { n: number }).n;
+    return Number(this.cluster.sql<{ n: number }>('SELECT count(*) AS n FROM workers')[0].n);
   }
   volumeStatus(id: string): { status: string; deleted: number } | undefined {
-    return this.db.prepare('SELECT status, deleted FROM volumes WHERE id = ?').get(id) as { status: string; deleted: number } | undefined;
+    return this.cluster.sql<{ status: string; deleted: number }>('SELECT status, deleted FROM volumes WHERE id = ?', id)[0];
   }
   attachmentIds(): { id: string; volume_id: string; deleted: number }[] {
-    return this.db.prepare('SELECT id, volume_id, deleted FROM volume_attachment').all() as { id: string; volume_id: string; deleted: number }[];
+    return this.cluster.sql<{ id: string; volume_id: string; deleted: number }>('SELECT id, volume_id, deleted FROM volume_attachment');
   }
   volumeIds(): string[] {
-    return (this.db.prepare('SELECT id FROM volumes').all() as { id: string }[]).map((r) => r.id);
+    return this.cluster.sql<{ id: string }>('SELECT id FROM volumes').map((r) => r.id);
   }
 }
 
