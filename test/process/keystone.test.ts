@@ -110,6 +110,9 @@ class KeystoneApi {
         'rpc_response_timeout = 5',
         'osapi_volume_listen = 127.0.0.1',
         `osapi_volume_listen_port = ${this.port}`,
+        // One API process: the token cache and the service user's token asserted below live in
+        // each worker (keystonemiddleware's in-process cache, without memcached, is the same).
+        'osapi_volume_workers = 1',
         'log_level = info',
         '',
         '[database]',

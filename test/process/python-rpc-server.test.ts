@@ -50,6 +50,7 @@ class ApiOnly {
         'rpc_response_timeout = 15',
         'osapi_volume_listen = 127.0.0.1',
         `osapi_volume_listen_port = ${this.port}`,
+        `osapi_volume_workers = ${process.env.CINDER_TS_API_WORKERS ?? '1'}`,
         `root_helper = ${path.join(STANDINS, 'root-helper')}`,
         'log_level = info',
         '',
