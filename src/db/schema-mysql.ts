@@ -81,33 +81,25 @@ export const volumeAttachment = mysqlTable(
   (t) => [index('attachments_volume_id_idx').on(t.volume_id)],
 );
 
-export const volumeAdminMetadata = mysqlTable(
-  'volume_admin_metadata',
-  {
-    ...base,
-    id: int('id').primaryKey().autoincrement(),
-    key: s255('key'),
-    value: s255('value'),
-    volume_id: id36('volume_id')
-      .notNull()
-      .references(() => volumes.id),
-  },
-  (t) => [index('volume_admin_metadata_volume_id_idx').on(t.volume_id)],
-);
+/** volume_metadata and volume_admin_metadata: the same key/value rows of a volume. */
+const volumeKeyValueTable = (name: 'volume_metadata' | 'volume_admin_metadata') =>
+  mysqlTable(
+    name,
+    {
+      ...base,
+      id: int('id').primaryKey().autoincrement(),
+      key: s255('key'),
+      value: s255('value'),
+      volume_id: id36('volume_id')
+        .notNull()
+        .references(() => volumes.id),
+    },
+    (t) => [index(`${name}_volume_id_idx`).on(t.volume_id)],
+  );
 
-export const volumeMetadata = mysqlTable(
-  'volume_metadata',
-  {
-    ...base,
-    id: int('id').primaryKey().autoincrement(),
-    key: s255('key'),
-    value: s255('value'),
-    volume_id: id36('volume_id')
-      .notNull()
-      .references(() => volumes.id),
-  },
-  (t) => [index('volume_metadata_volume_id_idx').on(t.volume_id)],
-);
+export const volumeAdminMetadata = volumeKeyValueTable('volume_admin_metadata');
+
+export const volumeMetadata = volumeKeyValueTable('volume_metadata');
 
 export const services = mysqlTable('services', {
   ...base,

@@ -76,33 +76,25 @@ export const volumeAttachment = sqliteTable(
   (t) => [index('attachments_volume_id_idx').on(t.volume_id)],
 );
 
-export const volumeAdminMetadata = sqliteTable(
-  'volume_admin_metadata',
-  {
-    ...base,
-    id: integer('id').primaryKey({ autoIncrement: true }),
-    key: text('key'),
-    value: text('value'),
-    volume_id: text('volume_id')
-      .notNull()
-      .references(() => volumes.id),
-  },
-  (t) => [index('volume_admin_metadata_volume_id_idx').on(t.volume_id)],
-);
+/** volume_metadata and volume_admin_metadata: the same key/value rows of a volume. */
+const volumeKeyValueTable = (name: 'volume_metadata' | 'volume_admin_metadata') =>
+  sqliteTable(
+    name,
+    {
+      ...base,
+      id: integer('id').primaryKey({ autoIncrement: true }),
+      key: text('key'),
+      value: text('value'),
+      volume_id: text('volume_id')
+        .notNull()
+        .references(() => volumes.id),
+    },
+    (t) => [index(`${name}_volume_id_idx`).on(t.volume_id)],
+  );
 
-export const volumeMetadata = sqliteTable(
-  'volume_metadata',
-  {
-    ...base,
-    id: integer('id').primaryKey({ autoIncrement: true }),
-    key: text('key'),
-    value: text('value'),
-    volume_id: text('volume_id')
-      .notNull()
-      .references(() => volumes.id),
-  },
-  (t) => [index('volume_metadata_volume_id_idx').on(t.volume_id)],
-);
+export const volumeAdminMetadata = volumeKeyValueTable('volume_admin_metadata');
+
+export const volumeMetadata = volumeKeyValueTable('volume_metadata');
 
 /** cinder-volume registers here; Python peers read rpc/object versions and liveness from it. */
 export const services = sqliteTable('services', {
