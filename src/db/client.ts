@@ -297,7 +297,9 @@ async function openMysql(spec: Extract<ConnectionSpec, { dialect: 'mysql' }>, cf
     timezone: 'Z',
   });
   pool.on('connection', (conn) => {
-    conn.query("SET SESSION sql_mode = 'TRADITIONAL', time_zone = '+00:00'");
+    // The raw (callback) connection: its next command queues behind this one. A failure here is
+    // the connection's, and its next query reports it; the callback keeps it from being thrown.
+    (conn as unknown as { query(sql: string, cb: () => void): void }).query("SET SESSION sql_mode = 'TRADITIONAL', time_zone = '+00:00'", () => {});
   });
   // oslo.db's start-up: max_retries attempts (-1: forever) retry_interval seconds apart.
   for (let attempt = 1; ; attempt++) {
