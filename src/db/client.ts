@@ -124,9 +124,6 @@ interface Engine {
 }
 
 export class Db {
-  /** Called with the error and the attempt when a statement is about to be retried. */
-  onRetry?: (e: unknown, attempt: number) => void;
-
   constructor(
     readonly dialect: Dialect,
     readonly t: Tables,
@@ -161,7 +158,6 @@ export class Db {
       } catch (e) {
         const wait = this.engine.retriable(e) ? this.engine.backoff(attempt, startedAt) : null;
         if (wait === null) throw withoutParams(e);
-        this.onRetry?.(e, attempt);
         await sleep(wait);
       }
     }
