@@ -9,7 +9,7 @@ import { Generator } from './generator.js';
 import { agent, reproducer, send } from './http.js';
 import { result } from './report.js';
 import { Rng } from './rng.js';
-import { StateReader, diffSnapshots, settle } from './state.js';
+import { StateReader, diffSnapshots, drained, settle } from './state.js';
 import type { FuzzOptions, FuzzResult, StateChange } from './types.js';
 
 export async function run(opts: FuzzOptions = {}): Promise<FuzzResult> {
@@ -34,6 +34,7 @@ export async function run(opts: FuzzOptions = {}): Promise<FuzzResult> {
     const fx = new Fixtures(cluster, api, other);
     await fx.setUp();
     reader = new StateReader(cluster);
+    await drained(reader);
     const gen = new Generator(rng, fx);
     const tally = new Tally();
     const routes: Record<string, number> = {};
@@ -53,6 +54,7 @@ export async function run(opts: FuzzOptions = {}): Promise<FuzzResult> {
       if (exits.api || exits.volume) break;
       if (i > 0 && i % refreshEvery === 0) {
         await fx.refresh();
+        await drained(reader);
         refreshPools();
       }
       if (i > 0 && i % 1000 === 0) log(`case ${i}: ${tally.toString()} (${Math.round((Date.now() - t0) / 1000)} s)`);

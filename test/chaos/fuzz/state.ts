@@ -82,11 +82,21 @@ export function diffSnapshots(before: Snapshot, after: Snapshot): { db: string[]
 }
 
 /** Wait for what an accepted request started: a created volume leaving 'creating', a deleted one gone, no workers rows. */
+async function until(pred: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end && !pred()) await sleep(15);
+}
+
+/**
+ * Wait until no workers row is left: the manager destroys a create's row just after the volume turns
+ * `available` (the cleanable decorator's finally), so a caller that waited for the status alone can
+ * still see the row go during the next request.
+ */
+export function drained(reader: StateReader, ms = 5000): Promise<void> {
+  return until(() => reader.workers() === 0, ms);
+}
+
 export async function settle(reader: StateReader, req: Req, res: Res): Promise<void> {
-  const until = async (pred: () => boolean, ms: number) => {
-    const end = Date.now() + ms;
-    while (Date.now() < end && !pred()) await sleep(15);
-  };
   if (req.method === 'POST' && /\/volumes(\?|$)/.test(req.path)) {
     let id: string | undefined;
     try {
@@ -103,5 +113,5 @@ export async function settle(reader: StateReader, req: Req, res: Res): Promise<v
       return !s || !!s.deleted || s.status !== 'deleting';
     }, 5000);
   }
-  await until(() => reader.workers() === 0, 1000);
+  await drained(reader);
 }
