@@ -61,6 +61,24 @@ export const defaultSectionSchema = z.object({
   /** An unknown requested zone falls back to the default instead of a 400. */
   allow_availability_zone_fallback: bool.default(false),
   log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+  /** Seconds between a service's heartbeats in the services table (cinder/service.py). */
+  report_interval: int(1).default(10),
+  /** A service whose heartbeat is older than this many seconds is down (cinder/utils.py service_is_up). */
+  service_down_time: int(1).default(60),
+  /** Seconds between a manager's periodic tasks, e.g. publishing capabilities to the schedulers. */
+  periodic_interval: int(1).default(60),
+  /** Seconds between get_volume_stats polls of each backend (volume/manager.py). */
+  backend_stats_polling_interval: int(1).default(60),
+  /** cinder/scheduler/host_manager.py: filters and weighers by class name, applied in this order. */
+  scheduler_default_filters: list.default(['AvailabilityZoneFilter', 'CapacityFilter', 'CapabilitiesFilter']),
+  scheduler_default_weighers: list.default(['CapacityWeigher']),
+  /** cinder/scheduler/driver.py: attempts to schedule a volume (1 disables rescheduling). */
+  scheduler_max_attempts: int(1).default(3),
+  /** cinder/scheduler/weights/capacity.py. */
+  capacity_weight_multiplier: z.union([z.number(), z.string()]).transform(Number).default(1.0),
+  allocated_capacity_weight_multiplier: z.union([z.number(), z.string()]).transform(Number).default(-1.0),
+  /** cinder/scheduler/manager.py: seconds the scheduler waits at start for every volume service's capabilities. */
+  scheduler_driver_init_wait_time: int(0).default(60),
 });
 
 export const backendSectionSchema = z.object({
@@ -96,6 +114,12 @@ export const backendSectionSchema = z.object({
    * processutils.execute: a volume_clear dd of a large LV may run for many minutes.
    */
   command_timeout: int(1).optional(),
+  /** cinder/volume/driver.py volume_opts: thin over-subscription, a float or 'auto'. */
+  max_over_subscription_ratio: z.string().default('20.0'),
+  /** Percentage of backend capacity reserved (0–100). */
+  reserved_percentage: int(0, 100).default(0),
+  /** Availability zone of this backend's service; unset: [DEFAULT] storage_availability_zone. */
+  backend_availability_zone: z.string().min(1).optional(),
 });
 
 /** An unset or empty string option (oslo.config: `opt =` leaves it empty). */

@@ -127,7 +127,7 @@ export async function startVolumeService(
         host,
         binary: 'cinder-volume',
         topic: 'cinder-volume',
-        availability_zone: cfg.DEFAULT.storage_availability_zone,
+        availability_zone: backend.backend_availability_zone ?? cfg.DEFAULT.storage_availability_zone,
         rpc: VOLUME_RPC_API_VERSION,
         // Cinder 21's objects history head; Python peers cap object versions at this.
         objects: '1.39',
