@@ -82,6 +82,23 @@ export function pyFloatStr(x: number): string {
   return String(x);
 }
 
+/**
+ * Python's round(x, ndigits) for a float: the exact binary value rounded half-to-even in decimal,
+ * then the nearest double. Math.round(x * 100) / 100 differs where x * 100 is itself inexact.
+ */
+export function pyRound(x: number, ndigits: number): number {
+  if (!Number.isFinite(x) || x === 0 || Math.abs(x) >= 1e21) return x;
+  // toFixed(100) is the exact decimal expansion of any double above ~1e-15.
+  const [int, frac] = Math.abs(x).toFixed(100).split('.');
+  const kept = BigInt(int + frac.slice(0, ndigits));
+  const rest = frac.slice(ndigits);
+  const tie = /^50*$/.test(rest);
+  const up = rest[0] > '5' || (rest[0] === '5' && !tie) || (tie && kept % 2n === 1n);
+  const n = up ? kept + 1n : kept;
+  const r = Number(`${n}e-${ndigits}`);
+  return x < 0 ? -r : r;
+}
+
 /** Python's str.split() with no argument. */
 function words(s: string): string[] {
   const t = s.trim();
@@ -244,7 +261,7 @@ export class BrickLVM {
           total += size;
         }
       }
-      total = Math.round(total * 100) / 100;
+      total = pyRound(total, 2);
     }
     this.vgProvisionedCapacity = total;
   }
@@ -257,12 +274,35 @@ export class BrickLVM {
     try {
       const { stdout } = await this.runLvm(argv);
       const [size, percent] = stdout.trim().split(':').map(Number);
-      return Math.round((size - (size / 100) * percent) * 100) / 100;
+      return pyRound(size - (size / 100) * percent, 2);
     } catch (e) {
       if (!isPEE(e)) throw e;
       this.logger.error({ cmd: e.cmd, stdout: e.stdout, stderr: e.stderr }, 'Error querying thin pool about data_percent');
       return 0;
     }
+  }
+
+  /**
+   * Usable space (GiB) for LVs with `mirrorCount` mirrors, from the PV list read when the VG was
+   * opened (Cinder does not refresh it here): repeatedly take the smallest PV with free space and
+   * charge its size to the largest `mirrorCount` others (brick lvm.py vg_mirror_free_space).
+   */
+  vgMirrorFreeSpace(mirrorCount: number): number {
+    let free = 0;
+    let disks = this.pvList.map((pv) => pv.available);
+    for (;;) {
+      disks = disks.filter((a) => a > 0).sort((a, b) => b - a);
+      if (disks.length <= mirrorCount) break;
+      const disk = disks.pop() as number;
+      for (let i = 0; i < mirrorCount; i++) disks[i] -= disk;
+      free += disk;
+    }
+    return free;
+  }
+
+  /** The VG's free space split over the copies (brick lvm.py vg_mirror_size: free, not size). */
+  vgMirrorSize(mirrorCount: number): number {
+    return this.vgFreeSpace / (mirrorCount + 1);
   }
 
   /** `lvcreate -T -L <95% of free>g <vg>/<pool>`; returns the size string used. */

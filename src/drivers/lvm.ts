@@ -2,10 +2,11 @@
 // volume group, exported through cinder-rtstool. The driver owns the LV lifecycle and the multiattach
 // rule of terminate_connection; everything about targets and ACLs is delegated to LioAdm.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { CommandExecutor } from '../common/executor.js';
 import { ProcessExecutionError } from '../common/executor.js';
-import type { BackendConfig, DefaultSection } from '../common/config.js';
+import { type BackendConfig, type DefaultSection, poolName as backendPoolName } from '../common/config.js';
 import { Invalid, VolumeBackendAPIException, VolumeGroupNotFound, VolumeIsBusy } from '../common/exceptions.js';
 import { externalLock, type InterProcessLock } from '../common/lock.js';
 import type { Logger } from '../common/log.js';
@@ -13,8 +14,17 @@ import type { Connector, Volume } from '../objects/volume.js';
 import { volumeName } from '../objects/volume.js';
 import { LioAdm } from '../targets/lio.js';
 import { PyError, pyGetItem, pyTruthy } from '../targets/py.js';
-import { BrickLVM, lvmCmdPrefix, type Sleep, realSleep } from './brick-lvm.js';
-import type { ConnectionInfo, ModelUpdate, VolumeDriver } from './driver.js';
+import { BrickLVM, lvmCmdPrefix, pyRound, type Sleep, realSleep } from './brick-lvm.js';
+import {
+  type Capabilities,
+  type ConnectionInfo,
+  type ModelUpdate,
+  type NoStats,
+  type VolumeDriver,
+  type VolumeStats,
+  hasStats,
+  initCapabilities,
+} from './driver.js';
 
 const MiB = 1024 * 1024;
 const DEFAULT_DD_BLOCKSIZE = '1M';
@@ -37,7 +47,14 @@ export type LvmBackendConfig = Pick<
   | 'iscsi_secondary_ip_addresses'
   | 'lvm_conf_file'
   | 'lvm_suppress_fd_warnings'
->;
+  | 'volume_backend_name'
+  | 'reserved_percentage'
+  | 'max_over_subscription_ratio'
+> & {
+  /** Scheduler equations (driver.py volume_opts); not read from cinder.conf yet, so normally unset. */
+  filter_function?: string;
+  goodness_function?: string;
+};
 
 export interface LvmDriverOptions {
   backend: LvmBackendConfig;
@@ -51,6 +68,10 @@ export interface LvmDriverOptions {
    * the default looks on this machine, the volume service asks over ssh for a remote host.
    */
   isFile?: (path: string) => Promise<boolean>;
+  /** socket.gethostname() of the volume service, used in location_info (default os.hostname()). */
+  hostname?: string;
+  /** [DEFAULT] filter_function / goodness_function, the fallback of the backend's own. */
+  globalFunctions?: { filter_function?: string; goodness_function?: string };
 }
 
 const localIsFile = (p: string) => fs.promises.stat(p).then((s) => s.isFile(), () => false);
@@ -77,6 +98,15 @@ export class LVMVolumeDriver implements VolumeDriver {
   lvmType: 'default' | 'thin' | 'auto';
   readonly protocol: string;
   readonly target: LioAdm;
+  /** volume_backend_name, or 'LVM' when unset; also the name of the one pool. */
+  readonly backendName: string;
+  readonly hostname: string;
+  /** Set for thin LVs in checkForSetupError; reported as sparse_copy_volume. */
+  sparseCopyVolume = false;
+  capabilities: Capabilities = {};
+  /** BaseVD._stats. */
+  private stats: VolumeStats | NoStats = {};
+  private readonly globalFunctions: { filter_function?: string; goodness_function?: string };
   private readonly backend: LvmBackendConfig;
   private readonly executor: CommandExecutor;
   private readonly logger: Logger;
@@ -92,6 +122,9 @@ export class LVMVolumeDriver implements VolumeDriver {
     this.isFile = opts.isFile ?? localIsFile;
     this.lvmType = opts.backend.lvm_type;
     this.protocol = this.target.protocol;
+    this.backendName = backendPoolName(opts.backend as BackendConfig);
+    this.hostname = opts.hostname ?? os.hostname();
+    this.globalFunctions = opts.globalFunctions ?? {};
   }
 
   private requireVg(attr: string): BrickLVM {
@@ -155,7 +188,95 @@ export class LVMVolumeDriver implements VolumeDriver {
         }
       }
       if (vg.vgThinPool === null) vg.vgThinPool = poolName;
+      // Copies onto a thin LV may skip zero blocks (lvm.py check_for_setup_error).
+      this.sparseCopyVolume = true;
     }
+  }
+
+  /**
+   * BaseVD.get_volume_stats: refresh when asked or when nothing is stored, then hand back the stored
+   * object itself, as Cinder does (the manager adds to its pools in place). Command failures (a
+   * failing `vgs`, VolumeGroupNotFound) propagate and leave the previous stats in place.
+   */
+  async getVolumeStats(refresh = false): Promise<VolumeStats | NoStats> {
+    if (!hasStats(this.stats) || refresh) await this.updateVolumeStats();
+    return this.stats;
+  }
+
+  /**
+   * lvm.py _update_volume_stats: re-read the VG (`vgs`; for thin also `lvs <vg>` and the pool's
+   * data_percent), count the LVs (`lvs <vg>`, thin pool and snapshots included) and report the whole
+   * VG as one pool named after the backend. Capacities are GiB floats as brick LVM parsed them.
+   */
+  private async updateVolumeStats(): Promise<void> {
+    this.logger.debug('Updating volume stats');
+    const vg = this.vg;
+    if (!vg) {
+      this.logger.warn(`Unable to update stats on non-initialized Volume Group: ${this.backend.volume_group}`);
+      return;
+    }
+    await vg.updateVolumeGroupInfo();
+    const mirrors = this.backend.lvm_mirrors;
+    let total: number, free: number, provisioned: number;
+    if (mirrors > 0) {
+      total = vg.vgMirrorSize(mirrors);
+      free = vg.vgMirrorFreeSpace(mirrors);
+      provisioned = pyRound(total - free, 2);
+    } else if (this.lvmType === 'thin') {
+      total = vg.vgThinPoolSize;
+      free = vg.vgThinPoolFreeSpace;
+      provisioned = vg.vgProvisionedCapacity;
+    } else {
+      total = vg.vgSize;
+      free = vg.vgFreeSpace;
+      provisioned = pyRound(total - free, 2);
+    }
+    const locationInfo = `LVMVolumeDriver:${this.hostname}:${this.backend.volume_group}:${this.lvmType}:${mirrors}`;
+    const thin = this.lvmType === 'thin';
+    const totalVolumes = (await vg.getVolumes()).length;
+    this.stats = {
+      volume_backend_name: this.backendName,
+      vendor_name: 'Open Source',
+      driver_version: LVMVolumeDriver.VERSION,
+      storage_protocol: this.protocol,
+      pools: [
+        {
+          pool_name: this.backendName,
+          total_capacity_gb: total,
+          free_capacity_gb: free,
+          reserved_percentage: this.backend.reserved_percentage,
+          location_info: locationInfo,
+          QoS_support: false,
+          provisioned_capacity_gb: provisioned,
+          max_over_subscription_ratio: this.backend.max_over_subscription_ratio,
+          thin_provisioning_support: thin,
+          thick_provisioning_support: !thin,
+          total_volumes: totalVolumes,
+          filter_function: this.getFilterFunction(),
+          goodness_function: this.getGoodnessFunction(),
+          multiattach: true,
+          backend_state: 'up',
+        },
+      ],
+      shared_targets: false,
+      sparse_copy_volume: this.sparseCopyVolume,
+    };
+  }
+
+  /** driver.py get_filter_function / get_goodness_function: backend's, [DEFAULT]'s, else none. */
+  getFilterFunction(): string | null {
+    return this.backend.filter_function || this.globalFunctions.filter_function || null;
+  }
+
+  getGoodnessFunction(): string | null {
+    return this.backend.goodness_function || this.globalFunctions.goodness_function || null;
+  }
+
+  /** BaseVD.init_capabilities over fresh stats; LVM declares no vendor properties (BaseVD's default). */
+  async initCapabilities(): Promise<void> {
+    const stats = await this.getVolumeStats(true);
+    this.logger.info("Driver hasn't implemented _init_vendor_properties()");
+    this.capabilities = initCapabilities(this.capabilities, stats, [{}, null], this.logger);
   }
 
   /** `/dev/mapper/<vg>-<lv>` with every '-' of each part doubled (device-mapper naming). */
@@ -312,6 +433,8 @@ export interface CreateLvmDriverOptions {
   /** Override the process-wide lock for `lockPath` (tests). */
   lock?: InterProcessLock;
   isFile?: (path: string) => Promise<boolean>;
+  hostname?: LvmDriverOptions['hostname'];
+  globalFunctions?: LvmDriverOptions['globalFunctions'];
 }
 
 /**
@@ -328,5 +451,6 @@ export async function createLvmDriver(opts: CreateLvmDriverOptions): Promise<LVM
     rtstoolPath: opts.defaults.rtstool_path,
     logger,
   });
-  return new LVMVolumeDriver({ backend: opts.backend, executor: opts.executor, target, logger, sleep: opts.sleep, isFile: opts.isFile });
+  const { backend, executor, sleep, isFile, hostname, globalFunctions } = opts;
+  return new LVMVolumeDriver({ backend, executor, target, logger, sleep, isFile, hostname, globalFunctions });
 }
