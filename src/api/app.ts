@@ -15,6 +15,7 @@ import { registerAttachmentRoutes } from './routes/attachments.js';
 import { registerVersionRoutes } from './routes/versions.js';
 import { registerVolumeActionRoutes, volumeActions } from './routes/volume-actions.js';
 import { registerVolumeRoutes } from './routes/volumes.js';
+import { registerSchedulerRoutes } from './routes/scheduler.js';
 import { registerStaleRoutes } from './routes/stale.js';
 
 export interface BuildAppOptions {
@@ -83,6 +84,7 @@ export function buildApp({ volumeApi, config, logger, authenticator }: BuildAppO
   registerVolumeActionRoutes(app, new Map([...volumeActions(volumeApi), ...adminActions(volumeApi)]));
   registerAttachmentRoutes(app, volumeApi);
   registerStaleRoutes(app, volumeApi, config.metrics.stale_after);
+  registerSchedulerRoutes(app, volumeApi);
   return app;
 }
 

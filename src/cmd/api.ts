@@ -11,6 +11,7 @@ import { openDb } from '../db/client.js';
 import { Transport } from '../rpc/transport.js';
 import { RpcClient } from '../rpc/client.js';
 import { VolumeRpcApi } from '../rpc/volume-rpcapi.js';
+import { SchedulerRpcApi } from '../rpc/scheduler-rpcapi.js';
 import { VolumeAPI } from '../volume-api/api.js';
 import { LockManager } from '../common/lock.js';
 import { buildApp } from '../api/app.js';
@@ -43,6 +44,7 @@ async function main() {
   const volumeApi = new VolumeAPI({
     db,
     rpc: new VolumeRpcApi(client, { timeoutMs }),
+    scheduler: new SchedulerRpcApi(client, { timeoutMs }),
     logger,
     // The API's coordination lock (cinder-attachment_update-<volume>-<host>) and notifier host.
     locks: new LockManager(cfg.DEFAULT.state_path),

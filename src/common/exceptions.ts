@@ -118,6 +118,15 @@ export class ServiceTooOld extends CinderException {
   static override code = 400;
   static override template = 'Service is too old to fulfil this request.';
 }
+/** cinder/exception.py RPCTimeout: a backend did not answer a capabilities request in time (502). */
+export class RPCTimeout extends CinderException {
+  static override code = 502;
+  static override template = 'Timeout while requesting capabilities from backend %(service)s.';
+}
+/** cinder/exception.py NoValidBackend: the scheduler found nowhere to place the resource (HTTP 500). */
+export class NoValidBackend extends CinderException {
+  static override template = 'No valid backend was found. %(reason)s';
+}
 
 /** Name → class, for rebuilding remote `cinder.exception` failures received over RPC. */
 export const EXCEPTION_CLASSES: Record<string, typeof CinderException> = Object.fromEntries(
@@ -127,7 +136,7 @@ export const EXCEPTION_CLASSES: Record<string, typeof CinderException> = Object.
     NotAuthorized, PolicyNotAuthorized, ConflictNovaUsingAttachment, VolumeBackendAPIException,
     VolumeDriverException, RemoveExportException, DriverNotInitialized, InvalidConnectorException,
     ISCSITargetCreateFailed, ISCSITargetRemoveFailed, ISCSITargetAttachFailed, ISCSITargetDetachFailed,
-    VolumeGroupNotFound, ServiceTooOld,
+    VolumeGroupNotFound, ServiceTooOld, NoValidBackend, RPCTimeout,
   ].map((c) => [c.name, c]),
 );
 

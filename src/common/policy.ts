@@ -46,6 +46,9 @@ export const RULES: Record<string, Check> = {
   'volume_extension:volume_admin_actions:force_detach': adminApi,
   'volume_extension:volume_admin_actions:reset_status': adminApi,
   'volume_extension:volume_admin_actions:force_delete': adminApi,
+  // cinder/policies/scheduler_stats.py and capabilities.py: both admin only.
+  'scheduler_extension:scheduler_stats:get_pools': adminApi,
+  'volume_extension:capabilities': adminApi,
   'volume:attachment_create': or(systemAdminOrProjectMember, always),
   'volume:attachment_update': memberOrOwner,
   'volume:attachment_delete': memberOrOwner,

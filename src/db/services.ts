@@ -1,6 +1,6 @@
 // services (how Python peers and our API find live volume backends) and workers
 // (objects/cleanable.py and db worker_*: cleanable work a volume-manager has in hand).
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, like, or, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import type { Db, Q } from './client.js';
 import { dbNow } from './client.js';
@@ -83,6 +83,26 @@ export async function volumeServiceZones(db: Db): Promise<string[]> {
       .where(and(eq(s.topic, 'cinder-volume'), eq(s.deleted, false))),
   );
   return rows.map((r) => r.az).filter((az): az is string => az !== null);
+}
+
+/**
+ * service_get_all(host_or_cluster=…, binary=…) (db/sqlalchemy/api.py _filter_host): a host or
+ * cluster given as `H` matches `H`, `H@…` and `H#…`; as `H@B` it matches `H@B` and `H@B#…` (LIKE
+ * without escaping, as Cinder's).
+ */
+export function servicesOfHostOrCluster(db: Db, value: string, binary: string) {
+  const { services: s } = db.t;
+  const match = (col: typeof s.host | typeof s.cluster_name) =>
+    value.includes('#')
+      ? eq(col, value)
+      : or(eq(col, value), like(col, `${value}#%`), ...(value.includes('@') ? [] : [like(col, `${value}@%`)]));
+  return db.run((q) =>
+    q
+      .select()
+      .from(s)
+      .where(and(eq(s.binary, binary), eq(s.deleted, false), or(match(s.host), match(s.cluster_name))))
+      .orderBy(asc(s.id)),
+  );
 }
 
 /** Services of a binary whose heartbeat is newer than `downTimeS` (Cinder's service_down_time, 60). */

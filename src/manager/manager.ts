@@ -56,6 +56,21 @@ export interface VolumeManagerDeps {
   reinitDriverCount?: number;
   /** Waits between driver re-initializations (tests pass a no-op). */
   sleep?: (ms: number) => Promise<void>;
+  /** The allocated capacity reported to the schedulers (CapabilityReporter). */
+  capacity?: {
+    countAllocated(volumes: Volume[]): void;
+    add(host: string | null, sizeGb: number | null): void;
+    publishServiceCapabilities(ctx: RequestContext): Promise<void>;
+  };
+  /** scheduler_rpcapi.create_volume, for a create that failed here and may go to another backend. */
+  reschedule?: (ctx: RequestContext, volume: Volume, requestSpec: Record<string, unknown>, filterProperties: Record<string, unknown>) => Promise<void>;
+}
+
+/** What the scheduler passed along with a create (create_volume's request_spec, filter_properties, allow_reschedule). */
+export interface CreateRequest {
+  requestSpec?: Record<string, unknown> | null;
+  filterProperties?: Record<string, unknown> | null;
+  allowReschedule?: boolean;
 }
 
 /** dict.get(key, default) on a connector, as text for a text column (None stays NULL). */
@@ -85,8 +100,12 @@ export class VolumeManager {
   /** volume id → attachments whose connection attachment_delete terminated, until their row goes. */
   private readonly terminated = new Map<string, Set<string>>();
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly capacity: VolumeManagerDeps['capacity'];
+  private readonly reschedule: VolumeManagerDeps['reschedule'];
 
   constructor(d: VolumeManagerDeps) {
+    this.capacity = d.capacity;
+    this.reschedule = d.reschedule;
     this.db = d.db;
     this.driver = d.driver;
     this.locks = d.locks;
@@ -126,6 +145,8 @@ export class VolumeManager {
       this.log.error({ err: errText(e) }, 'Failed to initialize driver.');
       return;
     }
+    // The backend's capabilities list (what GET /capabilities/{host} shows).
+    await this.driver.initCapabilities();
     for (const volume of await this.myVolumes()) {
       if (volume.status !== 'in-use') continue;
       try {
@@ -135,6 +156,7 @@ export class VolumeManager {
         await dbapi.volumeConditionalUpdate(this.db, volume.id, { status: 'error' }, { status: 'in-use' });
       }
     }
+    this.capacity?.countAllocated(await this.myVolumes());
     this.driver.initialized = true;
     this.log.info({ host: this.host }, 'Driver initialization completed successfully.');
     await this.doCleanup();
@@ -201,9 +223,9 @@ export class VolumeManager {
   // ---------------------------------------------------------------------------------------------
   // create / delete (casts)
 
-  async createVolume(ctx: RequestContext, volume: Volume): Promise<void> {
+  async createVolume(ctx: RequestContext, volume: Volume, req: CreateRequest = {}): Promise<void> {
     try {
-      await this.withWorker(volume, () => this.createVolumeWorked(ctx, volume));
+      await this.withWorker(volume, () => this.createVolumeWorked(ctx, volume, req));
     } catch (e) {
       // The flow could not even record its failure (the database was away or locked for longer
       // than the engine waits). Beyond Cinder, whose volume stays 'creating' then: keep trying to
@@ -229,10 +251,10 @@ export class VolumeManager {
     }
   }
 
-  private async createVolumeWorked(ctx: RequestContext, volume: Volume): Promise<void> {
+  private async createVolumeWorked(ctx: RequestContext, volume: Volume, req: CreateRequest): Promise<void> {
     const log = this.log.child({ request_id: ctx.request_id, volume_id: volume.id });
-    // The API has no scheduler: it picks the backend, the manager adds the pool as Cinder's
-    // scheduler would have (host@backend#pool).
+    // The scheduler sends host@backend#pool; a create cast straight here (a Python peer's API with
+    // a backend named) gets this backend's pool, as the scheduler would have chosen.
     const host = volume.host && volume.host.includes('#') ? volume.host : `${this.host}#${this.pool}`;
     if (host !== volume.host) {
       await dbapi.volumeUpdate(this.db, volume.id, { host });
@@ -251,12 +273,38 @@ export class VolumeManager {
         service_uuid: this.serviceUuid,
       });
     } catch (e) {
+      if (await this.rescheduled(ctx, volume, req, e)) return;
       log.error({ err: errText(e) }, 'Volume create failed.');
       await dbapi.volumeUpdate(this.db, volume.id, { status: 'error' });
       return;
     }
+    this.capacity?.add(host, volume.size);
     this.notifier.info(ctx, await dbapi.volumeGetOrThrow(this.db, volume.id), 'create.end');
     log.info('Created volume successfully.');
+  }
+
+  /**
+   * OnFailureRescheduleTask (volume/flows/manager/create_volume.py): a create that failed on the
+   * driver goes back to the scheduler when the scheduler sent retry information and allowed it.
+   * The volume stays 'creating' with no host; the scheduler's retry filter skips this backend
+   * and gives up after scheduler_max_attempts. Whatever the failed try left is deleted after.
+   */
+  private async rescheduled(ctx: RequestContext, volume: Volume, req: CreateRequest, cause: unknown): Promise<boolean> {
+    const retry = req.filterProperties?.retry as Record<string, unknown> | undefined;
+    if (!this.reschedule || !req.allowReschedule || !req.requestSpec || !retry || cause instanceof DriverNotInitialized) return false;
+    const log = this.log.child({ request_id: ctx.request_id, volume_id: volume.id });
+    try {
+      await dbapi.volumeUpdate(this.db, volume.id, { scheduled_at: dbNow(), host: null });
+      log.debug(`Volume ${volume.id}: re-scheduling create_volume attempt ${String(retry.num_attempts ?? 0)} due to ${errText(cause)}`);
+      retry.exc = [errText(cause)];
+      await this.reschedule(ctx, { ...volume, host: null }, { ...req.requestSpec, volume_id: volume.id }, req.filterProperties!);
+    } catch (e) {
+      log.error({ err: errText(e) }, `Volume ${volume.id}: rescheduling failed`);
+      return false;
+    }
+    log.debug(`Volume ${volume.id}: re-scheduled`);
+    await this.driver.deleteVolume(volume).catch(() => undefined);
+    return true;
   }
 
   async deleteVolume(ctx: RequestContext, volume: Volume, unmanageOnly = false): Promise<void> {
@@ -300,7 +348,12 @@ export class VolumeManager {
     }
     await dbapi.volumeDestroy(this.db, volume.id);
     // The object as volume.destroy() leaves it: status 'deleted', its attachments gone with it.
-    if (doQuota) this.notifier.info(ctx, { ...current, status: 'deleted', migration_status: null, volume_attachment: [] }, `${event}.end`);
+    if (doQuota) {
+      this.notifier.info(ctx, { ...current, status: 'deleted', migration_status: null, volume_attachment: [] }, `${event}.end`);
+      // The freed space goes to the schedulers at once, not at the next periodic report.
+      this.capacity?.add(current.host, -(current.size ?? 0));
+      await this.capacity?.publishServiceCapabilities(ctx);
+    }
     log.info('Deleted volume successfully.');
   }
 

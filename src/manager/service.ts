@@ -15,12 +15,14 @@ import type { RpcTransport } from '../rpc/transport.js';
 import { VOLUME_RPC_API_VERSION } from '../rpc/volume-rpcapi.js';
 import type { Connector, Volume } from '../objects/volume.js';
 import { VolumeManager } from './manager.js';
+import { CapabilityReporter } from './capabilities.js';
+import { RpcClient } from '../rpc/client.js';
+import { SchedulerRpcApi } from '../rpc/scheduler-rpcapi.js';
+import { plainFromWire, requestSpecToPrimitive } from '../rpc/request-spec.js';
+import type { RequestSpec } from '../rpc/request-spec.js';
 import { LogNotifier } from './notifier.js';
 import { detachOutcomes } from '../common/metrics.js';
 import type { OutlivedCall } from '../rpc/server.js';
-
-/** Cinder's report_interval (s): how often the services row is refreshed. */
-const REPORT_INTERVAL_MS = 10_000;
 
 export interface VolumeService {
   host: string;
@@ -69,7 +71,13 @@ export async function startVolumeService(
       ? async (p) => (await executor.execute(['test', '-f', p], { checkExitCode: [0, 1] })).exitCode === 0
       : undefined,
   });
+  const scheduler = new SchedulerRpcApi(new RpcClient(deps.transport, { timeoutMs: cfg.DEFAULT.rpc_response_timeout * 1000 }, logger), {
+    timeoutMs: cfg.DEFAULT.rpc_response_timeout * 1000,
+  });
+  const reporter = new CapabilityReporter({ driver, scheduler, host, defaultPool: poolName(backend), cluster: null, logger });
   const manager = new VolumeManager({
+    capacity: reporter,
+    reschedule: (ctx, volume, spec, fp) => scheduler.createVolume(ctx, volume, requestSpecToPrimitive(spec as RequestSpec, volume), fp),
     db: deps.db,
     driver,
     locks: new LockManager(cfg.DEFAULT.state_path),
@@ -91,7 +99,12 @@ export async function startVolumeService(
     {
       version: VOLUME_RPC_API_VERSION,
       methods: {
-        create_volume: (ctx, a) => manager.createVolume(ctx, a.volume as Volume),
+        create_volume: (ctx, a) =>
+          manager.createVolume(ctx, a.volume as Volume, {
+            requestSpec: (plainFromWire(a.request_spec) as Record<string, unknown> | null) ?? null,
+            filterProperties: (a.filter_properties as Record<string, unknown> | null) ?? null,
+            allowReschedule: a.allow_reschedule !== false,
+          }),
         delete_volume: (ctx, a) => manager.deleteVolume(ctx, a.volume as Volume, Boolean(a.unmanage_only)),
         attach_volume: (ctx, a) =>
           manager.attachVolume(
@@ -113,8 +126,12 @@ export async function startVolumeService(
           manager.attachmentUpdate(ctx, a.vref as Volume, (a.connector ?? {}) as Connector, String(a.attachment_id)),
         attachment_delete: (ctx, a) =>
           countDetach('attachment_delete', manager.attachmentDelete(ctx, String(a.attachment_id), a.vref as Volume)),
-        // Capabilities go to the scheduler; this port has none, so there is nothing to publish.
-        publish_service_capabilities: () => undefined,
+        // A scheduler that starts asks every volume service for its report (fanout).
+        publish_service_capabilities: (ctx) => reporter.publishServiceCapabilities(ctx),
+        get_capabilities: async (_ctx, a) => {
+          if (a.discover) await driver.initCapabilities();
+          return driver.capabilities;
+        },
       },
     },
     logger,
@@ -139,8 +156,11 @@ export async function startVolumeService(
     }
   };
   await report();
-  const timer = setInterval(() => void report(), REPORT_INTERVAL_MS);
+  const timer = setInterval(() => void report(), cfg.DEFAULT.report_interval * 1000);
   timer.unref();
+  // init_host ends with a report to the schedulers; then every backend_stats_polling_interval.
+  await reporter.publishServiceCapabilities();
+  reporter.start(cfg.DEFAULT.backend_stats_polling_interval);
 
   return {
     host,
@@ -148,6 +168,7 @@ export async function startVolumeService(
     outlivedCalls: server.outlivedCalls,
     async stop() {
       clearInterval(timer);
+      reporter.stop();
       await server.stop();
       executor.close();
     },

@@ -30,6 +30,8 @@ export interface RpcServerOptions {
   topic?: string;
   /** `[DEFAULT] cluster` with the backend appended (`C@B`), when clustered. */
   cluster?: string | null;
+  /** The Targets to serve instead of a volume service's (cinder-scheduler: topic and server only). */
+  targets?: Target[];
   /** kombu_missing_consumer_retry_timeout (ms): how long a returned reply is retried. */
   replyRetryTimeoutMs?: number;
   /** Interval between reply retries (oslo: 0.25 s). */
@@ -106,7 +108,7 @@ export class RpcServer {
     this.replyRetryTimeoutMs = opts.replyRetryTimeoutMs ?? 60_000;
     this.replyRetryIntervalMs = opts.replyRetryIntervalMs ?? 250;
     const topo = transport.topology;
-    this.listeners = volumeServiceTargets(opts.host, opts.topic, opts.cluster).map((target) => {
+    this.listeners = (opts.targets ?? volumeServiceTargets(opts.host, opts.topic, opts.cluster)).map((target) => {
       const fanout = topo.fanoutQueue(target.topic);
       return {
         target,

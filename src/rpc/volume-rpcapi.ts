@@ -147,6 +147,11 @@ export class VolumeRpcApi {
     await this.call(vref, ctx, 'attachment_delete', { attachment_id: attachmentId, vref }, '3.9');
   }
 
+  /** call 3.0 to the backend `backendId` (a service_topic_queue) → the driver's capabilities. */
+  getCapabilities(ctx: RequestContext, backendId: string, discover: boolean): Promise<Record<string, unknown>> {
+    return this.call({ host: backendId, cluster_name: null }, ctx, 'get_capabilities', { discover }, '3.0');
+  }
+
   /** fanout cast 3.0 to every cinder-volume (fixture 09). */
   publishServiceCapabilities(ctx: RequestContext): Promise<void> {
     return this.client.fanoutCast(VOLUME_TOPIC, ctx, 'publish_service_capabilities', {}, { version: '3.0' });

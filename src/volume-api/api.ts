@@ -16,12 +16,17 @@ import {
   InvalidVolume,
   InvalidAvailabilityZone,
   InvalidVolumeAttachMode,
+  MessagingTimeout,
+  NotFound,
+  RPCTimeout,
   VolumeAttachmentNotFound,
   VolumeNotFound,
 } from '../common/exceptions.js';
 import { AVAILABLE_MIGRATION_STATUS } from '../objects/volume.js';
 import type { Logger } from '../common/log.js';
 import type { VolumeRpcApi } from '../rpc/volume-rpcapi.js';
+import type { SchedulerRpcApi } from '../rpc/scheduler-rpcapi.js';
+import { requestSpecToPrimitive, type RequestSpec } from '../rpc/request-spec.js';
 import { LogNotifier, type Notifier } from '../manager/notifier.js';
 import { staleReport, type StaleReport } from './stale.js';
 
@@ -115,6 +120,10 @@ export interface AdminApiSurface {
   resetStatus(ctx: RequestContext, volumeId: string, update: ResetStatusUpdate): Promise<void>;
   /** Volumes and attachments in a transient status for more than `olderThanS` (admins only). */
   staleReport(ctx: RequestContext, olderThanS: number): Promise<StaleReport>;
+  /** scheduler_stats get_pools: the scheduler's pools ([{name, capabilities}]). */
+  getPools(ctx: RequestContext, filters: Record<string, unknown>): Promise<Array<{ name: string; capabilities: Record<string, unknown> }>>;
+  /** capabilities show: the backend's capabilities and the topic queue they came from. */
+  getCapabilities(ctx: RequestContext, host: string): Promise<{ capabilities: Record<string, unknown>; topic: string }>;
 }
 
 
@@ -138,6 +147,8 @@ function buildOrStr(v: string | readonly string[], fmt?: string): string {
 export interface VolumeApiDeps {
   db: Db;
   rpc: VolumeRpcApi;
+  /** Where creates go to be placed (cinder/scheduler/rpcapi.py). */
+  scheduler: Pick<SchedulerRpcApi, 'createVolume' | 'getPools'>;
   logger: Logger;
   /** [keystone_authtoken] service_token_roles (default ['service']). */
   serviceTokenRoles?: string[];
@@ -165,6 +176,7 @@ export interface VolumeApiDeps {
 export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminApiSurface {
   private readonly db: Db;
   private readonly rpc: VolumeRpcApi;
+  private readonly scheduler: VolumeApiDeps['scheduler'];
   private readonly log: Logger;
   private readonly serviceTokenRoles: string[];
   private readonly az: string;
@@ -176,6 +188,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
   constructor(deps: VolumeApiDeps) {
     this.db = deps.db;
     this.rpc = deps.rpc;
+    this.scheduler = deps.scheduler;
     this.log = deps.logger;
     this.serviceTokenRoles = deps.serviceTokenRoles ?? ['service'];
     this.az = deps.defaultAvailabilityZone ?? deps.storageAvailabilityZone ?? 'nova';
@@ -199,12 +212,13 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     return await dbapi.volumeGetAll(this.db, { ...page, projectId });
   }
 
+  /**
+   * The create flow (volume/flows/api/create_volume.py): the volume row in 'creating' with no host,
+   * then VolumeCastTask hands the request spec to the scheduler, which places it on a pool.
+   */
   async create(ctx: RequestContext, req: CreateVolumeRequest): Promise<Volume> {
     authorize(ctx, 'volume:create');
-    // Cinder's scheduler picks a backend; with one volume service per backend we take the first
-    // live cinder-volume service, and the manager appends the pool (#pool) when it creates the LV.
     const availabilityZone = await this.availabilityZoneFor(req.availability_zone ?? null);
-    const backends = await dbapi.servicesUp(this.db, 'cinder-volume');
     const volumeId = randomUUID();
     const volume = await dbapi.volumeCreate(
       this.db,
@@ -220,25 +234,49 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
         display_description: req.description ?? null,
         bootable: req.bootable ?? false,
         multiattach: false,
-        host: backends[0]?.host ?? null,
-        scheduled_at: backends[0] ? dbNow() : null,
         use_quota: true,
         // Not a replicated volume type (there are no types here): the create flow's DISABLED.
         replication_status: 'disabled',
       },
       req.metadata ?? {},
-      // scheduler/rpcapi.py create_volume's create_worker, with the backend this API picked: a
-      // volume-manager that restarts before it could finish finds the row (doCleanup).
-      backends[0] ? (q) => dbapi.workerSetIn(this.db, q, volumeId, 'creating', backends[0].id).then(() => undefined) : undefined,
+      // scheduler/rpcapi.py create_volume's create_worker (no service yet): a volume-manager claims
+      // it when it starts the work, and its restart finds it (doCleanup).
+      (q) => dbapi.workerSetIn(this.db, q, volumeId, 'creating', null).then(() => undefined),
     );
-    if (!backends[0]) {
-      // Scheduler NoValidBackend: the volume goes to error and stays deletable.
-      this.log.error({ volume_id: volume.id }, 'No valid backend was found: no cinder-volume service is up');
-      await dbapi.volumeUpdate(this.db, volume.id, { status: 'error' });
-      return volume;
-    }
-    await this.rpc.createVolume(ctx, volume);
-    this.log.info({ volume_id: volume.id, host: volume.host }, 'Create volume request issued successfully.');
+    const spec: RequestSpec = {
+      volume_id: volume.id,
+      volume_properties: {
+        size: req.size,
+        user_id: ctx.user_id,
+        project_id: ctx.project_id,
+        status: 'creating',
+        attach_status: 'detached',
+        encryption_key_id: null,
+        display_description: req.description ?? null,
+        display_name: req.name ?? null,
+        multiattach: false,
+        availability_zone: availabilityZone,
+        metadata: req.metadata ?? {},
+        volume_type_id: null,
+        qos_specs: null,
+        snapshot_id: null,
+        source_volid: null,
+        consistencygroup_id: null,
+        group_id: null,
+        reservations: null,
+      },
+      volume_type: null,
+      availability_zones: [availabilityZone],
+      snapshot_id: null,
+      image_id: null,
+      source_volid: null,
+      consistencygroup_id: null,
+      cgsnapshot_id: null,
+      group_id: null,
+      backup_id: null,
+    };
+    await this.scheduler.createVolume(ctx, volume, requestSpecToPrimitive(spec, volume), {});
+    this.log.info({ volume_id: volume.id }, 'Create volume request issued successfully.');
     return volume;
   }
 
@@ -606,6 +644,28 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
 
   // ---------------------------------------------------------------------------------------------
   // admin actions (api/contrib/admin_actions.py)
+
+  getPools(ctx: RequestContext, filters: Record<string, unknown>): Promise<Array<{ name: string; capabilities: Record<string, unknown> }>> {
+    authorize(ctx, 'scheduler_extension:scheduler_stats:get_pools');
+    return this.scheduler.getPools(ctx, filters);
+  }
+
+  /**
+   * api/contrib/capabilities.py show: the first cinder-volume service of that host or cluster
+   * answers get_capabilities (discover=False); none is a 404, no answer in time a 502.
+   */
+  async getCapabilities(ctx: RequestContext, host: string): Promise<{ capabilities: Record<string, unknown>; topic: string }> {
+    authorize(ctx, 'volume_extension:capabilities');
+    const [service] = await dbapi.servicesOfHostOrCluster(this.db, host, 'cinder-volume');
+    if (!service) throw new NotFound({}, `Can't find service: ${host}`);
+    const topic = service.cluster_name || service.host || host;
+    try {
+      return { capabilities: await this.rpc.getCapabilities(ctx, topic, false), topic };
+    } catch (e) {
+      if (e instanceof MessagingTimeout) throw new RPCTimeout({ service: topic });
+      throw e;
+    }
+  }
 
   staleReport(ctx: RequestContext, olderThanS: number): Promise<StaleReport> {
     authorize(ctx, 'cinder-ts:stale_report');

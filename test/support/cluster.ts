@@ -52,9 +52,10 @@ export class Cluster {
   port = 0;
   api?: ChildProcess;
   volume?: ChildProcess;
+  scheduler?: ChildProcess;
   /** The services' database: the SQLite file, or this cluster's MariaDB database. */
   readonly db: TestDb;
-  readonly logs: Record<'api' | 'volume', string[]> = { api: [], volume: [] };
+  readonly logs: Record<'api' | 'volume' | 'scheduler', string[]> = { api: [], volume: [], scheduler: [] };
 
   constructor(private readonly opts: ClusterOptions = {}) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinder-ts-proc-'));
@@ -135,8 +136,8 @@ export class Cluster {
     };
   }
 
-  private spawnProc(which: 'api' | 'volume'): ChildProcess {
-    const entry = path.join(REPO, 'src/cmd', which === 'api' ? 'api.ts' : 'volume.ts');
+  private spawnProc(which: 'api' | 'volume' | 'scheduler'): ChildProcess {
+    const entry = path.join(REPO, 'src/cmd', `${which}.ts`);
     // CINDER_TS_CPU_PROF_DIR=<dir>: V8 CPU profiles of both services (for the benchmarks).
     const prof = process.env.CINDER_TS_CPU_PROF_DIR;
     const profArgs = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
@@ -159,8 +160,26 @@ export class Cluster {
     fs.mkdirSync(this.standinState, { recursive: true });
     this.writeConfig();
     this.volume = this.spawnProc('volume');
+    this.scheduler = this.spawnProc('scheduler');
     this.api = this.spawnProc('api');
-    await Promise.all([this.waitForApi(), this.waitForVolumeService()]);
+    await Promise.all([this.waitForApi(), this.waitForVolumeService(), this.waitForScheduler()]);
+  }
+
+  /** Ready once its services row is there: it writes it after its RPC server consumes. */
+  private async waitForScheduler(timeoutMs = 30000) {
+    const end = Date.now() + timeoutMs;
+    while (Date.now() < end) {
+      if (this.scheduler?.exitCode !== null && this.scheduler?.exitCode !== undefined) {
+        throw new Error(`scheduler exited: ${this.logs.scheduler.slice(-20).join('\n')}`);
+      }
+      try {
+        if (this.db.exists() && this.sql("SELECT id FROM services WHERE `binary` = 'cinder-scheduler'").length > 0) return;
+      } catch {
+        /* tables not migrated yet */
+      }
+      await sleep(100);
+    }
+    throw new Error(`scheduler did not start: ${this.logs.scheduler.slice(-20).join('\n')}`);
   }
 
   async startVolume(): Promise<void> {
@@ -324,7 +343,7 @@ export class Cluster {
 
   async stop(): Promise<void> {
     this.db.closeReader();
-    await Promise.all([stopChild(this.api), stopChild(this.volume)]);
+    await Promise.all([stopChild(this.api), stopChild(this.volume), stopChild(this.scheduler)]);
     this.db.close();
     if (!process.env.CINDER_TS_KEEP_TMP) this.db.drop();
     deleteVhost(this.vhost);

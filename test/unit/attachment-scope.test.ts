@@ -13,6 +13,7 @@ import { makeContext } from '../../src/common/context.js';
 import { VolumeAttachmentNotFound } from '../../src/common/exceptions.js';
 import { VolumeAPI } from '../../src/volume-api/api.js';
 import type { VolumeRpcApi } from '../../src/rpc/volume-rpcapi.js';
+import type { SchedulerRpcApi } from '../../src/rpc/scheduler-rpcapi.js';
 
 let dir: string;
 let db: Db;
@@ -24,7 +25,7 @@ const member = (project: string) => makeContext({ user_id: 'u', project_id: proj
 beforeEach(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinder-ts-scope-'));
   db = await openDb(`sqlite:///${dir}/cinder.sqlite`);
-  api = new VolumeAPI({ db, rpc: {} as VolumeRpcApi, logger: pino({ level: 'silent' }) });
+  api = new VolumeAPI({ db, rpc: {} as VolumeRpcApi, scheduler: {} as SchedulerRpcApi, logger: pino({ level: 'silent' }) });
 });
 afterEach(async () => {
   await db.close();

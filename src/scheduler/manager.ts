@@ -1,0 +1,134 @@
+// cinder/scheduler/manager.py SchedulerManager as far as volumes go: it keeps the capability reports
+// of every volume service (fanout), places a create on a pool and casts it there
+// (scheduler/flows/create_volume.py, filter_scheduler.py schedule_create_volume), and answers
+// get_pools from what it holds. The filters, weighers and pool arithmetic are the pure modules
+// beside this one; this one reads the services table and sends the RPCs.
+import type { RequestContext } from '../common/context.js';
+import { NoValidBackend } from '../common/exceptions.js';
+import type { Logger } from '../common/log.js';
+import type { Db } from '../db/client.js';
+import { dbNow } from '../db/client.js';
+import * as dbapi from '../db/api.js';
+import type { Volume } from '../objects/volume.js';
+import { requestSpecForWire, requestSpecFromWire } from '../rpc/request-spec.js';
+import type { VolumeRpcApi } from '../rpc/volume-rpcapi.js';
+import { FilterScheduler } from './filter-scheduler.js';
+import { HostManager } from './host-manager.js';
+import type { FilterProperties, RequestSpec, SchedulerOptions, ServiceInfo } from './types.js';
+
+export interface SchedulerManagerDeps {
+  db: Db;
+  volumeRpc: VolumeRpcApi;
+  logger: Logger;
+  options: SchedulerOptions & { service_down_time: number; scheduler_driver_init_wait_time: number };
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+export class SchedulerManager {
+  readonly hostManager: HostManager;
+  private readonly driver: FilterScheduler;
+  private readonly db: Db;
+  private readonly log: Logger;
+  private readonly sleep: (ms: number) => Promise<void>;
+  /** _startup_delay: creates wait until every volume service reported, or the init wait ran out. */
+  private startupDelay = true;
+
+  constructor(private readonly d: SchedulerManagerDeps) {
+    this.db = d.db;
+    this.log = d.logger;
+    this.sleep = d.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.hostManager = new HostManager(d.options, d.logger);
+    this.driver = new FilterScheduler(this.hostManager, d.options, d.logger);
+  }
+
+  /** The up, enabled cinder-volume services (HostManager._update_backend_state_map reads the same). */
+  async volumeServices(): Promise<ServiceInfo[]> {
+    const rows = await dbapi.servicesUp(this.db, 'cinder-volume', this.d.options.service_down_time);
+    return rows.map((s) => ({ host: s.host ?? '', cluster_name: s.cluster_name ?? null, availability_zone: s.availability_zone, disabled: s.disabled, is_up: true }));
+  }
+
+  /**
+   * init_host_with_rpc, after the fanout asking every volume service for its report: wait up to
+   * scheduler_driver_init_wait_time for the first report, then stop delaying creates.
+   */
+  async initHostWithRpc(requestCapabilities: () => Promise<void>): Promise<void> {
+    await requestCapabilities();
+    for (let i = 0; i < this.d.options.scheduler_driver_init_wait_time; i++) {
+      if (this.hostManager.firstReceiveCapabilities(await this.volumeServices())) break;
+      await this.sleep(1000);
+    }
+    this.startupDelay = false;
+  }
+
+  /** _wait_for_scheduler: while starting, hold creates until every up volume service has reported. */
+  private async waitForScheduler(): Promise<void> {
+    while (this.startupDelay && !this.hostManager.hasAllCapabilities(await this.volumeServices())) await this.sleep(1000);
+  }
+
+  updateServiceCapabilities(a: Record<string, unknown>): void {
+    this.hostManager.updateServiceCapabilities(
+      String(a.service_name),
+      String(a.host),
+      (a.capabilities as Record<string, unknown> | null) ?? {},
+      (a.cluster_name as string | null) ?? null,
+      a.timestamp ?? null,
+    );
+  }
+
+  notifyServiceCapabilities(a: Record<string, unknown>): void {
+    const backend = String(a.backend ?? a.host);
+    this.hostManager.notifyServiceCapabilities(String(a.service_name), backend, (a.capabilities as Record<string, unknown> | null) ?? {}, a.timestamp ?? null);
+  }
+
+  async getPools(filters: Record<string, unknown> | null): Promise<Array<{ name: string; capabilities: Record<string, unknown> }>> {
+    return this.hostManager.getPools(await this.volumeServices(), filters);
+  }
+
+  /**
+   * create_volume: ScheduleCreateVolumeTask. A placement goes to the volume row (volume_update_db:
+   * host, cluster_name, scheduled_at, availability_zone) and is cast to that backend; a failure
+   * errors the volume out (common.error_out) and, beyond Cinder, removes the workers row the API
+   * wrote, since no service will ever take it.
+   */
+  async createVolume(ctx: RequestContext, volume: Volume, rawSpec: unknown, rawFilterProperties: unknown): Promise<void> {
+    await this.waitForScheduler();
+    const spec = requestSpecFromWire(rawSpec) as RequestSpec;
+    spec.volume_id = spec.volume_id ?? volume.id;
+    const filterProperties = { ...((rawFilterProperties as FilterProperties | null) ?? {}) } as FilterProperties;
+    const log = this.log.child({ request_id: ctx.request_id, volume_id: volume.id });
+    let placed: Volume;
+    try {
+      const { backend } = this.driver.scheduleCreateVolume(spec, filterProperties, await this.volumeServices());
+      const az = (backend.service.availability_zone as string | null | undefined) ?? volume.availability_zone;
+      const values = { host: backend.host, cluster_name: backend.cluster_name ?? null, scheduled_at: dbNow(), availability_zone: az };
+      await dbapi.volumeUpdate(this.db, volume.id, values);
+      placed = { ...volume, ...values };
+    } catch (e) {
+      log.error({ err: errText(e) }, `Failed to run task cinder.scheduler.flows.create_volume.ScheduleCreateVolumeTask;volume:create: ${errText(e)}`);
+      await dbapi.volumeConditionalUpdate(this.db, volume.id, { status: 'error' }, { status: 'creating' });
+      await dbapi.workerDestroyFor(this.db, volume.id, 'creating');
+      if (e instanceof NoValidBackend) return;
+      throw e;
+    }
+    // filter_properties carries the retry record to the volume service, which sends it back on a reschedule.
+    delete (filterProperties as Record<string, unknown>).context;
+    await this.d.volumeRpc.createVolume(ctx, placed, requestSpecForWire(spec as never, placed) as never, filterProperties, true);
+    log.info({ host: placed.host }, 'Volume scheduled.');
+  }
+
+  /** validate_host_capacity (3.8): can `backend` take the request now? */
+  async validateHostCapacity(backend: string, rawSpec: unknown, rawFilterProperties: unknown): Promise<boolean> {
+    const spec = requestSpecFromWire(rawSpec) as RequestSpec;
+    try {
+      const state = this.driver.backendPassesFilters(backend, spec, (rawFilterProperties as FilterProperties | null) ?? {}, await this.volumeServices());
+      state.consumeFromVolume({ size: Number(spec.volume_properties?.size ?? 0) });
+      return true;
+    } catch (e) {
+      if (!(e instanceof NoValidBackend)) throw e;
+      this.log.error(`Desired host ${backend} does not have enough capacity.`);
+      return false;
+    }
+  }
+}

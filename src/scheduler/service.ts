@@ -1,0 +1,87 @@
+// cinder-scheduler as cinder/service.py runs it: the manager, an RPC server on topic
+// `cinder-scheduler` (its own server queue and fanout queue beside the shared topic queue), and the
+// services-table heartbeat. Method and argument names are SchedulerManager's (RPC API 3.12).
+import type { CinderConfig } from '../common/config.js';
+import type { Logger } from '../common/log.js';
+import { adminContext } from '../common/context.js';
+import type { Db } from '../db/client.js';
+import * as dbapi from '../db/api.js';
+import { RpcClient } from '../rpc/client.js';
+import { RpcServer } from '../rpc/server.js';
+import type { RpcTransport } from '../rpc/transport.js';
+import type { Volume } from '../objects/volume.js';
+import { SCHEDULER_RPC_API_VERSION, SCHEDULER_TOPIC } from '../rpc/scheduler-rpcapi.js';
+import { VolumeRpcApi } from '../rpc/volume-rpcapi.js';
+import { SchedulerManager } from './manager.js';
+
+export interface SchedulerService {
+  host: string;
+  manager: SchedulerManager;
+  stop(): Promise<void>;
+}
+
+export async function startSchedulerService(cfg: CinderConfig, deps: { db: Db; transport: RpcTransport; logger: Logger }): Promise<SchedulerService> {
+  const host = cfg.DEFAULT.host;
+  const logger = deps.logger.child({ host });
+  const timeoutMs = cfg.DEFAULT.rpc_response_timeout * 1000;
+  const volumeRpc = new VolumeRpcApi(new RpcClient(deps.transport, { timeoutMs }, logger), { timeoutMs });
+  const manager = new SchedulerManager({
+    db: deps.db,
+    volumeRpc,
+    logger,
+    options: {
+      ...cfg.DEFAULT,
+      // The global default for pools that report none (cinder/volume/driver.py volume_opts).
+      max_over_subscription_ratio: cfg.backends[0]?.max_over_subscription_ratio ?? '20.0',
+    },
+  });
+
+  const server = new RpcServer(
+    deps.transport,
+    { host, targets: [{ topic: SCHEDULER_TOPIC, server: host }] },
+    {
+      version: SCHEDULER_RPC_API_VERSION,
+      methods: {
+        create_volume: (ctx, a) => manager.createVolume(ctx, a.volume as Volume, a.request_spec, a.filter_properties),
+        get_pools: (_ctx, a) => manager.getPools((a.filters as Record<string, unknown> | null) ?? null),
+        update_service_capabilities: (_ctx, a) => manager.updateServiceCapabilities(a),
+        notify_service_capabilities: (_ctx, a) => manager.notifyServiceCapabilities(a),
+        validate_host_capacity: (_ctx, a) => manager.validateHostCapacity(String(a.backend), a.request_spec, a.filter_properties),
+        request_service_capabilities: (ctx) => volumeRpc.publishServiceCapabilities(ctx),
+      },
+    },
+    logger,
+  );
+  await server.start();
+
+  const report = async () => {
+    try {
+      await dbapi.serviceReport(deps.db, {
+        host,
+        binary: 'cinder-scheduler',
+        topic: SCHEDULER_TOPIC,
+        availability_zone: cfg.DEFAULT.storage_availability_zone,
+        rpc: SCHEDULER_RPC_API_VERSION,
+        objects: '1.39',
+      });
+    } catch (e) {
+      logger.error({ err: (e as Error).message }, 'Recovered model server connection! (report failed)');
+    }
+  };
+  await report();
+  const timer = setInterval(() => void report(), cfg.DEFAULT.report_interval * 1000);
+  timer.unref();
+  // Runs on in the background: creates that arrive meanwhile wait in _wait_for_scheduler.
+  void manager.initHostWithRpc(() => volumeRpc.publishServiceCapabilities(adminContext())).catch((e: unknown) => {
+    logger.error({ err: (e as Error).message }, 'Asking the volume services for their capabilities failed.');
+  });
+
+  return {
+    host,
+    manager,
+    async stop() {
+      clearInterval(timer);
+      await server.stop();
+    },
+  };
+}
