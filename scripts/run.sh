@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the service: the API (cinder-api) and one volume-manager (cinder-volume) as two processes
-# on the embedded SQLite default and the local RabbitMQ. Installs what it needs first.
+# Runs the service: the API (cinder-api), the scheduler (cinder-scheduler) and one volume-manager
+# (cinder-volume) as three processes on the embedded SQLite default and the local RabbitMQ.
+# Installs what it needs first.
 #
 #   bash scripts/run.sh                          # demo: generated config, stand-in storage commands
 #   bash scripts/run.sh --config-file cinder.conf # your cinder.conf (real LVM + LIO)
@@ -62,7 +63,9 @@ trap cleanup EXIT INT TERM
 
 node --import tsx src/cmd/volume.ts --config-file "$config" &
 pids+=($!)
+node --import tsx src/cmd/scheduler.ts --config-file "$config" &
+pids+=($!)
 node --import tsx src/cmd/api.ts --config-file "$config" &
 pids+=($!)
-echo "run: cinder-volume pid ${pids[0]}, cinder-api pid ${pids[1]} (Ctrl-C stops both)"
+echo "run: cinder-volume pid ${pids[0]}, cinder-scheduler pid ${pids[1]}, cinder-api pid ${pids[2]} (Ctrl-C stops all)"
 wait -n "${pids[@]}"

@@ -22,13 +22,18 @@ const INSTANCE = '0d9c8b7a-6f5e-4d3c-9b2a-1f0e9d8c7b6a';
 const CONNECTOR = { initiator: 'iqn.1994-05.com.redhat:pyside', host: 'compute-ok', ip: '192.0.2.50', multipath: false, platform: 'x86_64', os_type: 'linux' };
 const GENERIC_500 = 'The server has either erred or is incapable of performing the requested operation.';
 
-/** Our API alone (src/cmd/api.ts) on a temp SQLite file (or MariaDB database: db.ts) and a private vhost. */
+/**
+ * Our API and scheduler (src/cmd/api.ts, src/cmd/scheduler.ts) on a temp SQLite file (or MariaDB
+ * database: db.ts) and a private vhost: the scheduler places creates on the Python service from its
+ * capability report.
+ */
 class ApiOnly {
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinder-ts-pyserver-'));
   readonly vhost = createVhost();
   readonly db = createTestDb(path.join(this.dir, 'cinder.sqlite'));
   port = 0;
   proc?: ChildProcess;
+  scheduler?: ChildProcess;
   logs: string[] = [];
   get baseUrl() {
     return `http://127.0.0.1:${this.port}`;
@@ -73,9 +78,15 @@ class ApiOnly {
       cwd: REPO,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    this.scheduler = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/cmd/scheduler.ts'), '--config-file', conf], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const sink = (b: Buffer) => this.logs.push(...b.toString().split('\n').filter(Boolean));
-    this.proc.stdout!.on('data', sink);
-    this.proc.stderr!.on('data', sink);
+    for (const p of [this.proc, this.scheduler]) {
+      p.stdout!.on('data', sink);
+      p.stderr!.on('data', sink);
+    }
     const end = Date.now() + 30_000;
     while (Date.now() < end) {
       if (this.proc.exitCode !== null) throw new Error(`API exited: ${this.logs.slice(-20).join('\n')}`);
@@ -95,10 +106,11 @@ class ApiOnly {
 
   async stop() {
     this.db.closeReader();
-    if (this.proc && this.proc.exitCode === null) {
-      const done = new Promise((r) => this.proc!.once('exit', r));
-      this.proc.kill('SIGTERM');
-      const t = setTimeout(() => this.proc!.kill('SIGKILL'), 5000);
+    for (const p of [this.proc, this.scheduler]) {
+      if (!p || p.exitCode !== null) continue;
+      const done = new Promise((r) => p.once('exit', r));
+      p.kill('SIGTERM');
+      const t = setTimeout(() => p.kill('SIGKILL'), 5000);
       await done;
       clearTimeout(t);
     }
@@ -216,7 +228,7 @@ describe('our API → a Python oslo.messaging cinder-volume', () => {
 
   it('the Python service registered itself as cinder-ts\'s manager does, and is the one scheduled to', () => {
     expect(ready).toMatchObject({ ready: true, host: `${PYHOST}@lvm`, rpc_api_version: '3.18', obj_version: '1.39' });
-    expect(apiProc.sql('SELECT host, `binary`, topic, rpc_current_version, object_current_version, deleted FROM services')).toEqual([
+    expect(apiProc.sql("SELECT host, `binary`, topic, rpc_current_version, object_current_version, deleted FROM services WHERE `binary` = 'cinder-volume'")).toEqual([
       { host: `${PYHOST}@lvm`, binary: 'cinder-volume', topic: 'cinder-volume', rpc_current_version: '3.18', object_current_version: '1.39', deleted: 0 },
     ]);
   });
@@ -231,7 +243,10 @@ describe('our API → a Python oslo.messaging cinder-volume', () => {
     expect(call.wire.namespace ?? null).toBeNull();
     expect(Object.keys(call.wire.args).sort()).toEqual(['allow_reschedule', 'filter_properties', 'request_spec', 'volume']);
     expectVolumeOvo(call.wire.args.volume, volumeId);
-    expect(call.handled.volume).toMatchObject({ py_class: 'Volume', VERSION: '1.9', id: volumeId, host: `${PYHOST}@lvm`, status: 'creating', project_id: PROJECT, size: 1 });
+    // Placed by our scheduler on the pool of the Python service's capability report.
+    expect(call.handled.volume).toMatchObject({ py_class: 'Volume', VERSION: '1.9', id: volumeId, host: `${PYHOST}@lvm#lvm`, status: 'creating', project_id: PROJECT, size: 1 });
+    expect(call.wire.args.request_spec['versioned_object.name']).toBe('RequestSpec');
+    expect(call.wire.args.filter_properties.retry).toMatchObject({ num_attempts: 1, backends: [`${PYHOST}@lvm#lvm`] });
     expect(call.wire.context).toMatchObject({ project_id: PROJECT, user_id: 'user1', is_admin: true, read_deleted: 'no' });
     expect(call.wire.context.request_id).toMatch(/^req-[0-9a-f-]{36}$/);
     const end = Date.now() + 10_000;

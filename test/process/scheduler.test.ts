@@ -101,6 +101,30 @@ describe('cinder-scheduler', () => {
     expect((await api.delete(r.json.volume.id)).status).toBe(202);
   });
 
+  it('a create that fails on the driver is rescheduled (filter_properties.retry) and succeeds on the next try', async () => {
+    cluster.clearStandinLog();
+    cluster.injectFailure('once lvcreate');
+    const r = await api.create({ volume: { size: 1 } });
+    const row = await settle(r.json.volume.id);
+    cluster.clearFailures();
+    expect(row.status).toBe('available');
+    expect(cluster.argvs().filter((a) => a.split(' ').includes('lvcreate'))).toHaveLength(2);
+    expect(cluster.logs.volume.join('\n')).toContain(`Volume ${r.json.volume.id}: re-scheduled`);
+  });
+
+  it('scheduler_max_attempts (3) failed tries: the volume goes to error, "Exceeded max scheduling attempts"', async () => {
+    cluster.clearStandinLog();
+    cluster.injectFailure('lvcreate');
+    const r = await api.create({ volume: { size: 1 } });
+    const id = r.json.volume.id;
+    const row = await settle(id);
+    cluster.clearFailures();
+    expect(row.status).toBe('error');
+    expect(cluster.argvs().filter((a) => a.split(' ').includes('lvcreate'))).toHaveLength(3);
+    expect(cluster.logs.scheduler.join('\n')).toContain(`Exceeded max scheduling attempts 3 for resource ${id}`);
+    expect((await api.delete(id)).status).toBe(202);
+  });
+
   it('GET /capabilities/{host}: the backend’s capabilities, 404 for an unknown host', async () => {
     const r = await api.request('GET', `/v3/${PROJECT}/capabilities/${cluster.host}`);
     expect(r.status).toBe(200);

@@ -58,6 +58,8 @@ try:
     from cinder import rpc
     from cinder.objects import base as objects_base
     from cinder.volume import rpcapi as volume_rpcapi
+    from cinder import context as cinder_context
+    from cinder.scheduler import rpcapi as scheduler_rpcapi
 except Exception as e:  # pragma: no cover - environment problem
     die('cannot import Debian python3-cinder / oslo.messaging (run scripts/ensure-python-deps.sh): %r' % (e,))
 
@@ -272,6 +274,32 @@ class FakeVolumeManager(object):
 
     def publish_service_capabilities(self, context):
         record('publish_service_capabilities')
+        publish_capabilities(self.host)
+
+
+def capabilities():
+    """A report shaped as the LVM driver's get_volume_stats plus the manager's additions."""
+    return {
+        'volume_backend_name': ARGS.backend, 'vendor_name': 'Open Source', 'driver_version': '3.0.0',
+        'storage_protocol': 'iSCSI', 'shared_targets': False, 'sparse_copy_volume': False,
+        'pools': [{
+            'pool_name': ARGS.backend, 'total_capacity_gb': 1000.0, 'free_capacity_gb': 1000.0,
+            'reserved_percentage': 0, 'location_info': 'LVMVolumeDriver:%s:cinder-volumes:default:0' % ARGS.host,
+            'QoS_support': False, 'provisioned_capacity_gb': 0.0, 'max_over_subscription_ratio': '20.0',
+            'thin_provisioning_support': False, 'thick_provisioning_support': True, 'total_volumes': 0,
+            'filter_function': None, 'goodness_function': None, 'multiattach': True, 'backend_state': 'up',
+            'allocated_capacity_gb': 0, 'cacheable': True,
+        }],
+    }
+
+
+def publish_capabilities(backend_host):
+    """SchedulerDependentManager._publish_service_capabilities, through Cinder's own SchedulerAPI."""
+    # The version cap would be read from Cinder's services table; this peer has none, so pin it.
+    rpc.LAST_RPC_VERSIONS['cinder-scheduler'] = scheduler_rpcapi.SchedulerAPI.RPC_API_VERSION
+    rpc.LAST_OBJ_VERSIONS['cinder-scheduler'] = OBJ_VERSION
+    scheduler_rpcapi.SchedulerAPI().update_service_capabilities(
+        cinder_context.get_admin_context(), 'volume', backend_host, capabilities(), None)
 
 
 def report_state(host, stop_event):
@@ -346,6 +374,7 @@ def main():
 
     stop_event = threading.Event()
     report_state(backend_host, stop_event)
+    publish_capabilities(backend_host)
     print(json.dumps({'ready': True, 'host': backend_host, 'rpc_api_version': RPC_API_VERSION,
                       'obj_version': OBJ_VERSION,
                       'targets': [{'topic': t.topic, 'server': t.server} for t in targets]}), flush=True)

@@ -34,6 +34,8 @@ export interface ClusterOptions {
   /** Whole sections appended to cinder.conf as they are (e.g. [keystone_authtoken], [nova]). */
   extraConfig?: string;
   logLevel?: string;
+  /** false: no cinder-scheduler of ours (an interop test runs Cinder's own). */
+  scheduler?: boolean;
 }
 
 export interface StandinCall {
@@ -160,9 +162,9 @@ export class Cluster {
     fs.mkdirSync(this.standinState, { recursive: true });
     this.writeConfig();
     this.volume = this.spawnProc('volume');
-    this.scheduler = this.spawnProc('scheduler');
+    if (this.opts.scheduler !== false) this.scheduler = this.spawnProc('scheduler');
     this.api = this.spawnProc('api');
-    await Promise.all([this.waitForApi(), this.waitForVolumeService(), this.waitForScheduler()]);
+    await Promise.all([this.waitForApi(), this.waitForVolumeService(), this.opts.scheduler !== false ? this.waitForScheduler() : undefined]);
   }
 
   /** Ready once its services row is there: it writes it after its RPC server consumes. */

@@ -1,0 +1,164 @@
+// Issue 10, interop both ways with Debian's real Cinder 21.3.1 (test/python/real_cinder.py runs the
+// unmodified service code; only the processes started here, on this cluster's private vhost):
+// (a) a real Python cinder-volume (LVM driver on the stand-ins) reports its capabilities on the
+//     scheduler fanout, and OUR scheduler shows its pool in get_pools;
+// (b) OUR volume-manager's reports reach a real Python cinder-scheduler, whose get_pools answer our
+//     API relays (GET /scheduler-stats/get_pools goes to whichever scheduler serves the topic).
+import { describe, it, expect, afterEach, afterAll } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Cluster, CinderClient, REPO, sleep } from '../support/cluster.js';
+import { transportUrl } from '../support/rabbit.js';
+
+const PROJECT = '1e7e0c0a00000000000000000000e7e0';
+const TEMPLATE = path.join(os.tmpdir(), `cinder-ts-real-cinder-${process.pid}.sqlite`);
+
+/** A real Cinder service; resolves on its READY line (a loaded 2-core machine needs up to ~60 s). */
+class RealCinder {
+  proc?: ChildProcess;
+  out = '';
+  readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinder-ts-real-'));
+  constructor(private readonly args: string[]) {}
+
+  start(): Promise<void> {
+    this.proc = spawn('/usr/bin/python3', [path.join(REPO, 'test/python/real_cinder.py'), ...this.args, '--dir', this.dir, '--db-template', TEMPLATE, '--no-debug'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`real cinder not READY in 120 s:\n${this.out.slice(-3000)}\n${this.logTail()}`)), 120_000);
+      this.proc!.stdout!.on('data', (b: Buffer) => {
+        this.out += b.toString();
+        if (/^READY /m.test(this.out)) {
+          clearTimeout(t);
+          resolve();
+        } else if (/^FAILED /m.test(this.out)) {
+          clearTimeout(t);
+          reject(new Error(`real cinder failed: ${this.out}\n${this.logTail()}`));
+        }
+      });
+      this.proc!.stderr!.on('data', (b: Buffer) => (this.out += b.toString()));
+      this.proc!.on('exit', (code) => {
+        clearTimeout(t);
+        reject(new Error(`real cinder exited ${code}: ${this.out.slice(-3000)}\n${this.logTail()}`));
+      });
+    });
+  }
+
+  logTail(): string {
+    const logs = fs.readdirSync(this.dir).filter((f) => f.endsWith('.log'));
+    return logs.map((f) => fs.readFileSync(path.join(this.dir, f), 'utf8').slice(-3000)).join('\n');
+  }
+
+  async stop(): Promise<void> {
+    if (this.proc?.pid && this.proc.exitCode === null) {
+      const done = new Promise((r) => this.proc!.once('exit', r));
+      try {
+        process.kill(-this.proc.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+      await done;
+    }
+    if (!process.env.CINDER_TS_KEEP_TMP) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+let cluster: Cluster | undefined;
+let real: RealCinder | undefined;
+afterEach(async () => {
+  await real?.stop();
+  await cluster?.stop();
+  real = cluster = undefined;
+});
+afterAll(() => fs.rmSync(TEMPLATE, { force: true }));
+
+async function poolsUntil(api: CinderClient, pred: (pools: any[]) => boolean, what: string, ms = 90_000): Promise<any[]> {
+  const end = Date.now() + ms;
+  let last: any;
+  for (;;) {
+    const r = await api.request('GET', `/v3/${PROJECT}/scheduler-stats/get_pools?detail=true`);
+    last = r.status === 200 ? r.json.pools : `${r.status} ${r.text}`;
+    if (Array.isArray(last) && pred(last)) return last;
+    if (Date.now() > end) throw new Error(`${what}: get_pools answered ${JSON.stringify(last)}`);
+    await sleep(1000);
+  }
+}
+
+describe('interop with real Cinder 21.3.1', () => {
+  it('(a) a real Python cinder-volume’s capability reports are understood by our scheduler', async () => {
+    cluster = new Cluster({ rpcResponseTimeout: 30 });
+    await cluster.start();
+    // Our scheduler counts a backend only while its service row is up in our database (the real
+    // volume heartbeats into its own): keep one there, as a shared database would have it.
+    const beat = () => {
+      const now = cluster!.db.timestamp(new Date());
+      cluster!.write(
+        "UPDATE services SET updated_at = ? WHERE host = 'realhost@lvm' AND `binary` = 'cinder-volume'",
+        now,
+      );
+    };
+    cluster.write(
+      "INSERT INTO services (created_at, updated_at, deleted, uuid, host, `binary`, topic, report_count, disabled, availability_zone, rpc_current_version, object_current_version) VALUES (?, ?, 0, 'f2a4b0c6-0000-4000-8000-00000000000a', 'realhost@lvm', 'cinder-volume', 'cinder-volume', 1, 0, 'nova', '3.18', '1.39')",
+      cluster.db.timestamp(new Date()),
+      cluster.db.timestamp(new Date()),
+    );
+    const timer = setInterval(beat, 5000);
+    try {
+      real = new RealCinder([
+        'volume', '--transport-url', transportUrl(cluster.vhost), '--host', 'realhost', '--backend', 'lvm',
+        '--option', 'periodic_interval=2', '--option', 'periodic_fuzzy_delay=0', '--option', 'backend_stats_polling_interval=3',
+      ]);
+      await real.start();
+      const api = new CinderClient(cluster.baseUrl, PROJECT, 'admin');
+      const pools = await poolsUntil(api, (p) => p.some((x) => x.name === 'realhost@lvm#lvm'), 'the real volume’s pool never appeared');
+      const pool = pools.find((x) => x.name === 'realhost@lvm#lvm');
+      expect(pool.capabilities).toMatchObject({
+        pool_name: 'lvm',
+        volume_backend_name: 'lvm',
+        vendor_name: 'Open Source',
+        storage_protocol: 'iSCSI',
+        total_capacity_gb: 1000,
+        free_capacity_gb: 1000,
+        reserved_percentage: 0,
+        thick_provisioning_support: true,
+        location_info: expect.stringMatching(/^LVMVolumeDriver:.*:cinder-volumes:default:0$/),
+        timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/),
+      });
+      // Our own manager's pool is there beside it.
+      expect(pools.map((x) => x.name)).toContain(`${cluster.host}@${cluster.backend}#lvm`);
+    } finally {
+      clearInterval(timer);
+    }
+  });
+
+  it('(b) our volume-manager’s reports are understood by a real Python cinder-scheduler', async () => {
+    cluster = new Cluster({ rpcResponseTimeout: 30, scheduler: false });
+    await cluster.start();
+    const ours = `${cluster.host}@${cluster.backend}`;
+    real = new RealCinder([
+      'scheduler', '--transport-url', transportUrl(cluster.vhost), '--host', 'realsched',
+      '--fake-service', `${ours},nova`, '--option', 'scheduler_driver_init_wait_time=1',
+    ]);
+    await real.start();
+    const api = new CinderClient(cluster.baseUrl, PROJECT, 'admin');
+    // At start the real scheduler fans out publish_service_capabilities; our manager answers.
+    const pools = await poolsUntil(api, (p) => p.some((x) => x.name === `${ours}#lvm`), 'our pool never reached the real scheduler');
+    const pool = pools.find((x) => x.name === `${ours}#lvm`);
+    expect(pool.capabilities).toMatchObject({
+      pool_name: 'lvm',
+      volume_backend_name: 'lvm',
+      vendor_name: 'Open Source',
+      storage_protocol: 'iSCSI',
+      total_capacity_gb: 1000,
+      allocated_capacity_gb: 0,
+      multiattach: true,
+      backend_state: 'up',
+      location_info: expect.stringMatching(/^LVMVolumeDriver:.*:cinder-volumes:default:0$/),
+    });
+    // The real scheduler's own bookkeeping ran on our report (BackendState.update_from_volume_capability).
+    expect(pool.capabilities.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
+  });
+});
