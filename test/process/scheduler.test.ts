@@ -103,18 +103,19 @@ describe('cinder-scheduler', () => {
 
   it('a create that fails on the driver is rescheduled (filter_properties.retry) and succeeds on the next try', async () => {
     cluster.clearStandinLog();
-    cluster.injectFailure('once lvcreate');
+    cluster.injectFailure('once env LC_ALL=C lvcreate');
     const r = await api.create({ volume: { size: 1 } });
     const row = await settle(r.json.volume.id);
     cluster.clearFailures();
     expect(row.status).toBe('available');
     expect(cluster.argvs().filter((a) => a.split(' ').includes('lvcreate'))).toHaveLength(2);
-    expect(cluster.logs.volume.join('\n')).toContain(`Volume ${r.json.volume.id}: re-scheduled`);
+    // The scheduler logs the previous try's failure it got back in filter_properties.retry.
+    expect(cluster.logs.scheduler.join('\n')).toContain(`Error scheduling ${r.json.volume.id} from last vol-service: ${cluster.host}@${cluster.backend}#lvm`);
   });
 
   it('scheduler_max_attempts (3) failed tries: the volume goes to error, "Exceeded max scheduling attempts"', async () => {
     cluster.clearStandinLog();
-    cluster.injectFailure('lvcreate');
+    cluster.injectFailure('env LC_ALL=C lvcreate');
     const r = await api.create({ volume: { size: 1 } });
     const id = r.json.volume.id;
     const row = await settle(id);
