@@ -72,16 +72,4 @@ export function plainFromWire(v: unknown): unknown {
   return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plainFromWire(x)]));
 }
 
-/** A received request_spec as plain JSON; `volume_properties` defaults to {} (RequestSpec.from_primitives). */
-export function requestSpecFromWire(v: unknown): RequestSpec {
-  const spec = (plainFromWire(v) ?? {}) as RequestSpec;
-  return { ...spec, volume_properties: spec.volume_properties ?? {}, volume_type: spec.volume_type ?? null };
-}
 
-/**
- * Back on the wire as a RequestSpec object (the scheduler relays it to cinder-volume), with the
- * Volume object the scheduler received beside it (the plain copy inside the spec lost its types).
- */
-export function requestSpecForWire(spec: RequestSpec, volume: Volume): OvoPrimitive {
-  return requestSpecToPrimitive(spec, volume);
-}

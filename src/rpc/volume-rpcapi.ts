@@ -8,6 +8,7 @@ import type { RequestContext } from '../common/context.js';
 import { ServiceTooOld } from '../common/exceptions.js';
 import { extractBackend, type Connector, type Volume, type VolumeAttachment } from '../objects/volume.js';
 import type { RpcClient, Target } from './client.js';
+import type { OvoPrimitive } from './ovo.js';
 import { versionAtLeast } from './version.js';
 
 export const VOLUME_TOPIC = 'cinder-volume';
@@ -113,11 +114,11 @@ export class VolumeRpcApi {
     else await this.cast(volume, ctx, 'remove_export', args, '3.0');
   }
 
-  /** cast 3.0 (normally the scheduler's job). */
+  /** cast 3.0 (the scheduler's, to the backend it chose): the RequestSpec object travels on. */
   createVolume(
     ctx: RequestContext,
     volume: Volume,
-    requestSpec: Record<string, unknown> = {},
+    requestSpec: OvoPrimitive | Record<string, unknown> = {},
     filterProperties: Record<string, unknown> = {},
     allowReschedule = true,
   ): Promise<void> {

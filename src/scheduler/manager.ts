@@ -10,11 +10,11 @@ import type { Db } from '../db/client.js';
 import { dbNow } from '../db/client.js';
 import * as dbapi from '../db/api.js';
 import type { Volume } from '../objects/volume.js';
-import { requestSpecForWire, requestSpecFromWire } from '../rpc/request-spec.js';
+import { plainFromWire, requestSpecToPrimitive, type RequestSpec as WireRequestSpec } from '../rpc/request-spec.js';
 import type { VolumeRpcApi } from '../rpc/volume-rpcapi.js';
 import { FilterScheduler } from './filter-scheduler.js';
 import { HostManager } from './host-manager.js';
-import type { FilterProperties, RequestSpec, SchedulerOptions, ServiceInfo } from './types.js';
+import { normalizeRequestSpec, type FilterProperties, type SchedulerOptions, type ServiceInfo } from './types.js';
 
 export interface SchedulerManagerDeps {
   db: Db;
@@ -94,7 +94,7 @@ export class SchedulerManager {
    */
   async createVolume(ctx: RequestContext, volume: Volume, rawSpec: unknown, rawFilterProperties: unknown): Promise<void> {
     await this.waitForScheduler();
-    const spec = requestSpecFromWire(rawSpec) as RequestSpec;
+    const spec = normalizeRequestSpec(plainFromWire(rawSpec));
     spec.volume_id = spec.volume_id ?? volume.id;
     const filterProperties = { ...((rawFilterProperties as FilterProperties | null) ?? {}) } as FilterProperties;
     const log = this.log.child({ request_id: ctx.request_id, volume_id: volume.id });
@@ -114,13 +114,15 @@ export class SchedulerManager {
     }
     // filter_properties carries the retry record to the volume service, which sends it back on a reschedule.
     delete (filterProperties as Record<string, unknown>).context;
-    await this.d.volumeRpc.createVolume(ctx, placed, requestSpecForWire(spec as never, placed) as never, filterProperties, true);
+    // The spec goes on as a RequestSpec object, with the Volume object received beside it.
+    const { resource_properties: _rp, ...onward } = spec;
+    await this.d.volumeRpc.createVolume(ctx, placed, requestSpecToPrimitive(onward as WireRequestSpec, placed), filterProperties, true);
     log.info({ host: placed.host }, 'Volume scheduled.');
   }
 
   /** validate_host_capacity (3.8): can `backend` take the request now? */
   async validateHostCapacity(backend: string, rawSpec: unknown, rawFilterProperties: unknown): Promise<boolean> {
-    const spec = requestSpecFromWire(rawSpec) as RequestSpec;
+    const spec = normalizeRequestSpec(plainFromWire(rawSpec));
     try {
       const state = this.driver.backendPassesFilters(backend, spec, (rawFilterProperties as FilterProperties | null) ?? {}, await this.volumeServices());
       state.consumeFromVolume({ size: Number(spec.volume_properties?.size ?? 0) });

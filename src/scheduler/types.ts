@@ -110,17 +110,6 @@ export const DEFAULT_SCHEDULER_OPTIONS: Required<SchedulerOptions> = {
   max_over_subscription_ratio: '20.0',
 };
 
-/** oslo versioned objects travel as {'versioned_object.data': {...}}; unwrap them recursively. */
-export function unwrapOvo(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(unwrapOvo);
-  if (v === null || typeof v !== 'object') return v;
-  const o = v as Record<string, unknown>;
-  const data = o['versioned_object.data'];
-  const src = data !== undefined && data !== null && typeof data === 'object' ? (data as Record<string, unknown>) : o;
-  const out: Record<string, unknown> = {};
-  for (const [k, val] of Object.entries(src)) out[k] = unwrapOvo(val);
-  return out;
-}
 
 /**
  * A request spec in the form the filters see it: what jsonutils.to_primitive makes of a RequestSpec
@@ -128,7 +117,8 @@ export function unwrapOvo(v: unknown): unknown {
  * carries resource_properties is read from that key (a leniency: from_primitives would drop it).
  */
 export function normalizeRequestSpec(spec: unknown): RequestSpec {
-  const s = (unwrapOvo(spec ?? {}) ?? {}) as RequestSpec;
+  // Already plain JSON (src/rpc/request-spec.ts plainFromWire unwraps the versioned objects).
+  const s = (spec ?? {}) as RequestSpec;
   const props = s.volume_properties ?? s.resource_properties ?? {};
   return { ...s, volume_properties: props, resource_properties: props };
 }
