@@ -158,9 +158,10 @@ export async function startVolumeService(
   await report();
   const timer = setInterval(() => void report(), cfg.DEFAULT.report_interval * 1000);
   timer.unref();
-  // init_host ends with a report to the schedulers; then every backend_stats_polling_interval.
+  // init_host ends with a report to the schedulers. Then the periodic task (spacing
+  // backend_stats_polling_interval) runs on the periodic_interval tick, i.e. every max of the two.
   await reporter.publishServiceCapabilities();
-  reporter.start(cfg.DEFAULT.backend_stats_polling_interval);
+  reporter.start(Math.max(cfg.DEFAULT.periodic_interval, cfg.DEFAULT.backend_stats_polling_interval));
 
   return {
     host,
