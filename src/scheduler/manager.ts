@@ -103,7 +103,15 @@ export class SchedulerManager {
       const { backend } = this.driver.scheduleCreateVolume(spec, filterProperties, await this.volumeServices());
       const az = (backend.service.availability_zone as string | null | undefined) ?? volume.availability_zone;
       const values = { host: backend.host, cluster_name: backend.cluster_name ?? null, scheduled_at: dbNow(), availability_zone: az };
-      await dbapi.volumeUpdate(this.db, volume.id, values);
+      // Only while it is still a live 'creating' volume: one deleted meanwhile (the API deletes a
+      // volume without a host at once) is not created on a backend (the manager's flow would fail
+      // on VolumeNotFound in Cinder; here the cast is not sent).
+      if (!(await dbapi.volumeConditionalUpdate(this.db, volume.id, values, { status: 'creating' }))) {
+        log.info('Volume is no longer creating (deleted meanwhile?); not scheduled.');
+        await dbapi.workerDestroyFor(this.db, volume.id, 'creating');
+        this.hostManager.revertVolumeConsumedCapacity(backend.host, Number(spec.volume_properties?.size ?? 0));
+        return;
+      }
       placed = { ...volume, ...values };
     } catch (e) {
       log.error({ err: errText(e) }, `Failed to run task cinder.scheduler.flows.create_volume.ScheduleCreateVolumeTask;volume:create: ${errText(e)}`);

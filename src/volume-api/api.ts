@@ -296,8 +296,10 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     authorize(ctx, 'volume:delete', volume);
     if (opts.force) authorize(ctx, 'volume:force_delete', volume);
     if (!volume.host) {
-      // Scheduling never happened: nothing on a backend to clean up.
+      // Scheduling never happened (or failed): nothing on a backend to clean up. Beyond Cinder, the
+      // create's workers row goes too, so no row is left that no service will ever claim.
       await dbapi.volumeDestroy(this.db, volume.id);
+      await dbapi.workerDestroyFor(this.db, volume.id, 'creating');
       this.log.info({ volume_id: volume.id }, 'Delete volume request issued successfully.');
       return;
     }
