@@ -10,6 +10,7 @@
 //
 //   npx tsx bench/many-hosts.ts [--hosts 1,5,20] [--engine mysql|sqlite] [--workers 4] [--volumes 2000] [--clients 32]
 import fs from 'node:fs';
+import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { CinderClient, sleep } from '../test/support/cluster.js';
@@ -58,6 +59,43 @@ function children(pid: number | undefined, pattern: string): number[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * CPU seconds (user + system, with the reaped children's: a manager's spawn helper reaps the storage
+ * commands) of some processes, from /proc/<pid>/stat; USER_HZ is 100 on Linux.
+ */
+function cpuSeconds(pids: (number | undefined)[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    if (!pid) continue;
+    try {
+      const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch {
+      /* gone */
+    }
+  }
+  return ticks / 100;
+}
+function pgrep(args: string[]): number[] {
+  try {
+    return execFileSync('pgrep', args, { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+/** Every process kind of the run, plus the machine's MariaDB and RabbitMQ servers. */
+function cpuByKind(cluster: HostsCluster): Record<string, number> {
+  const pids = cluster.pids();
+  const managers = pids.volumes.flatMap((p) => [p, ...children(p, 'spawn-helper')]);
+  return {
+    api: cpuSeconds([pids.api, ...children(pids.api, 'src/cmd/api.ts')]),
+    scheduler: cpuSeconds([pids.scheduler]),
+    'volume-managers (with their storage commands)': cpuSeconds(managers),
+    mariadb: cpuSeconds(pgrep(['-x', 'mariadbd'])),
+    rabbitmq: cpuSeconds(pgrep(['-f', 'beam.smp'])),
+  };
 }
 
 /** An HTTP client whose every request gives up after REQUEST_TIMEOUT_MS (answered as status 0). */
@@ -222,6 +260,7 @@ async function runOne(n: number): Promise<Row> {
     // Detaches: Nova's legacy three calls, measured.
     const detachMs: number[] = [];
     tc = performance.now();
+    const cpuBefore = cpuByKind(cluster);
     await pool(attached.length, CLIENTS, async (i) => {
       const v = attached[i];
       const t = performance.now();
@@ -237,6 +276,12 @@ async function runOne(n: number): Promise<Row> {
     row.detachesPerS = detachMs.length / detachWall;
     row.non2xx = non2xx.length;
     console.log(`  detached ${detachMs.length}/${attached.length} in ${detachWall.toFixed(1)} s`);
+    // Which process kind the detach phase kept busy (of detachWall × the machine's cores).
+    const cpuAfter = cpuByKind(cluster);
+    console.log(
+      `  CPU s during the detaches (wall ${detachWall.toFixed(0)} s × ${os.availableParallelism()} cores): ` +
+        Object.keys(cpuAfter).map((k) => `${k}=${(cpuAfter[k] - cpuBefore[k]).toFixed(1)}`).join('  '),
+    );
     if (non2xx.length) console.log(`  first non-2xx: ${non2xx.slice(0, 3).join(' | ')}`);
     const missing = VOLUMES - detachMs.length;
     if (missing) row.note = `${missing} of ${VOLUMES} volumes not through create+attach+detach`;
