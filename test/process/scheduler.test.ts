@@ -36,6 +36,16 @@ async function firstPool(): Promise<any> {
   }
 }
 
+/** Until the scheduler's log (read from its stdout pipe, which may lag the DB write) has `text`. */
+async function schedulerLogged(text: string): Promise<string> {
+  const end = Date.now() + 10_000;
+  for (;;) {
+    const log = cluster.logs.scheduler.join('\n');
+    if (log.includes(text) || Date.now() > end) return log;
+    await sleep(100);
+  }
+}
+
 /** The volume once it left 'creating' and its workers row is gone (removed just after the status). */
 async function settle(id: string): Promise<any> {
   const end = Date.now() + 20_000;
@@ -96,7 +106,7 @@ describe('cinder-scheduler', () => {
     expect(row.status).toBe('error');
     expect(cluster.sql<any>('SELECT host FROM volumes WHERE id = ?', r.json.volume.id)[0].host).toBeNull();
     expect(cluster.sql('SELECT id FROM workers')).toHaveLength(0);
-    expect(cluster.logs.scheduler.join('\n')).toContain('No valid backend was found.');
+    expect(await schedulerLogged('No valid backend was found.')).toContain('No valid backend was found.');
     // An errored volume without a host is deletable at once.
     expect((await api.delete(r.json.volume.id)).status).toBe(202);
   });
@@ -110,7 +120,8 @@ describe('cinder-scheduler', () => {
     expect(row.status).toBe('available');
     expect(cluster.argvs().filter((a) => a.split(' ').includes('lvcreate'))).toHaveLength(2);
     // The scheduler logs the previous try's failure it got back in filter_properties.retry.
-    expect(cluster.logs.scheduler.join('\n')).toContain(`Error scheduling ${r.json.volume.id} from last vol-service: ${cluster.host}@${cluster.backend}#lvm`);
+    const retried = `Error scheduling ${r.json.volume.id} from last vol-service: ${cluster.host}@${cluster.backend}#lvm`;
+    expect(await schedulerLogged(retried)).toContain(retried);
   });
 
   it('scheduler_max_attempts (3) failed tries: the volume goes to error, "Exceeded max scheduling attempts"', async () => {
@@ -122,7 +133,7 @@ describe('cinder-scheduler', () => {
     cluster.clearFailures();
     expect(row.status).toBe('error');
     expect(cluster.argvs().filter((a) => a.split(' ').includes('lvcreate'))).toHaveLength(3);
-    expect(cluster.logs.scheduler.join('\n')).toContain(`Exceeded max scheduling attempts 3 for resource ${id}`);
+    expect(await schedulerLogged(`Exceeded max scheduling attempts 3 for resource ${id}`)).toContain(`Exceeded max scheduling attempts 3 for resource ${id}`);
     expect((await api.delete(id)).status).toBe(202);
   });
 
