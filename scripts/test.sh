@@ -2,9 +2,10 @@
 # The test command (README, .ci/run): installs what it needs, type-checks, runs the unit tier,
 # then the process tier (test/process + test/chaos: real API + manager processes, real RabbitMQ,
 # stand-in storage commands) twice, on SQLite and on MariaDB (CINDER_TS_DB_ENGINE=sqlite|mysql;
-# test/support/mariadb.ts finds or starts the server), then the real-target tier when this
-# machine can boot it. Prints one summary line per run ("unit: …", "sqlite: …", "mariadb: …")
-# and a "total: …" line; fails if any run failed.
+# test/support/mariadb.ts finds or starts the server), then the Tempest tier (scripts/tempest:
+# OpenStack's own volume API tests against the service and a real Keystone), then the real-target
+# tier when this machine can boot it. Prints one summary line per run ("unit: …", "sqlite: …",
+# "mariadb: …", "tempest: …") and a "total (vitest tiers): …" line; fails if any run failed.
 #
 #   bash scripts/test.sh                  everything
 #   bash scripts/test.sh <vitest args>    only those (e.g. a test file), on each engine
@@ -66,15 +67,36 @@ for engine in $engines; do
   esac
 done
 
+# The Tempest tier (scripts/tempest/run.sh): OpenStack's own volume API tests against the whole
+# service behind a real Keystone, compared with scripts/tempest/expected-failures.txt. Its
+# "tempest: N passed, N failed, N skipped" line joins the summary; with arguments it is left out.
+if [ "$all" = 1 ]; then
+  echo "== tempest tier"
+  tempest_out=$(mktemp)
+  rc=0
+  # pipefail: rc is run.sh's exit status, tee only shows its output as it comes.
+  bash scripts/tempest/run.sh 2>&1 | tee "$tempest_out" || rc=$?
+  [ "$rc" -eq 0 ] || status=1
+  line=$(grep -E '^tempest: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$tempest_out" | tail -n 1 || true)
+  [ -n "$line" ] || line="tempest: 0 passed, 1 failed, 0 skipped (scripts/tempest/run.sh exited $rc without a result)"
+  rm -f "$tempest_out"
+  summaries+=("$line") # (run.sh prints its own wall time)
+else
+  echo "== tempest tier: not run (test arguments given: $*)"
+fi
+
 echo "== summary"
 for l in "${summaries[@]}"; do echo "$l"; done
+# The total adds up the vitest tiers; Tempest's line stands apart: its failures include the
+# expected ones (scripts/tempest/expected-failures.txt), which do not fail the run.
 node -e '
   let p = 0, f = 0, s = 0;
   for (const l of process.argv.slice(1)) {
+    if (l.startsWith("tempest:")) continue;
     const m = /: (\d+) passed, (\d+) failed, (\d+) skipped/.exec(l);
     if (m) { p += +m[1]; f += +m[2]; s += +m[3]; }
   }
-  console.log(`total: ${p} passed, ${f} failed, ${s} skipped`);
+  console.log(`total (vitest tiers): ${p} passed, ${f} failed, ${s} skipped`);
 ' "${summaries[@]}"
 
 # The real-target tier (kernel LIO + LVM + the real cinder-rtstool in a qemu VM). It prints
