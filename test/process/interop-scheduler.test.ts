@@ -5,66 +5,13 @@
 // (b) OUR volume-manager's reports reach a real Python cinder-scheduler, whose get_pools answer our
 //     API relays (GET /scheduler-stats/get_pools goes to whichever scheduler serves the topic).
 import { describe, it, expect, afterEach, afterAll } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { Cluster, CinderClient, REPO, sleep } from '../support/cluster.js';
+import { Cluster, CinderClient, sleep } from '../support/cluster.js';
 import { transportUrl } from '../support/rabbit.js';
+import { RealCinder, REAL_CINDER_DB_TEMPLATE as TEMPLATE } from '../support/real-cinder.js';
 
 const PROJECT = '1e7e0c0a00000000000000000000e7e0';
-const TEMPLATE = path.join(os.tmpdir(), `cinder-ts-real-cinder-${process.pid}.sqlite`);
 
-/** A real Cinder service; resolves on its READY line (a loaded 2-core machine needs up to ~60 s). */
-class RealCinder {
-  proc?: ChildProcess;
-  out = '';
-  readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinder-ts-real-'));
-  constructor(private readonly args: string[]) {}
-
-  start(): Promise<void> {
-    this.proc = spawn('/usr/bin/python3', [path.join(REPO, 'test/python/real_cinder.py'), ...this.args, '--dir', this.dir, '--db-template', TEMPLATE, '--no-debug'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`real cinder not READY in 120 s:\n${this.out.slice(-3000)}\n${this.logTail()}`)), 120_000);
-      this.proc!.stdout!.on('data', (b: Buffer) => {
-        this.out += b.toString();
-        if (/^READY /m.test(this.out)) {
-          clearTimeout(t);
-          resolve();
-        } else if (/^FAILED /m.test(this.out)) {
-          clearTimeout(t);
-          reject(new Error(`real cinder failed: ${this.out}\n${this.logTail()}`));
-        }
-      });
-      this.proc!.stderr!.on('data', (b: Buffer) => (this.out += b.toString()));
-      this.proc!.on('exit', (code) => {
-        clearTimeout(t);
-        reject(new Error(`real cinder exited ${code}: ${this.out.slice(-3000)}\n${this.logTail()}`));
-      });
-    });
-  }
-
-  logTail(): string {
-    const logs = fs.readdirSync(this.dir).filter((f) => f.endsWith('.log'));
-    return logs.map((f) => fs.readFileSync(path.join(this.dir, f), 'utf8').slice(-3000)).join('\n');
-  }
-
-  async stop(): Promise<void> {
-    if (this.proc?.pid && this.proc.exitCode === null) {
-      const done = new Promise((r) => this.proc!.once('exit', r));
-      try {
-        process.kill(-this.proc.pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-      await done;
-    }
-    if (!process.env.CINDER_TS_KEEP_TMP) fs.rmSync(this.dir, { recursive: true, force: true });
-  }
-}
 
 let cluster: Cluster | undefined;
 let real: RealCinder | undefined;
