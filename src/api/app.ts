@@ -17,6 +17,10 @@ import { registerVolumeActionRoutes, volumeActions } from './routes/volume-actio
 import { registerVolumeRoutes } from './routes/volumes.js';
 import { registerSchedulerRoutes } from './routes/scheduler.js';
 import { registerStaleRoutes } from './routes/stale.js';
+import { registerTypeRoutes } from './routes/types.js';
+import { registerQosSpecsRoutes } from './routes/qos-specs.js';
+import { registerEncryptionTypeRoutes } from './routes/encryption-types.js';
+import type { Db } from '../db/client.js';
 
 export interface BuildAppOptions {
   /** The attachments and admin-action methods are optional: without them those routes answer 500. */
@@ -25,6 +29,8 @@ export interface BuildAppOptions {
   logger?: Logger;
   /** Override the authenticator chosen from `[DEFAULT] auth_strategy`. */
   authenticator?: Authenticator;
+  /** The database, for the routes that read it directly (types, QoS specs, encryption); without it they are not registered. */
+  db?: Db;
 }
 
 const VOLUME_IN_URL = /^\/v3\/(?:[^/]+\/)?volumes\/([^/?]+)/;
@@ -37,7 +43,7 @@ function safeDecode(s: string): string {
   }
 }
 
-export function buildApp({ volumeApi, config, logger, authenticator }: BuildAppOptions): FastifyInstance {
+export function buildApp({ volumeApi, config, logger, authenticator, db }: BuildAppOptions): FastifyInstance {
   const log = logger ?? createLogger('cinder-api', config.DEFAULT.log_level);
   const app = Fastify({
     loggerInstance: log,
@@ -85,6 +91,9 @@ export function buildApp({ volumeApi, config, logger, authenticator }: BuildAppO
   registerAttachmentRoutes(app, volumeApi);
   registerStaleRoutes(app, volumeApi, config.metrics.stale_after);
   registerSchedulerRoutes(app, volumeApi);
+  if (db) registerTypeRoutes(app, db, config);
+  if (db) registerQosSpecsRoutes(app, db);
+  if (db) registerEncryptionTypeRoutes(app, db);
   return app;
 }
 

@@ -11,7 +11,7 @@
 //   <message>`, or the bare message when the error is at the root.
 // Schemas are plain literals that read like Cinder's (cinder/api/schemas/*.py); compile() turns each
 // node into a list of checks once, at module load. TS types come from the literals (Infer<>).
-import { Invalid, InvalidInput } from '../common/exceptions.js';
+import { Invalid, InvalidInput, InvalidName } from '../common/exceptions.js';
 import { isUuidLike } from '../common/uuid.js';
 import {
   PyFloat,
@@ -48,6 +48,7 @@ export interface SchemaNode {
   readonly items?: SchemaNode;
   readonly uniqueItems?: boolean;
   readonly minProperties?: number;
+  readonly maxProperties?: number;
 }
 
 // ---- TS types derived from the schema literals -------------------------------------------------
@@ -246,12 +247,48 @@ function resetBodyChecker(v: unknown): void {
   }
 }
 
+/**
+ * validators.py `_validate_name` (parameter_types.name): registered with InvalidName as its
+ * `raises`, whose message Cinder's validator reports as the whole 400 text.
+ */
+function validateName(v: unknown): boolean {
+  if (!pyTruthy(v)) throw new InvalidName({ reason: "The 'name' can not be None." });
+  if (typeof v === 'string' && pyLen(pyStrip(v)) === 0) throw new InvalidName({ reason: "The 'name' can not be empty." });
+  return true;
+}
+
+/**
+ * validators.py `_validate_name_skip_leading_trailing_spaces` (InvalidName as its `raises`, like
+ * `_validate_name`): a falsy name is "None", the stripped name must be 1..255 characters.
+ */
+function nameSkipLeadingTrailingSpaces(v: unknown): boolean {
+  if (!pyTruthy(v)) throw new InvalidName({ reason: "The 'name' can not be None." });
+  const len = typeof v === 'string' ? pyLen(pyStrip(v)) : 1;
+  if (len === 0) throw new InvalidName({ reason: "The 'name' can not be empty." });
+  if (len > 255) throw new InvalidName({ reason: "The 'name' can not be greater than 255 characters." });
+  return true;
+}
+
+/** validators.py `_validate_key_size` (no `raises`: its InvalidInput escapes jsonschema): strutils.is_int_like. */
+function keySizeChecker(v: unknown): boolean {
+  if (v === null || v === undefined) return true;
+  const intLike =
+    typeof v === 'bigint' ||
+    (typeof v === 'number' && Number.isInteger(v)) ||
+    (typeof v === 'string' && pyIntFromStr(v)?.toString() === v);
+  if (!intLike) throw new InvalidInput({ reason: 'key_size must be an integer.' });
+  return true;
+}
+
 /** Format checkers Cinder registers (validators.py). A checker returns false or throws. */
 const FORMATS: Record<string, (v: unknown) => boolean | void> = {
   uuid: isUuidLike,
+  name: validateName,
   name_non_mandatory_remove_white_spaces: nonMandatoryLength('name'),
   description_non_mandatory_remove_white_spaces: nonMandatoryLength('description'),
   validate_volume_reset_body: resetBodyChecker,
+  name_skip_leading_trailing_spaces: nameSkipLeadingTrailingSpaces,
+  key_size: keySizeChecker,
   volume_status: statusChecker('Volume status', VOLUME_STATUS_ALL, tupleRepr(VOLUME_STATUS_ALL)),
   volume_attach_status: statusChecker('Volume attach status', RESET_ATTACH_STATUSES, listRepr(RESET_ATTACH_STATUSES)),
   volume_migration_status: statusChecker(
@@ -447,6 +484,13 @@ function compileNode(node: SchemaNode): Check {
         const min = node.minProperties!;
         checks.push((v, path) =>
           isPyDict(v) && dictSize(v) < min ? fail(path, v, `${pyRepr(v)} does not have enough properties`) : null,
+        );
+        break;
+      }
+      case 'maxProperties': {
+        const max = node.maxProperties!;
+        checks.push((v, path) =>
+          isPyDict(v) && dictSize(v) > max ? fail(path, v, `${pyRepr(v)} has too many properties`) : null,
         );
         break;
       }

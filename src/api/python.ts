@@ -332,7 +332,8 @@ export function isValidBoolStr(v: unknown): boolean {
 /** strutils.bool_from_string(v, strict=True) for a value already known to be a valid bool string. */
 export function boolFromString(v: unknown): boolean {
   if (typeof v === 'boolean') return v;
-  return TRUE_STRINGS.includes(boolStr(v));
+  // bool_from_string strips before it compares (is_valid_boolstr does not).
+  return TRUE_STRINGS.includes(boolStr(v).trim());
 }
 
 /**

@@ -108,6 +108,26 @@ export const detachSchema = compile(detachNode);
 export const initializeConnectionSchema = compile(initializeConnectionNode);
 export const terminateConnectionSchema = compile(terminateConnectionNode);
 
+// os-retype: migration_policy's enum has no null, so an explicit null fails the enum check.
+const retypeNode = {
+  type: 'object',
+  properties: {
+    'os-retype': {
+      type: 'object',
+      properties: {
+        new_type: { type: 'string' },
+        migration_policy: { type: ['string', 'null'], enum: ['on-demand', 'never'] },
+      },
+      required: ['new_type'],
+      additionalProperties: false,
+    },
+  },
+  required: ['os-retype'],
+  additionalProperties: false,
+} as const;
+export const retypeSchema = compile(retypeNode);
+export type RetypeBody = Infer<typeof retypeNode>;
+
 export type AttachBody = Infer<typeof attachNode>;
 export type DetachBody = Infer<typeof detachNode>;
 export type InitializeConnectionBody = Infer<typeof initializeConnectionNode>;

@@ -2,6 +2,7 @@
 // merge of cinder/api/api_utils.py add_visible_admin_metadata, the extension attributes added by
 // cinder/api/contrib/volume_{tenant,host,mig_status}_attribute.py, and the links of
 // cinder/api/common.py ViewBuilder.
+import { FIXED_KEY_ID } from '../volume-api/key-manager.js';
 import type { RequestContext } from '../common/context.js';
 import { isAllowed } from '../common/policy.js';
 import type { Volume, VolumeAttachment } from '../objects/volume.js';
@@ -20,7 +21,7 @@ export interface ViewRequest {
 }
 
 /** The volume as the view sees it; `volume_type` is shown by name when the caller loaded it. */
-export type ViewVolume = Volume & { volume_type?: { id?: string | null; name?: string | null } | null };
+export type ViewVolume = Volume;
 
 const STATUS_MAP: Record<string, string> = {
   managing: 'creating',
@@ -28,8 +29,7 @@ const STATUS_MAP: Record<string, string> = {
   error_managing_deleting: 'deleting',
 };
 
-/** constants.FIXED_KEY_ID: the legacy fixed-key "encryption key id", never shown. */
-const FIXED_KEY_ID = '00000000-0000-0000-0000-000000000000';
+
 
 /**
  * Datetimes as Cinder's JSON serialiser writes them (`%Y-%m-%dT%H:%M:%S.%f`, no zone). Accepts the

@@ -52,11 +52,12 @@ async function main() {
     storageAvailabilityZone: cfg.DEFAULT.storage_availability_zone,
     defaultAvailabilityZone: cfg.DEFAULT.default_availability_zone,
     allowAvailabilityZoneFallback: cfg.DEFAULT.allow_availability_zone_fallback,
+    defaultVolumeType: cfg.DEFAULT.default_volume_type,
     // Cinder reads [keystone_authtoken] service_token_roles whatever the auth_strategy.
     serviceTokenRoles: cfg.keystone_authtoken.service_token_roles,
     nova,
   });
-  const app = buildApp({ volumeApi, config: cfg, logger, authenticator });
+  const app = buildApp({ volumeApi, config: cfg, logger, authenticator, db });
   await app.listen({ host: cfg.DEFAULT.osapi_volume_listen, port: cfg.DEFAULT.osapi_volume_listen_port });
   logger.info({ listen: `${cfg.DEFAULT.osapi_volume_listen}:${cfg.DEFAULT.osapi_volume_listen_port}` }, 'api service ready');
 

@@ -58,6 +58,8 @@ export const defaultSectionSchema = z.object({
   storage_availability_zone: z.string().default('nova'),
   /** Where a volume goes when the request names no zone; unset: storage_availability_zone. */
   default_availability_zone: z.string().min(1).optional(),
+  /** cinder/common/config.py: the type a volume gets when the request names none (and no project default is set). */
+  default_volume_type: z.string().default('__DEFAULT__'),
   /** An unknown requested zone falls back to the default instead of a 400. */
   allow_availability_zone_fallback: bool.default(false),
   log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),

@@ -127,6 +127,110 @@ export class RPCTimeout extends CinderException {
 export class NoValidBackend extends CinderException {
   static override template = 'No valid backend was found. %(reason)s';
 }
+// Retype (cinder/exception.py).
+export class VolumeMigrationFailed extends CinderException {
+  static override template = 'Volume migration failed: %(reason)s';
+}
+export class ParameterNotFound extends NotFound {
+  static override template = 'Could not find parameter %(param)s';
+}
+
+// Volume types (cinder/exception.py).
+export class Duplicate extends CinderException {}
+export class InvalidVolumeType extends Invalid {
+  static override template = 'Invalid volume type: %(reason)s';
+}
+export class VolumeTypeNotFound extends NotFound {
+  static override template = 'Volume type %(volume_type_id)s could not be found.';
+}
+export class VolumeTypeNotFoundByName extends VolumeTypeNotFound {
+  static override template = 'Volume type with name %(volume_type_name)s could not be found.';
+}
+export class VolumeTypeAccessNotFound extends NotFound {
+  static override template = 'Volume type access not found for %(volume_type_id)s / %(project_id)s combination.';
+}
+export class VolumeTypeExtraSpecsNotFound extends NotFound {
+  static override template = 'Volume Type %(volume_type_id)s has no extra specs with key %(extra_specs_key)s.';
+}
+export class VolumeTypeInUse extends CinderException {
+  static override template = 'Volume Type %(volume_type_id)s deletion is not allowed with volumes present with the type.';
+}
+export class VolumeTypeDeletionError extends Invalid {
+  static override template = 'The volume type %(volume_type_id)s is the only currently defined volume type and cannot be deleted.';
+}
+export class VolumeTypeDefaultDeletionError extends Invalid {
+  static override template = 'The volume type %(volume_type_id)s is a default volume type and cannot be deleted.';
+}
+export class VolumeTypeDefaultMisconfiguredError extends CinderException {
+  static override template = 'The request cannot be fulfilled as the default volume type %(volume_type_name)s cannot be found.';
+}
+export class VolumeTypeProjectDefaultNotFound extends NotFound {
+  static override template = 'Default type for project %(project_id)s not found.';
+}
+export class VolumeTypeExists extends Duplicate {
+  static override template = 'Volume Type %(id)s already exists.';
+}
+export class VolumeTypeAccessExists extends Duplicate {
+  static override template = 'Volume type access for %(volume_type_id)s / %(project_id)s combination already exists.';
+}
+/** validators.py's `name` format raises it; its text is the whole 400. */
+export class InvalidName extends Invalid {
+  static override template = "An invalid 'name' value was provided. %(reason)s";
+}
+export class GlanceStoreNotFound extends NotFound {
+  static override template = 'Store %(store_id)s not enabled in glance.';
+}
+export class VolumeTypeCreateFailed extends CinderException {
+  static override template = 'Cannot create volume_type with name %(name)s and specs %(extra_specs)s';
+}
+export class VolumeTypeUpdateFailed extends CinderException {
+  static override template = 'Cannot update volume_type %(id)s';
+}
+// QoS specs and volume type encryption (cinder/exception.py).
+export class QoSSpecsExists extends Duplicate {
+  static override template = 'QoS Specs %(specs_id)s already exists.';
+}
+export class QoSSpecsCreateFailed extends CinderException {
+  static override template = 'Failed to create qos_specs: %(name)s with specs %(qos_specs)s.';
+}
+export class QoSSpecsUpdateFailed extends CinderException {
+  static override template = 'Failed to update qos_specs: %(specs_id)s with specs %(qos_specs)s.';
+}
+export class QoSSpecsNotFound extends NotFound {
+  static override template = 'No such QoS spec %(specs_id)s.';
+}
+export class QoSSpecsAssociateFailed extends CinderException {
+  static override template = 'Failed to associate qos_specs: %(specs_id)s with type %(type_id)s.';
+}
+export class QoSSpecsDisassociateFailed extends CinderException {
+  static override template = 'Failed to disassociate qos_specs: %(specs_id)s with type %(type_id)s.';
+}
+export class QoSSpecsKeyNotFound extends NotFound {
+  static override template = 'QoS spec %(specs_id)s has no spec with key %(specs_key)s.';
+}
+export class InvalidQoSSpecs extends Invalid {
+  static override template = 'Invalid qos specs: %(reason)s';
+}
+export class QoSSpecsInUse extends CinderException {
+  static override template = 'QoS Specs %(specs_id)s is still associated with entities.';
+}
+export class VolumeTypeEncryptionExists extends Invalid {
+  static override template = 'Volume type encryption for type %(type_id)s already exists.';
+}
+export class VolumeTypeEncryptionNotFound extends NotFound {
+  static override template = 'Volume type encryption for type %(type_id)s does not exist.';
+}
+const QOS_ENCRYPTION_EXCEPTIONS = [
+  QoSSpecsExists, QoSSpecsCreateFailed, QoSSpecsUpdateFailed, QoSSpecsNotFound, QoSSpecsAssociateFailed,
+  QoSSpecsDisassociateFailed, QoSSpecsKeyNotFound, InvalidQoSSpecs, QoSSpecsInUse, VolumeTypeEncryptionExists,
+  VolumeTypeEncryptionNotFound,
+];
+const VOLUME_TYPE_EXCEPTIONS = [
+  Duplicate, InvalidVolumeType, VolumeTypeNotFound, VolumeTypeNotFoundByName, VolumeTypeAccessNotFound,
+  VolumeTypeExtraSpecsNotFound, VolumeTypeInUse, VolumeTypeDeletionError, VolumeTypeDefaultDeletionError,
+  VolumeTypeDefaultMisconfiguredError, VolumeTypeProjectDefaultNotFound, VolumeTypeExists, VolumeTypeAccessExists,
+  VolumeTypeCreateFailed, VolumeTypeUpdateFailed, InvalidName, GlanceStoreNotFound,
+];
 
 /** Name → class, for rebuilding remote `cinder.exception` failures received over RPC. */
 export const EXCEPTION_CLASSES: Record<string, typeof CinderException> = Object.fromEntries(
@@ -136,7 +240,9 @@ export const EXCEPTION_CLASSES: Record<string, typeof CinderException> = Object.
     NotAuthorized, PolicyNotAuthorized, ConflictNovaUsingAttachment, VolumeBackendAPIException,
     VolumeDriverException, RemoveExportException, DriverNotInitialized, InvalidConnectorException,
     ISCSITargetCreateFailed, ISCSITargetRemoveFailed, ISCSITargetAttachFailed, ISCSITargetDetachFailed,
-    VolumeGroupNotFound, ServiceTooOld, NoValidBackend, RPCTimeout,
+    VolumeGroupNotFound, ServiceTooOld, NoValidBackend, RPCTimeout, VolumeMigrationFailed, ParameterNotFound,
+    ...VOLUME_TYPE_EXCEPTIONS,
+    ...QOS_ENCRYPTION_EXCEPTIONS,
   ].map((c) => [c.name, c]),
 );
 

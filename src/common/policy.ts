@@ -33,6 +33,8 @@ const or =
     checks.some((c) => c(ctx, t));
 
 const memberOrOwner = or(systemAdminOrProjectMember, adminOrOwner);
+/** role:admin and project_id:%(project_id)s (the project branch of system_or_domain_or_project_admin) */
+const projectAdmin: Check = (ctx, t) => hasRole(ctx, 'admin') && ownsTarget(ctx, t);
 
 export const RULES: Record<string, Check> = {
   'volume_extension:volume_actions:begin_detaching': memberOrOwner,
@@ -54,6 +56,9 @@ export const RULES: Record<string, Check> = {
   'volume:attachment_delete': memberOrOwner,
   'volume:attachment_complete': memberOrOwner,
   'volume:multiattach_bootable_volume': memberOrOwner,
+  // cinder/policies/volume_actions.py RETYPE_POLICY and volumes.py MULTIATTACH_POLICY.
+  'volume:retype': memberOrOwner,
+  'volume:multiattach': memberOrOwner,
   'volume:get': or(systemAdminOrProjectReader, adminOrOwner),
   'volume:get_all': or(systemAdminOrProjectReader, adminOrOwner),
   'volume:create': or(systemAdminOrProjectMember, always),
@@ -62,6 +67,49 @@ export const RULES: Record<string, Check> = {
   'volume_extension:volume_tenant_attribute': or(systemAdminOrProjectReader, adminOrOwner),
   'volume_extension:volume_host_attribute': adminApi,
   'volume_extension:volume_mig_status_attribute': adminApi,
+  // cinder/policies/qos_specs.py: every QoS specs rule is admin_api.
+  'volume_extension:qos_specs_manage:get_all': adminApi,
+  'volume_extension:qos_specs_manage:get': adminApi,
+  'volume_extension:qos_specs_manage:create': adminApi,
+  'volume_extension:qos_specs_manage:update': adminApi,
+  'volume_extension:qos_specs_manage:delete': adminApi,
+  // cinder/policies/volume_type.py encryption rules: admin_api, OR'ed with the deprecated
+  // 'rule:volume_extension:volume_type_encryption' (itself admin_api).
+  'volume_extension:volume_type_encryption': adminApi,
+  'volume_extension:volume_type_encryption:create': adminApi,
+  'volume_extension:volume_type_encryption:get': adminApi,
+  'volume_extension:volume_type_encryption:update': adminApi,
+  'volume_extension:volume_type_encryption:delete': adminApi,
+  // cinder/policies/volume_type.py: the new defaults OR'ed with the deprecated rules. The three
+  // writes were 'volume_extension:types_manage' (admin_api) before; get/get_all were "" (anyone).
+  'volume_extension:types_manage': adminApi,
+  'volume_extension:type_create': adminApi,
+  'volume_extension:type_update': adminApi,
+  'volume_extension:type_delete': adminApi,
+  'volume_extension:type_get': or(systemAdminOrProjectReader, always),
+  'volume_extension:type_get_all': or(systemAdminOrProjectReader, always),
+  'volume_extension:access_types_extra_specs': or(systemAdminOrProjectReader, adminApi),
+  'volume_extension:access_types_qos_specs_id': adminApi,
+  // cinder/policies/type_extra_specs.py (index/show were "" before).
+  'volume_extension:types_extra_specs:index': or(systemAdminOrProjectReader, always),
+  'volume_extension:types_extra_specs:show': or(systemAdminOrProjectReader, always),
+  'volume_extension:types_extra_specs:create': adminApi,
+  'volume_extension:types_extra_specs:update': adminApi,
+  'volume_extension:types_extra_specs:delete': adminApi,
+  'volume_extension:types_extra_specs:read_sensitive': adminApi,
+  // cinder/policies/volume_access.py. get_all_for_type's deprecated check string is the bare
+  // 'volume_extension:volume_type_access', a generic check that never matches: admin_api only.
+  'volume_extension:volume_type_access': memberOrOwner,
+  'volume_extension:volume_type_access:addProjectAccess': adminApi,
+  'volume_extension:volume_type_access:removeProjectAccess': adminApi,
+  'volume_extension:volume_type_access:get_all_for_type': adminApi,
+  // cinder/policies/default_types.py: admin_api OR'ed with system_or_domain_or_project_admin
+  // (no system scope nor domain in this port's contexts: role:admin on the target project), and
+  // get_all with role:admin and system_scope:all (never here).
+  'volume_extension:default_set_or_update': or(adminApi, projectAdmin),
+  'volume_extension:default_get': or(adminApi, projectAdmin),
+  'volume_extension:default_get_all': adminApi,
+  'volume_extension:default_unset': or(adminApi, projectAdmin),
   'context_is_admin': (ctx) => hasRole(ctx, 'admin'),
   // Not Cinder's: the stale report (src/volume-api/stale.ts) names every project's volumes.
   'cinder-ts:stale_report': adminApi,

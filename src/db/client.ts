@@ -27,7 +27,11 @@ import type { DatabaseConfig } from '../common/config.js';
  */
 export type Q = BetterSQLite3Database<typeof sqliteSchema>;
 /** The tables, with the SQLite definitions' types; at run time those of the connection's engine. */
-export type Tables = Pick<typeof sqliteSchema, 'volumes' | 'volumeAttachment' | 'volumeAdminMetadata' | 'volumeMetadata' | 'services' | 'workers'>;
+export type Tables = Pick<
+  typeof sqliteSchema,
+  | 'volumes' | 'volumeAttachment' | 'volumeAdminMetadata' | 'volumeMetadata' | 'services' | 'workers'
+  | 'volumeTypes' | 'volumeTypeExtraSpecs' | 'volumeTypeProjects' | 'defaultVolumeTypes' | 'qualityOfServiceSpecs' | 'encryption'
+>;
 export type Dialect = 'sqlite' | 'mysql';
 
 const MIGRATIONS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
@@ -247,7 +251,19 @@ function openSqlite(file: string, cfg: Pick<DatabaseConfig, 'sqlite_lock_timeout
     },
   };
   db = new Db('sqlite', sqliteSchema as Tables, engine);
-  if (migrate) runSqliteMigrations(q, file);
+  if (migrate) {
+    // A migration that rebuilds a table (SQLite cannot ALTER a column's nullability) drops the
+    // parent of foreign keys; drizzle-kit's own PRAGMA foreign_keys=OFF is a no-op inside the
+    // migrator's transaction, so checks are off around it and verified afterwards.
+    sqlite.pragma('foreign_keys = OFF');
+    try {
+      runSqliteMigrations(q, file);
+      const broken = sqlite.pragma('foreign_key_check') as unknown[];
+      if (broken.length) throw new Error(`migrations left ${broken.length} foreign key violations: ${JSON.stringify(broken.slice(0, 3))}`);
+    } finally {
+      sqlite.pragma('foreign_keys = ON');
+    }
+  }
   return Promise.resolve(db);
 }
 

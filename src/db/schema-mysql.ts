@@ -3,7 +3,7 @@
 // String(256) for provider_location/provider_auth, Text for the JSON columns, DateTime, Boolean as
 // TINYINT(1), InnoDB. schema.ts stays the source of the row types; test/unit/db-schema.test.ts
 // fails when the two definitions drift apart (a column, its nullability, default or kind).
-import { mysqlTable, varchar, text, int, boolean, datetime, index, unique } from 'drizzle-orm/mysql-core';
+import { mysqlTable, varchar, text, int, boolean, datetime, index, unique, type AnyMySqlColumn } from 'drizzle-orm/mysql-core';
 
 const dt = (name: string) => datetime(name, { mode: 'string' });
 const id36 = (name: string) => varchar(name, { length: 36 });
@@ -42,7 +42,7 @@ export const volumes = mysqlTable(
     provider_auth: varchar('provider_auth', { length: 256 }),
     provider_geometry: s255('provider_geometry'),
     provider_id: s255('provider_id'),
-    volume_type_id: id36('volume_type_id'),
+    volume_type_id: id36('volume_type_id').notNull(),
     source_volid: id36('source_volid'),
     encryption_key_id: id36('encryption_key_id'),
     consistencygroup_id: id36('consistencygroup_id'),
@@ -129,3 +129,74 @@ export const workers = mysqlTable(
   },
   (t) => [unique('workers_resource_type_resource_id_key').on(t.resource_type, t.resource_id), index('workers_service_id_idx').on(t.service_id)],
 );
+
+export const volumeTypes = mysqlTable(
+  'volume_types',
+  {
+    ...base,
+    id: id36('id').primaryKey(),
+    name: s255('name'),
+    description: s255('description'),
+    qos_specs_id: id36('qos_specs_id').references((): AnyMySqlColumn => qualityOfServiceSpecs.id),
+    is_public: boolean('is_public').default(true),
+  },
+  (t) => [index('volume_types_qos_specs_id_idx').on(t.qos_specs_id)],
+);
+
+export const volumeTypeExtraSpecs = mysqlTable(
+  'volume_type_extra_specs',
+  {
+    ...base,
+    id: int('id').primaryKey().autoincrement(),
+    key: s255('key'),
+    value: s255('value'),
+    volume_type_id: id36('volume_type_id')
+      .notNull()
+      .references(() => volumeTypes.id),
+  },
+  (t) => [index('volume_type_extra_specs_volume_type_id_idx').on(t.volume_type_id)],
+);
+
+export const volumeTypeProjects = mysqlTable(
+  'volume_type_projects',
+  {
+    ...base,
+    id: int('id').primaryKey().autoincrement(),
+    volume_type_id: id36('volume_type_id').references(() => volumeTypes.id),
+    project_id: s255('project_id'),
+    deleted: int('deleted').default(0),
+  },
+  (t) => [unique('volume_type_projects_volume_type_id_project_id_deleted_key').on(t.volume_type_id, t.project_id, t.deleted)],
+);
+
+export const defaultVolumeTypes = mysqlTable(
+  'default_volume_types',
+  {
+    ...base,
+    volume_type_id: id36('volume_type_id').references(() => volumeTypes.id),
+    project_id: s255('project_id').primaryKey(),
+  },
+  (t) => [index('default_volume_types_volume_type_id_idx').on(t.volume_type_id)],
+);
+
+export const qualityOfServiceSpecs = mysqlTable(
+  'quality_of_service_specs',
+  {
+    ...base,
+    id: id36('id').primaryKey(),
+    specs_id: id36('specs_id').references((): AnyMySqlColumn => qualityOfServiceSpecs.id),
+    key: s255('key'),
+    value: s255('value'),
+  },
+  (t) => [index('quality_of_service_specs_specs_id_idx').on(t.specs_id)],
+);
+
+export const encryption = mysqlTable('encryption', {
+  ...base,
+  encryption_id: id36('encryption_id').primaryKey(),
+  cipher: s255('cipher'),
+  key_size: int('key_size'),
+  provider: s255('provider'),
+  control_location: s255('control_location'),
+  volume_type_id: id36('volume_type_id').notNull(),
+});

@@ -2,7 +2,7 @@
 // touches. Timestamps are stored as SQLAlchemy stores DateTime on SQLite: 'YYYY-MM-DD HH:MM:SS.ffffff'.
 // Rows are never removed on these paths (`deleted`/`deleted_at` mark a soft delete, CinderBase),
 // except `workers`, whose rows Cinder deletes when the work is done.
-import { sqliteTable, text, integer, index, unique } from 'drizzle-orm/sqlite-core';
+import { sqliteTable, text, integer, index, unique, type AnySQLiteColumn } from 'drizzle-orm/sqlite-core';
 
 const base = {
   created_at: text('created_at'),
@@ -37,7 +37,8 @@ export const volumes = sqliteTable(
     provider_auth: text('provider_auth'),
     provider_geometry: text('provider_geometry'),
     provider_id: text('provider_id'),
-    volume_type_id: text('volume_type_id'),
+    /** NOT NULL as in Cinder: every volume has a type (`__DEFAULT__` when none was asked for). */
+    volume_type_id: text('volume_type_id').notNull(),
     source_volid: text('source_volid'),
     encryption_key_id: text('encryption_key_id'),
     consistencygroup_id: text('consistencygroup_id'),
@@ -135,9 +136,93 @@ export const workers = sqliteTable(
   (t) => [unique('workers_resource_type_resource_id_key').on(t.resource_type, t.resource_id), index('workers_service_id_idx').on(t.service_id)],
 );
 
+// ---- volume types, their extra specs, access, QoS specs and encryption (models.py) ---------------
+
+/** volume_types: the `__DEFAULT__` type is created by the first migration that adds the table. */
+export const volumeTypes = sqliteTable(
+  'volume_types',
+  {
+    ...base,
+    id: text('id').primaryKey(),
+    name: text('name'),
+    description: text('description'),
+    qos_specs_id: text('qos_specs_id').references((): AnySQLiteColumn => qualityOfServiceSpecs.id),
+    is_public: integer('is_public', { mode: 'boolean' }).default(true),
+  },
+  (t) => [index('volume_types_qos_specs_id_idx').on(t.qos_specs_id)],
+);
+
+export const volumeTypeExtraSpecs = sqliteTable(
+  'volume_type_extra_specs',
+  {
+    ...base,
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    key: text('key'),
+    value: text('value'),
+    volume_type_id: text('volume_type_id')
+      .notNull()
+      .references(() => volumeTypes.id),
+  },
+  (t) => [index('volume_type_extra_specs_volume_type_id_idx').on(t.volume_type_id)],
+);
+
+/** Private types' projects. `deleted` is an integer here (the row's id when deleted), as in Cinder. */
+export const volumeTypeProjects = sqliteTable(
+  'volume_type_projects',
+  {
+    ...base,
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    volume_type_id: text('volume_type_id').references(() => volumeTypes.id),
+    project_id: text('project_id'),
+    deleted: integer('deleted').default(0),
+  },
+  (t) => [unique('volume_type_projects_volume_type_id_project_id_deleted_key').on(t.volume_type_id, t.project_id, t.deleted)],
+);
+
+/** Per-project default types (3.62 /default-types). */
+export const defaultVolumeTypes = sqliteTable(
+  'default_volume_types',
+  {
+    ...base,
+    volume_type_id: text('volume_type_id').references(() => volumeTypes.id),
+    project_id: text('project_id').primaryKey(),
+  },
+  (t) => [index('default_volume_types_volume_type_id_idx').on(t.volume_type_id)],
+);
+
+/**
+ * QoS specs as an adjacency list: a spec's row has specs_id NULL, key 'QoSSpec_Name' and its name
+ * as value; its keys (consumer included) are rows whose specs_id is the spec's id.
+ */
+export const qualityOfServiceSpecs = sqliteTable(
+  'quality_of_service_specs',
+  {
+    ...base,
+    id: text('id').primaryKey(),
+    specs_id: text('specs_id').references((): AnySQLiteColumn => qualityOfServiceSpecs.id),
+    key: text('key'),
+    value: text('value'),
+  },
+  (t) => [index('quality_of_service_specs_specs_id_idx').on(t.specs_id)],
+);
+
+/** A volume type's encryption (one live row per type; volume_type_id is not a foreign key in Cinder). */
+export const encryption = sqliteTable('encryption', {
+  ...base,
+  encryption_id: text('encryption_id').primaryKey(),
+  cipher: text('cipher'),
+  key_size: integer('key_size'),
+  provider: text('provider'),
+  control_location: text('control_location'),
+  volume_type_id: text('volume_type_id').notNull(),
+});
+
 export type VolumeRow = typeof volumes.$inferSelect;
 export type NewVolumeRow = typeof volumes.$inferInsert;
 export type AttachmentRow = typeof volumeAttachment.$inferSelect;
 export type NewAttachmentRow = typeof volumeAttachment.$inferInsert;
 export type AdminMetadataRow = typeof volumeAdminMetadata.$inferSelect;
 export type MetadataRow = typeof volumeMetadata.$inferSelect;
+export type VolumeTypeRow = typeof volumeTypes.$inferSelect;
+export type QosSpecRow = typeof qualityOfServiceSpecs.$inferSelect;
+export type EncryptionRow = typeof encryption.$inferSelect;

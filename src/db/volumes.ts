@@ -5,7 +5,8 @@ import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
 import type { Db, Q, Tables } from './client.js';
 import { dbNow } from './client.js';
 import type { NewVolumeRow, VolumeRow } from './schema.js';
-import type { Volume } from '../objects/volume.js';
+import type { Volume, VolumeTypeData } from '../objects/volume.js';
+import { withSpecs } from './volume-types.js';
 import { VolumeNotFound } from '../common/exceptions.js';
 import { paginate, TIMESTAMP_KINDS, type PageOptions, processSortParams, type PagingKinds } from './pagination.js';
 import { toAttachment } from './rows.js';
@@ -33,7 +34,14 @@ async function hydrate(q: Q, t: Tables, row: VolumeRow): Promise<Volume> {
     .select({ key: volumeMetadata.key, value: volumeMetadata.value })
     .from(volumeMetadata)
     .where(and(eq(volumeMetadata.volume_id, row.id), eq(volumeMetadata.deleted, false)));
-  return { ...row, volume_attachment: atts.map(toAttachment), admin_metadata: kv(admin), metadata: kv(meta) };
+  return { ...row, volume_attachment: atts.map(toAttachment), admin_metadata: kv(admin), metadata: kv(meta), volume_type: await typeOf(q, t, row) };
+}
+
+/** The volume's type (deleted or not: a volume keeps the type it was made with) and its extra specs. */
+async function typeOf(q: Q, t: Tables, row: VolumeRow): Promise<VolumeTypeData | null> {
+  const { volumeTypes: vt } = t;
+  const [type] = await q.select().from(vt).where(eq(vt.id, row.volume_type_id)).limit(1);
+  return type ? withSpecs(q, t, type) : null;
 }
 
 /** volume_get: a live volume, optionally restricted to a project (model_query project_only). */

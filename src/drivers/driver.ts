@@ -194,4 +194,9 @@ export interface VolumeDriver {
   initializeConnection(volume: Volume, connector: Connector): Promise<ConnectionInfo>;
   /** Returns the "shared connection" flag (LVM: more than one attachment); legacy callers ignore it. */
   terminateConnection(volume: Volume, connector: unknown, opts?: { force?: boolean }): Promise<boolean | undefined>;
+  /**
+   * retype(context, volume, new_type, diff, host): whether the driver changed the type in place,
+   * optionally with a model update. A driver without it is BaseVD's: (False, None), i.e. migrate.
+   */
+  retype?(volume: Volume, newType: Record<string, unknown>, diff: unknown, host: Record<string, unknown>): Promise<boolean | [boolean, ModelUpdate | null]>;
 }

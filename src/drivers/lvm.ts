@@ -401,6 +401,15 @@ export class LVMVolumeDriver implements VolumeDriver {
   }
 
   /**
+   * lvm.py retype: QoS and extra-spec changes need nothing from LVM, so the answer is True and no
+   * command runs (the manager only calls it for this backend; another VG is a migration).
+   */
+  async retype(volume: Volume, _newType: Record<string, unknown>, _diff: unknown, _host: Record<string, unknown>): Promise<boolean> {
+    this.logger.debug(`LVM retype called for volume ${volume.id}. No action required for LVM volumes.`);
+    return true;
+  }
+
+  /**
    * LVM has one export per volume. On a multiattach volume, when more than one attachment's connector
    * carries this initiator, another attachment on the same host still uses the ACL: keep it and answer
    * true. Otherwise remove the ACL and answer whether other attachments remain (the count includes

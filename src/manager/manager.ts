@@ -1,5 +1,6 @@
 // cinder/volume/manager.py VolumeManager for the attach/detach path: the decision trees, the
 // per-volume locks held across the driver calls, and Cinder's DB writes on success and on error.
+import { frontEndQos, typeExtraSpecs } from './qos.js';
 import { adminContext, type RequestContext } from '../common/context.js';
 import type { Db } from '../db/client.js';
 import { dbNow } from '../db/client.js';
@@ -25,6 +26,7 @@ import type { Logger } from '../common/log.js';
 import type { Notifier } from './notifier.js';
 import { sanitizeHostname } from './utils.js';
 import { isUuidLike } from '../common/uuid.js';
+import { retypeVolume, type RetypeHost } from './retype.js';
 
 /** Runs fn while holding the named inter-process lock (tooz file lock `cinder-<name>`). */
 export interface VolumeLocks {
@@ -553,22 +555,26 @@ export class VolumeManager {
       await this.driver.removeExport(volume);
       throw new VolumeBackendAPIException({ data: msg });
     }
-    return this.parseConnectionOptions(volume, conn);
+    return this.parseConnectionOptions(volume, conn, await frontEndQos(this.db, volume), await typeExtraSpecs(this.db, volume));
   }
 
-  /** _parse_connection_options: qos_specs, access_mode, encrypted, cacheable (no volume types here). */
+  /** _parse_connection_options: qos_specs, access_mode, encrypted, cacheable. */
   private parseConnectionOptions(
     volume: Volume,
     conn: { driver_volume_type: string; data: Record<string, unknown> },
+    qosSpecs: Record<string, string | number> | null,
+    extraSpecs: Record<string, string> | null,
   ): { driver_volume_type: string; data: Record<string, unknown> } {
     const data = { ...conn.data };
-    data.qos_specs = null;
+    data.qos_specs = qosSpecs;
     const md = volume.admin_metadata;
     data.access_mode = md.attached_mode ?? (md.readonly === 'True' ? 'ro' : 'rw');
     if (data.encrypted === undefined || data.encrypted === null) data.encrypted = Boolean(volume.encryption_key_id);
-    // Every Cinder volume has a type (at least __DEFAULT__); none here carries the extra spec
-    // cacheable='<is> True', so a driver's True is overridden and the flag is always false.
-    data.cacheable = false;
+    if (extraSpecs) {
+      // The type's cacheable='<is> True' allows it; a driver's False is kept, its True needs the spec.
+      const cacheable = extraSpecs.cacheable === '<is> True';
+      data.cacheable = data.cacheable !== undefined && data.cacheable !== null ? Boolean(data.cacheable) && cacheable : cacheable;
+    }
     return { driver_volume_type: conn.driver_volume_type, data };
   }
 
@@ -720,6 +726,12 @@ export class VolumeManager {
       const done = this.terminated.get(vref.id) ?? new Set<string>();
       this.terminated.set(vref.id, done.add(attachmentId));
     });
+  }
+
+  /** retype (cast 3.5): see src/manager/retype.ts. */
+  retype(ctx: RequestContext, volume: Volume, newTypeId: string, host: RetypeHost, migrationPolicy: string | null = 'never'): Promise<void> {
+    const { db, driver, locks, notifier, log: logger, host: self, capacity } = this;
+    return retypeVolume({ db, driver, locks, notifier, logger, host: self, capacity }, ctx, volume, newTypeId, host, migrationPolicy);
   }
 
   async removeExport(ctx: RequestContext, volumeId: string): Promise<void> {

@@ -15,6 +15,7 @@ import type { RpcTransport } from '../rpc/transport.js';
 import { VOLUME_RPC_API_VERSION } from '../rpc/volume-rpcapi.js';
 import type { Connector, Volume } from '../objects/volume.js';
 import { VolumeManager } from './manager.js';
+import type { RetypeHost } from './retype.js';
 import { CapabilityReporter } from './capabilities.js';
 import { RpcClient } from '../rpc/client.js';
 import { SchedulerRpcApi } from '../rpc/scheduler-rpcapi.js';
@@ -106,6 +107,9 @@ export async function startVolumeService(
             allowReschedule: a.allow_reschedule !== false,
           }),
         delete_volume: (ctx, a) => manager.deleteVolume(ctx, a.volume as Volume, Boolean(a.unmanage_only)),
+        // reservations / old_reservations: no quotas in this port.
+        retype: (ctx, a) =>
+          manager.retype(ctx, a.volume as Volume, String(a.new_type_id), a.host as RetypeHost, a.migration_policy === undefined ? 'never' : (a.migration_policy as string | null)),
         attach_volume: (ctx, a) =>
           manager.attachVolume(
             ctx,

@@ -2,6 +2,7 @@
 // row plus what Cinder loads with it. Timestamps keep the DB text form ('YYYY-MM-DD HH:MM:SS.ffffff');
 // the RPC codec converts them to the OVO form ('YYYY-MM-DDTHH:MM:SSZ').
 import type { AttachmentRow, VolumeRow } from '../db/schema.js';
+import { boolFromString } from '../api/python.js';
 
 export type Connector = Record<string, unknown>;
 
@@ -18,7 +19,36 @@ export type Volume = VolumeRow & {
   admin_metadata: Record<string, string>;
   /** Live volume_metadata (user metadata) as key → value. */
   metadata: Record<string, string>;
+  /**
+   * The volume's type with its extra specs, loaded with the volume as Cinder's Volume object does
+   * (_get_expected_attrs: 'volume_type', 'volume_type.extra_specs'); null if the row is gone.
+   */
+  volume_type?: VolumeTypeData | null;
 };
+
+/**
+ * cinder.objects.VolumeType as a volume carries it (loaded with it, or as it travels over RPC):
+ * the volume_types row's fields, with the live extra specs as key → value.
+ */
+export interface VolumeTypeData {
+  id: string;
+  name?: string | null;
+  description?: string | null;
+  is_public?: boolean | null;
+  extra_specs?: Record<string, string | null>;
+  qos_specs_id?: string | null;
+  created_at?: string | null;
+  updated_at?: string | null;
+  deleted_at?: string | null;
+  deleted?: boolean;
+  [k: string]: unknown;
+}
+
+/** volume_utils.is_boolean_str: an extra spec of the form '<is> True' (any bool_from_string truth). */
+export function isBooleanSpec(spec: string | null | undefined): boolean {
+  const parts = (spec ?? '').split(/\s+/).filter(Boolean);
+  return parts.length === 2 && parts[0] === '<is>' && boolFromString(parts[1]);
+}
 
 export const VOLUME_NAME_TEMPLATE = 'volume-%s';
 

@@ -18,7 +18,9 @@
 //     connector and connection_info. These are whole DB rows, which connectors, connection_info
 //     and other plain dicts never look like.
 // Everything else is plain JSON and walked recursively.
-import type { Volume, VolumeAttachment } from '../objects/volume.js';
+import type { Volume, VolumeAttachment, VolumeTypeData } from '../objects/volume.js';
+
+export type { VolumeTypeData } from '../objects/volume.js';
 import { IncompatibleObjectVersion, PythonException, PyValueError, UnsupportedObjectError } from './errors.js';
 
 export const OBJ_NAMESPACE = 'cinder';
@@ -44,23 +46,9 @@ export interface OvoPrimitive {
   [K_CHANGES]?: string[];
 }
 
-/** cinder.objects.VolumeType as far as it travels nested in a Volume. */
-export interface VolumeTypeData {
-  id: string;
-  name?: string | null;
-  description?: string | null;
-  is_public?: boolean;
-  extra_specs?: Record<string, string | null>;
-  qos_specs_id?: string | null;
-  created_at?: string | null;
-  updated_at?: string | null;
-  deleted_at?: string | null;
-  deleted?: boolean;
-  [k: string]: unknown;
-}
 
 /** A Volume as it travels: optionally with its loaded volume type (Cinder loads it with the volume). */
-export type WireVolume = Volume & { volume_type?: VolumeTypeData | null };
+export type WireVolume = Volume;
 
 /** What a decoded object remembers from its primitive. */
 export interface OvoMeta {
@@ -102,6 +90,15 @@ export class UnknownOvo {
   get name(): string {
     return this.primitive[K_NAME];
   }
+}
+
+/**
+ * A value already in its wire form, as jsonutils.to_primitive leaves Cinder's objects (plain dicts):
+ * sent verbatim, never taken for an object by its shape (retype's request spec, whose
+ * volume_properties is a whole volume dict).
+ */
+export class WirePrimitive {
+  constructor(readonly value: unknown) {}
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -402,6 +399,7 @@ export function ovoKind(v: unknown): KnownOvoName | undefined {
 export function serializeEntity(value: unknown, opts: SerializeOptions = {}): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (value instanceof UnknownOvo) return value.primitive;
+  if (value instanceof WirePrimitive) return value.value;
   switch (ovoKind(value)) {
     case 'Volume':
       return volumeToPrimitive(value as WireVolume, { isAdmin: opts.isAdmin });

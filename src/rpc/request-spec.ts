@@ -3,7 +3,7 @@
 // the scheduler passes them on to the volume-manager. The receivers want plain dicts: the scheduler
 // reads `volume_properties`, `volume_type`, `availability_zones`; the manager only relays them.
 import type { Volume } from '../objects/volume.js';
-import { K_DATA, K_NAME, K_NAMESPACE, K_VERSION, OBJ_NAMESPACE, UnknownOvo, isOvoPrimitive, volumeToPrimitive, type OvoPrimitive } from './ovo.js';
+import { K_DATA, K_NAME, K_NAMESPACE, K_VERSION, OBJ_NAMESPACE, UnknownOvo, isOvoPrimitive, volumeToPrimitive, volumeTypeToPrimitive, type OvoPrimitive, type VolumeTypeData } from './ovo.js';
 
 const REQUEST_SPEC_VERSION = '1.5';
 const VOLUME_PROPERTIES_VERSION = '1.1';
@@ -35,7 +35,7 @@ export interface RequestSpec {
   volume_id: string;
   volume?: Volume | Record<string, unknown> | null;
   volume_properties: Partial<VolumeProperties> & Record<string, unknown>;
-  volume_type: { id?: string; name?: string; extra_specs?: Record<string, string> } | null;
+  volume_type: VolumeTypeData | null;
   availability_zones?: string[] | null;
   snapshot_id?: string | null;
   image_id?: string | null;
@@ -58,7 +58,8 @@ export function requestSpecToPrimitive(spec: RequestSpec, volume: Volume): OvoPr
   return ovo('RequestSpec', REQUEST_SPEC_VERSION, {
     ...rest,
     volume: volumeToPrimitive(volume),
-    volume_type: volume_type ?? null,
+    // A VolumeType object, as Python schedulers deserialize the RequestSpec's ObjectField.
+    volume_type: volume_type ? volumeTypeToPrimitive(volume_type) : null,
     volume_properties: ovo('VolumeProperties', VOLUME_PROPERTIES_VERSION, { ...props }),
   });
 }

@@ -4,7 +4,7 @@
 import type { RequestContext } from '../common/context.js';
 import type { Volume } from '../objects/volume.js';
 import type { RpcClient } from './client.js';
-import type { OvoPrimitive } from './ovo.js';
+import { WirePrimitive, type OvoPrimitive } from './ovo.js';
 
 export const SCHEDULER_TOPIC = 'cinder-scheduler';
 export const SCHEDULER_RPC_API_VERSION = '3.12';
@@ -32,6 +32,21 @@ export class SchedulerRpcApi {
       ctx,
       'create_volume',
       { snapshot_id: null, image_id: null, request_spec: requestSpec, filter_properties: filterProperties, volume, backup_id: null },
+      { version: '3.0' },
+    );
+  }
+
+  /**
+   * retype, cast 3.0 (the default version): the request spec goes as jsonutils.to_primitive makes
+   * it, a plain dict (src/volume-api/retype.ts builds it), beside the Volume object.
+   */
+  retype(ctx: RequestContext, volume: Volume, requestSpec: Record<string, unknown>, filterProperties: Record<string, unknown> | null = null): Promise<void> {
+    return this.client.cast(
+      { topic: SCHEDULER_TOPIC },
+      ctx,
+      'retype',
+      // Verbatim: a plain dict, even where it looks like a Volume (volume_properties).
+      { request_spec: new WirePrimitive(requestSpec), filter_properties: filterProperties, volume },
       { version: '3.0' },
     );
   }

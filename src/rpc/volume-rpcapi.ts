@@ -148,6 +148,38 @@ export class VolumeRpcApi {
     await this.call(vref, ctx, 'attachment_delete', { attachment_id: attachmentId, vref }, '3.9');
   }
 
+  /**
+   * retype, cast 3.5 to the volume's service_topic_queue: `host` is the backend the scheduler chose
+   * ({host, cluster_name, capabilities}); under a cap below 3.5, 3.0 without cluster_name.
+   */
+  retype(
+    ctx: RequestContext,
+    volume: Volume,
+    newTypeId: string,
+    destBackend: { host: string; cluster_name?: string | null; capabilities: Record<string, unknown> },
+    migrationPolicy = 'never',
+    reservations: unknown = null,
+    oldReservations: unknown = null,
+  ): Promise<void> {
+    const host: Record<string, unknown> = {
+      host: destBackend.host,
+      cluster_name: destBackend.cluster_name ?? null,
+      capabilities: destBackend.capabilities,
+    };
+    let version = '3.5';
+    if (!this.canSendVersion(version)) {
+      version = '3.0';
+      delete host.cluster_name;
+    }
+    return this.cast(
+      volume,
+      ctx,
+      'retype',
+      { volume, new_type_id: newTypeId, host, migration_policy: migrationPolicy, reservations, old_reservations: oldReservations },
+      version,
+    );
+  }
+
   /** call 3.0 to the backend `backendId` (a service_topic_queue) → the driver's capabilities. */
   getCapabilities(ctx: RequestContext, backendId: string, discover: boolean): Promise<Record<string, unknown>> {
     return this.call({ host: backendId, cluster_name: null }, ctx, 'get_capabilities', { discover }, '3.0');

@@ -1,7 +1,7 @@
 // cinder/scheduler/filters/extra_specs_ops.py: how one volume-type extra spec ("<op> operand")
 // is compared with one reported capability value. Python's semantics are kept where they show:
 // float() parsing, bool_from_string, `in` on str/list/dict, and == between differently typed values.
-import { pyStr } from '../api/python.js';
+import { boolFromString, pyStr } from '../api/python.js';
 
 /** Python float() of a value; null where Python raises (ValueError / TypeError). */
 export function pyFloat(v: unknown): number | null {
@@ -16,14 +16,6 @@ export function pyFloat(v: unknown): number | null {
   const re = new RegExp(`^[+-]?(?:${digits}(?:\\.(?:${digits})?)?|\\.${digits})(?:e[+-]?${digits})?$`);
   if (!re.test(t)) return null;
   return Number(t.replace(/_/g, ''));
-}
-
-const TRUE_STRINGS = ['1', 't', 'true', 'on', 'y', 'yes'];
-
-/** oslo strutils.bool_from_string(v) (non-strict, default False). */
-export function boolFromString(v: unknown): boolean {
-  if (typeof v === 'boolean') return v;
-  return TRUE_STRINGS.includes(pyStr(v ?? null).trim().toLowerCase());
 }
 
 /** Python `==` as far as capability values go: same type and value; containers compare deeply. */

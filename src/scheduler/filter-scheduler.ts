@@ -2,6 +2,7 @@
 // filter properties, filtering and weighing of the pool states, and the pick of the best pool.
 // The DB update (driver.volume_update_db) and the cast to the volume service are the caller's.
 import { Invalid, NoValidBackend } from '../common/exceptions.js';
+import { pyRepr } from '../api/python.js';
 import type { Logger } from '../common/log.js';
 import type { BackendState, HostManager, PoolInfo, PoolState } from './host-manager.js';
 import { chooseBackendWeighers, getWeighedObjects, type WeighedBackend, type WeigherFactory } from './weighers.js';
@@ -172,7 +173,8 @@ export class FilterScheduler {
     const backend = (vol.cluster_name || vol.host) as string;
     props.vol_exists_on = backend;
     const weighed = this.getWeightedCandidates(spec, props, services);
-    const typeText = JSON.stringify(spec.volume_type ?? null);
+    // %(type)s of the request spec's volume_type: a Python dict's repr.
+    const typeText = pyRepr(spec.volume_type ?? null);
     if (!weighed.length) throw new NoValidBackend({ reason: `No valid backends for volume ${spec.volume_id} with type ${typeText}` });
     const same = weighed.find((w) => w.obj.backendId === backend);
     if (same) return same.obj;

@@ -4,7 +4,7 @@
 // get_pools from what it holds. The filters, weighers and pool arithmetic are the pure modules
 // beside this one; this one reads the services table and sends the RPCs.
 import type { RequestContext } from '../common/context.js';
-import { NoValidBackend } from '../common/exceptions.js';
+import { NoValidBackend, ParameterNotFound } from '../common/exceptions.js';
 import type { Logger } from '../common/log.js';
 import type { Db } from '../db/client.js';
 import { dbNow } from '../db/client.js';
@@ -126,6 +126,45 @@ export class SchedulerManager {
     const { resource_properties: _rp, ...onward } = spec;
     await this.d.volumeRpc.createVolume(ctx, placed, requestSpecToPrimitive(onward as WireRequestSpec, placed), filterProperties, true);
     log.info({ host: placed.host }, 'Volume scheduled.');
+  }
+
+  /**
+   * retype (cast 3.0; @append_operation_type(name='retype_volume')): the volume's own backend if it
+   * passes the filters with the new type (find_retype_backend), then volume_rpcapi.retype to it; no
+   * backend puts the volume back to its previous status (_retype_volume_set_error). No quotas in
+   * this port, so no reservations to roll back.
+   */
+  async retype(ctx: RequestContext, volume: Volume, rawSpec: unknown, rawFilterProperties: unknown): Promise<void> {
+    await this.waitForScheduler();
+    const spec = (plainFromWire(rawSpec) ?? {}) as Record<string, unknown>;
+    spec.operation = 'retype_volume';
+    const log = this.log.child({ request_id: ctx.request_id, volume_id: volume.id });
+    // _set_volume_state_and_notify('retype', {'volume_state': {'status': previous}}, ...).
+    const setError = async (ex: Error, msg?: string) => {
+      const state = { status: volume.previous_status || volume.status };
+      log.error(msg ?? `Failed to schedule_retype: ${ex.message}`);
+      const volumeId = spec.volume_id as string | undefined;
+      if (volumeId) await dbapi.volumeUpdate(this.db, volumeId, state);
+      log.error({ notification: true, event_type: 'scheduler.retype', priority: 'ERROR', payload: { volume_id: volumeId ?? null, state, method: 'retype', reason: ex.message } }, 'notification scheduler.retype');
+    };
+    const newType = spec.volume_type as { id: string } | null | undefined;
+    if (newType === null || newType === undefined) {
+      // Cinder goes on after this and fails later on new_type['id']; the end state is the same.
+      await setError(new ParameterNotFound({ param: 'volume_type' }), 'New volume type not specified in request_spec.');
+      return;
+    }
+    const migrationPolicy = (spec.migration_policy as string | null | undefined) || 'never';
+    let backend;
+    try {
+      const props = { ...((rawFilterProperties as FilterProperties | null) ?? {}) } as FilterProperties;
+      backend = this.driver.findRetypeBackend(normalizeRequestSpec(spec), props, migrationPolicy, await this.volumeServices());
+    } catch (e) {
+      // Not having a valid backend is expected: only other failures propagate.
+      await setError(e as Error);
+      if (e instanceof NoValidBackend) return;
+      throw e;
+    }
+    await this.d.volumeRpc.retype(ctx, volume, newType.id, backend, migrationPolicy, spec.quota_reservations ?? null, spec.old_reservations ?? null);
   }
 
   /** validate_host_capacity (3.8): can `backend` take the request now? */

@@ -3,7 +3,7 @@
 import { nodeRequester } from '../common/http.js';
 import { NovaAPI, NovaNotFound } from '../compute/nova.js';
 import type { RequestContext } from '../common/context.js';
-import type { Connector, Volume, VolumeAttachment } from '../objects/volume.js';
+import type { Connector, Volume, VolumeAttachment, VolumeTypeData } from '../objects/volume.js';
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/client.js';
 import { dbNow } from '../db/client.js';
@@ -22,13 +22,17 @@ import {
   VolumeAttachmentNotFound,
   VolumeNotFound,
 } from '../common/exceptions.js';
-import { AVAILABLE_MIGRATION_STATUS } from '../objects/volume.js';
+import { AVAILABLE_MIGRATION_STATUS, isBooleanSpec } from '../objects/volume.js';
 import type { Logger } from '../common/log.js';
 import type { VolumeRpcApi } from '../rpc/volume-rpcapi.js';
 import type { SchedulerRpcApi } from '../rpc/scheduler-rpcapi.js';
 import { requestSpecToPrimitive, type RequestSpec } from '../rpc/request-spec.js';
 import { LogNotifier, type Notifier } from '../manager/notifier.js';
 import { staleReport, type StaleReport } from './stale.js';
+import { retype as retypeVolume } from './retype.js';
+import { createEncryptionKey } from './key-manager.js';
+import { getByNameOrId, getDefaultVolumeType } from './volume-types.js';
+import { qosSpecsGet } from '../db/qos-specs.js';
 
 export interface CreateVolumeRequest {
   size: number;
@@ -37,6 +41,8 @@ export interface CreateVolumeRequest {
   metadata?: Record<string, string>;
   availability_zone?: string | null;
   bootable?: boolean;
+  /** The type the caller named (by name or id), already looked up; else the default type. */
+  volume_type?: VolumeTypeData | null;
 }
 
 export interface VolumeApiSurface {
@@ -45,6 +51,8 @@ export interface VolumeApiSurface {
   /** Project-scoped unless an admin passes allTenants. */
   getAll(ctx: RequestContext, opts?: VolumeListRequest): Promise<Volume[]>;
   create(ctx: RequestContext, req: CreateVolumeRequest): Promise<Volume>;
+  /** objects.VolumeType.get_by_name_or_id: VolumeTypeNotFound / VolumeTypeNotFoundByName (404). */
+  getVolumeType(ctx: RequestContext, nameOrId: string): Promise<VolumeTypeData>;
   delete(ctx: RequestContext, volume: Volume, opts?: { cascade?: boolean; force?: boolean }): Promise<void>;
   reserveVolume(ctx: RequestContext, volume: Volume): Promise<void>;
   unreserveVolume(ctx: RequestContext, volume: Volume): Promise<void>;
@@ -148,7 +156,7 @@ export interface VolumeApiDeps {
   db: Db;
   rpc: VolumeRpcApi;
   /** Where creates go to be placed (cinder/scheduler/rpcapi.py). */
-  scheduler: Pick<SchedulerRpcApi, 'createVolume' | 'getPools'>;
+  scheduler: Pick<SchedulerRpcApi, 'createVolume' | 'getPools'> & Partial<Pick<SchedulerRpcApi, 'retype'>>;
   logger: Logger;
   /** [keystone_authtoken] service_token_roles (default ['service']). */
   serviceTokenRoles?: string[];
@@ -156,6 +164,8 @@ export interface VolumeApiDeps {
   /** [DEFAULT] default_availability_zone and allow_availability_zone_fallback. */
   defaultAvailabilityZone?: string;
   allowAvailabilityZoneFallback?: boolean;
+  /** [DEFAULT] default_volume_type (volume_types.get_default_volume_type); `__DEFAULT__` if unset. */
+  defaultVolumeType?: string;
   /**
    * The API's coordination locks (tooz file backend under `[DEFAULT] state_path`), for
    * `cinder-attachment_update-<volume_id>-<connector host>`. Without it attachment updates run
@@ -181,6 +191,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
   private readonly serviceTokenRoles: string[];
   private readonly az: string;
   private readonly azFallback: boolean;
+  private readonly defaultVolumeType: string;
   private readonly locks: VolumeApiDeps['locks'];
   private readonly notifier: Notifier;
   private readonly nova: Pick<NovaAPI, 'getServerVolume'>;
@@ -193,6 +204,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     this.serviceTokenRoles = deps.serviceTokenRoles ?? ['service'];
     this.az = deps.defaultAvailabilityZone ?? deps.storageAvailabilityZone ?? 'nova';
     this.azFallback = deps.allowAvailabilityZoneFallback ?? false;
+    this.defaultVolumeType = deps.defaultVolumeType ?? '__DEFAULT__';
     this.locks = deps.locks;
     this.notifier = deps.notifier ?? new LogNotifier(deps.logger, deps.host ?? 'localhost');
     this.nova = deps.nova ?? new NovaAPI({ interface: 'public' }, { requester: nodeRequester(), logger: deps.logger });
@@ -212,13 +224,33 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     return await dbapi.volumeGetAll(this.db, { ...page, projectId });
   }
 
+  /** os-retype: src/volume-api/retype.ts (volume/api.py retype). */
+  retype(ctx: RequestContext, volume: Volume, newType: string, migrationPolicy: string | null = null): Promise<void> {
+    const scheduler = this.scheduler as Pick<SchedulerRpcApi, 'retype'>;
+    return retypeVolume({ db: this.db, scheduler, logger: this.log }, ctx, volume, newType, migrationPolicy);
+  }
+
+  getVolumeType(ctx: RequestContext, nameOrId: string): Promise<VolumeTypeData> {
+    return getByNameOrId(this.db, ctx, nameOrId);
+  }
+
   /**
    * The create flow (volume/flows/api/create_volume.py): the volume row in 'creating' with no host,
    * then VolumeCastTask hands the request spec to the scheduler, which places it on a pool.
    */
   async create(ctx: RequestContext, req: CreateVolumeRequest): Promise<Volume> {
     authorize(ctx, 'volume:create');
+    // volume_types.provision_filter_on_size reads the configured default, not the project's.
+    provisionFilterOnSize(req.volume_type ?? (await getDefaultVolumeType(this.db, this.defaultVolumeType, null)), req.size);
+    // ExtractVolumeRequestTask: the type (never none), the zone, the key, multiattach, QoS.
+    const volumeType = req.volume_type ?? (await getDefaultVolumeType(this.db, this.defaultVolumeType, ctx));
     const availabilityZone = await this.availabilityZoneFor(req.availability_zone ?? null);
+    const encryptionKeyId = await createEncryptionKey(this.db, volumeType.id);
+    const multiattach = volumeType.extra_specs?.multiattach === '<is> True';
+    if (multiattach && encryptionKeyId) throw new InvalidVolume({ reason: 'Multiattach cannot be used with encrypted volumes.' });
+    if (multiattach) authorize(ctx, 'volume:multiattach');
+    const qos = volumeType.qos_specs_id ? await qosSpecsGet(this.db, volumeType.qos_specs_id) : null;
+    const qosSpecs = qos && Object.keys(qos.specs).length > 0 ? qos.specs : null;
     const volumeId = randomUUID();
     const volume = await dbapi.volumeCreate(
       this.db,
@@ -233,10 +265,11 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
         display_name: req.name ?? null,
         display_description: req.description ?? null,
         bootable: req.bootable ?? false,
-        multiattach: false,
+        multiattach,
+        volume_type_id: volumeType.id,
+        encryption_key_id: encryptionKeyId,
         use_quota: true,
-        // Not a replicated volume type (there are no types here): the create flow's DISABLED.
-        replication_status: 'disabled',
+        replication_status: isBooleanSpec(volumeType.extra_specs?.replication_enabled) ? 'enabled' : 'disabled',
       },
       req.metadata ?? {},
       // scheduler/rpcapi.py create_volume's create_worker (no service yet): a volume-manager claims
@@ -251,21 +284,21 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
         project_id: ctx.project_id,
         status: 'creating',
         attach_status: 'detached',
-        encryption_key_id: null,
+        encryption_key_id: encryptionKeyId,
         display_description: req.description ?? null,
         display_name: req.name ?? null,
-        multiattach: false,
+        multiattach,
         availability_zone: availabilityZone,
         metadata: req.metadata ?? {},
-        volume_type_id: null,
-        qos_specs: null,
+        volume_type_id: volumeType.id,
+        qos_specs: qosSpecs,
         snapshot_id: null,
         source_volid: null,
         consistencygroup_id: null,
         group_id: null,
         reservations: null,
       },
-      volume_type: null,
+      volume_type: volumeType,
       availability_zones: [availabilityZone],
       snapshot_id: null,
       image_id: null,
@@ -586,8 +619,9 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
       this.log.error({ volume_id: volume.id }, msg);
       throw new InvalidVolume({ reason: msg });
     }
-    // No volume types here, so only the multiattach flag allows several connected attachments.
-    if (volume.volume_attachment.length > 1 && !volume.multiattach) {
+    // Several connected attachments need multiattach (the column or the type's extra spec), except
+    // to one host (a Nova instance migration).
+    if (volume.volume_attachment.length > 1 && !(volume.multiattach || volume.volume_type?.extra_specs?.multiattach === '<is> True')) {
       const hosts = new Set<string>();
       for (const a of volume.volume_attachment) {
         if (!a.connection_info || Object.keys(a.connection_info).length === 0) continue;
@@ -754,5 +788,22 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
 
   private isVolumeMigrating(volume: Volume): boolean {
     return !(AVAILABLE_MIGRATION_STATUS as readonly (string | null)[]).includes(volume.migration_status);
+  }
+}
+
+/** volume_types.provision_filter_on_size: the type's provisioning:min/max_vol_size bound the size. */
+function provisionFilterOnSize(type: VolumeTypeData, size: number): void {
+  const specs = type.extra_specs ?? {};
+  const min = specs['provisioning:min_vol_size'];
+  if (min && size < Number(min)) {
+    throw new InvalidInput({
+      reason: `Specified volume size of '${size}' is less than the minimum required size of '${min}' for volume type '${type.name}'.`,
+    });
+  }
+  const max = specs['provisioning:max_vol_size'];
+  if (max && size > Number(max)) {
+    throw new InvalidInput({
+      reason: `Specified volume size of '${size}' is greater than the maximum allowable size of '${max}' for volume type '${type.name}'.`,
+    });
   }
 }

@@ -303,3 +303,93 @@ describe('python-cinderclient attachments API at 3.44, and the CLI', () => {
     expect(props(s.stdout).status).toBe('available');
   });
 });
+
+describe('a multiattach volume type through the cinder CLI, attached from two servers (attachments API 3.44)', () => {
+  const V = '3.44';
+  const OTHER_HOST = { ...CONNECTOR, host: 'compute-dd', ip: '192.0.2.62', initiator: 'iqn.1994-05.com.redhat:cinderclient-b' };
+  let typeId = '';
+
+  /** A server's attach as Nova does it since Queens: attachments.create with the connector, complete. */
+  async function attachServer(volumeId: string, connector: typeof CONNECTOR) {
+    const r = await call('attachments.create', [volumeId, connector, randomUUID()], { version: V });
+    expect(r.value.connection_info).toMatchObject({ driver_volume_type: 'iscsi', qos_specs: null, access_mode: 'rw' });
+    expect((await call('attachments.complete', [r.value.id], { version: V })).status).toBe(204);
+    return r.value.id as string;
+  }
+  const detachServer = (attachmentId: string) => call('attachments.delete', [attachmentId], { version: V, service: true });
+
+  /** `cinder create --volume-type multiattach 1`, waited until available. */
+  async function createMultiattach(name: string) {
+    const r = await cinderCli(['create', '--volume-type', 'multiattach', '--name', name, '1']);
+    expect(r.code, r.stderr).toBe(0);
+    const p = props(r.stdout);
+    expect(p).toMatchObject({ multiattach: 'True', volume_type: 'multiattach' });
+    await waitFor(p.id, 'available');
+    return { id: p.id, iqn: `iqn.2010-10.org.openstack:volume-${p.id}` };
+  }
+
+  it('cinder type-create multiattach; type-key multiattach set multiattach="<is> True"', async () => {
+    const c = await cinderCli(['type-create', 'multiattach']);
+    expect(c.code, c.stderr).toBe(0);
+    const rows = table(c.stdout);
+    const row = rows[1];
+    expect(row[rows[0].indexOf('Name')]).toBe('multiattach');
+    expect(row[rows[0].indexOf('Is_Public')]).toBe('True');
+    typeId = row[rows[0].indexOf('ID')];
+    const k = await cinderCli(['type-key', 'multiattach', 'set', 'multiattach=<is> True']);
+    expect(k.code, k.stderr).toBe(0);
+    const specs = await cinderCli(['extra-specs-list']);
+    expect(specs.code, specs.stderr).toBe(0);
+    expect(specs.stdout).toContain("'multiattach': '<is> True'");
+    expect(cluster.sql<any>('SELECT `key`, value FROM volume_type_extra_specs WHERE volume_type_id = ? AND deleted = 0', typeId)).toEqual([
+      { key: 'multiattach', value: '<is> True' },
+    ]);
+  });
+
+  it('cinder create --volume-type multiattach 1 → multiattach volume of that type; an untyped one is __DEFAULT__', async () => {
+    const { id } = await createMultiattach('cc-ma-type');
+    expect(cluster.sql<any>('SELECT multiattach, volume_type_id FROM volumes WHERE id = ?', id)).toEqual([{ multiattach: 1, volume_type_id: typeId }]);
+    expect(await show(id, '3.63')).toMatchObject({ multiattach: true, volume_type: 'multiattach', volume_type_id: typeId });
+    const plain = await call('volumes.create', [1], { kwargs: { name: 'cc-untyped' } });
+    expect(plain.value).toMatchObject({ volume_type: '__DEFAULT__', multiattach: false });
+  });
+
+  it('two servers on one compute host: one ACL, kept until the last detach, then no target', async () => {
+    const { id, iqn } = await createMultiattach('cc-ma-one-host');
+    const a = await attachServer(id, CONNECTOR);
+    const b = await attachServer(id, CONNECTOR);
+    expect(await show(id)).toMatchObject({ status: 'in-use', multiattach: true });
+    expect(liveAttachments(id)).toHaveLength(2);
+    expect(target(iqn)).toEqual([CONNECTOR.initiator]);
+    await detachServer(a);
+    expect(target(iqn)).toEqual([CONNECTOR.initiator]);
+    expect((await show(id)).status).toBe('in-use');
+    await detachServer(b);
+    expect(await show(id)).toMatchObject({ status: 'available', attachments: [] });
+    expect(volumeRow(id)).toEqual({ status: 'available', attach_status: 'detached' });
+    expect(liveAttachments(id)).toEqual([]);
+    expect(target(iqn)).toBeNull();
+  });
+
+  it('two servers on two compute hosts: an ACL each, each detach removes its own, the last the target', async () => {
+    const { id, iqn } = await createMultiattach('cc-ma-two-hosts');
+    const a = await attachServer(id, CONNECTOR);
+    const b = await attachServer(id, OTHER_HOST);
+    expect(target(iqn)?.sort()).toEqual([CONNECTOR.initiator, OTHER_HOST.initiator].sort());
+    await detachServer(a);
+    expect(target(iqn)).toEqual([OTHER_HOST.initiator]);
+    expect((await show(id)).status).toBe('in-use');
+    await detachServer(b);
+    expect(await show(id)).toMatchObject({ status: 'available', attachments: [] });
+    expect(liveAttachments(id)).toEqual([]);
+    expect(target(iqn)).toBeNull();
+  });
+
+  it('a second attachment of a volume of the default (non-multiattach) type is refused', async () => {
+    const r = await call('volumes.create', [1], { kwargs: { name: 'cc-single' } });
+    await waitFor(r.value.id, 'available');
+    await attachServer(r.value.id, CONNECTOR);
+    const second = await cc.request({ call: 'attachments.create', args: [r.value.id, OTHER_HOST, randomUUID()], kwargs: {}, version: V, service: false });
+    expect(second).toMatchObject({ outcome: 'exception', code: 400 });
+  });
+});

@@ -27,7 +27,10 @@ function manage(connection: string, ...args: string[]) {
   });
 }
 
-const TABLES = ['services', 'volume_admin_metadata', 'volume_attachment', 'volume_metadata', 'volumes', 'workers'];
+const TABLES = [
+  'default_volume_types', 'encryption', 'quality_of_service_specs', 'services', 'volume_admin_metadata', 'volume_attachment',
+  'volume_metadata', 'volume_type_extra_specs', 'volume_type_projects', 'volume_types', 'volumes', 'workers',
+];
 
 function tables(): string[] {
   const q =
@@ -44,6 +47,10 @@ describe(`db sync (${testDb.engine})`, () => {
     expect(first.status, first.stderr).toBe(0);
     expect(first.stdout).toContain(`db sync: ${testDb.engine} schema is up to date`);
     expect(tables()).toEqual(TABLES);
+    // The default type, as Cinder's initial migration creates it.
+    expect(testDb.sql('SELECT name, description, is_public, deleted FROM volume_types')).toEqual([
+      { name: '__DEFAULT__', description: 'Default Volume Type', is_public: 1, deleted: 0 },
+    ]);
     testDb.write("INSERT INTO services (host, `binary`, topic, report_count, deleted) VALUES ('h1', 'cinder-volume', 'cinder-volume', 1, 0)");
     const second = manage(testDb.connection, 'db', 'sync');
     expect(second.status, second.stderr).toBe(0);

@@ -57,7 +57,7 @@ function volume(p: Partial<Volume> = {}): Volume {
     cluster_name: null, host: `${HOST}#lvm`, size: 1, availability_zone: 'nova', status: 'in-use', attach_status: 'attached',
     migration_status: null, scheduled_at: null, launched_at: null, terminated_at: null, display_name: 'vol1',
     display_description: null, provider_id: null, provider_location: null, provider_auth: null, provider_geometry: null,
-    volume_type_id: null, source_volid: null, encryption_key_id: null, consistencygroup_id: null, group_id: null,
+    volume_type_id: '6d3a2b1c-0f9e-4d8c-b7a6-5e4d3c2b1a09', source_volid: null, encryption_key_id: null, consistencygroup_id: null, group_id: null,
     deleted: false, bootable: false, multiattach: false, replication_status: null, replication_extended_status: null,
     replication_driver_data: null, previous_status: null, service_uuid: null, shared_targets: true,
     created_at: '2024-05-06 07:08:09.000000', updated_at: '2024-05-06 07:08:09.000000', deleted_at: null,

@@ -1,6 +1,7 @@
-// Multiattach with two attachments from the same initiator (two instances on one compute host),
-// through the legacy API, against the real LIO target. There are no multiattach volume types yet,
-// so the volume's `multiattach` column is set in SQLite before attaching.
+// Multiattach against the real LIO target: volumes made through the API with the operator's
+// `multiattach` type (extra spec multiattach="<is> True", which sets the volume's multiattach column
+// as Cinder's create flow does), attached twice from one compute host (legacy API and attachments
+// API) and from two compute hosts (attachments API).
 //
 // What Cinder 21.3.1 does here (spec cinder-behavior.md §2.3, §5.1, pitfalls 4 and 5), and so what
 // this file asserts:
@@ -24,21 +25,37 @@ import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { CinderClient, type Cluster } from '../support/cluster.js';
 import { SKIP_REASON, iscsiLogin, lioAcls, lioTargets, savedTargets, vm } from './vm.js';
-import { PROJECT, attachLegacy, connectorFor, createVolume, deleteVolume, expect202, iqnOf, scenario, scrubVm, vmCluster, writeSql } from './service.js';
+import { PROJECT, attachLegacy, connectorFor, createVolume, deleteVolume, ensureMultiattachType, expect202, iqnOf, scenario, scrubVm, vmCluster, writeSql } from './service.js';
 
 const CONNECTOR = connectorFor('iqn.1994-05.com.redhat:cinder-ts-compute-ma');
+const OTHER_HOST = connectorFor('iqn.1994-05.com.redhat:cinder-ts-compute-mb', 'compute-2', '192.0.2.31');
+const A = `/v3/${PROJECT}/attachments`;
+const MV = { 'OpenStack-API-Version': 'volume 3.44' };
 
 describe.skipIf(!vm)(`multiattach, same initiator twice${vm ? '' : ` (${SKIP_REASON})`}`, () => {
   let cluster: Cluster;
   let user: CinderClient;
   let nova: CinderClient;
+  let MULTIATTACH = '';
   const created: string[] = [];
+
+  /** Nova's attach through the attachments API (3.44): create, update with the connector, complete. */
+  async function attachNew(id: string, connector: typeof CONNECTOR) {
+    const c = await nova.request('POST', A, { attachment: { volume_uuid: id, instance_uuid: randomUUID() } }, MV);
+    expect(c.status, c.text).toBe(200);
+    const u = await nova.request('PUT', `${A}/${c.json.attachment.id}`, { attachment: { connector } }, MV);
+    expect(u.status, u.text).toBe(200);
+    expect((await nova.request('POST', `${A}/${c.json.attachment.id}/action`, { 'os-complete': null }, MV)).status).toBe(204);
+    return { id: c.json.attachment.id as string, data: u.json.attachment.connection_info };
+  }
+  const del = (att: string) => nova.request('DELETE', `${A}/${att}`, undefined, MV);
 
   beforeAll(async () => {
     cluster = vmCluster();
     await cluster.start();
     user = new CinderClient(cluster.baseUrl, PROJECT);
     nova = new CinderClient(cluster.baseUrl, PROJECT, 'nova', { 'X-Service-Roles': 'service' });
+    MULTIATTACH = await ensureMultiattachType(user);
   });
   afterAll(async () => {
     await cluster?.stop();
@@ -47,9 +64,8 @@ describe.skipIf(!vm)(`multiattach, same initiator twice${vm ? '' : ` (${SKIP_REA
 
   /** A multiattach volume attached to two instances through the same connector. */
   async function attachedTwice(name: string) {
-    const id = await createVolume(user, name);
+    const id = await createVolume(user, name, MULTIATTACH);
     created.push(id);
-    writeSql(cluster, 'UPDATE volumes SET multiattach = 1 WHERE id = ?', id);
     const a = await attachLegacy(user, id, CONNECTOR, randomUUID());
     const b = await attachLegacy(user, id, CONNECTOR, randomUUID());
     // Same export, same CHAP secret (create_export reuses provider_auth), one ACL.
@@ -101,25 +117,14 @@ describe.skipIf(!vm)(`multiattach, same initiator twice${vm ? '' : ` (${SKIP_REA
   });
 
   scenario('attachments API, concurrent deletes on one host: the ACL stays while one remains and goes with the last, with the target', async () => {
-    const A = `/v3/${PROJECT}/attachments`;
-    const MV = { 'OpenStack-API-Version': 'volume 3.44' };
-    const id = await createVolume(user, 'rt-multiattach-concurrent');
+    const id = await createVolume(user, 'rt-multiattach-concurrent', MULTIATTACH);
     created.push(id);
     const iqn = iqnOf(id);
-    writeSql(cluster, 'UPDATE volumes SET multiattach = 1 WHERE id = ?', id);
-    const attach = async () => {
-      const c = await nova.request('POST', A, { attachment: { volume_uuid: id, instance_uuid: randomUUID() } }, MV);
-      expect(c.status, c.text).toBe(200);
-      const u = await nova.request('PUT', `${A}/${c.json.attachment.id}`, { attachment: { connector: CONNECTOR } }, MV);
-      expect(u.status, u.text).toBe(200);
-      expect((await nova.request('POST', `${A}/${c.json.attachment.id}/action`, { 'os-complete': null }, MV)).status).toBe(204);
-      return { id: c.json.attachment.id as string, data: u.json.attachment.connection_info };
-    };
+    const attach = () => attachNew(id, CONNECTOR);
     const atts = [await attach(), await attach(), await attach()];
     expect(await lioAcls(iqn)).toEqual([CONNECTOR.initiator]);
     const login = () =>
       iscsiLogin({ portal: atts[0].data.target_portal, iqn, initiator: CONNECTOR.initiator, user: atts[0].data.auth_username, password: atts[0].data.auth_password });
-    const del = (att: string) => nova.request('DELETE', `${A}/${att}`, undefined, MV);
 
     // Two of the three at once: the third still needs the ACL.
     const first = await Promise.all([del(atts[0].id), del(atts[1].id)]);
@@ -137,6 +142,38 @@ describe.skipIf(!vm)(`multiattach, same initiator twice${vm ? '' : ` (${SKIP_REA
     expect(await lioTargets()).not.toContain(iqn);
     expect(await savedTargets()).not.toContain(iqn);
     expect((await login()).ok).toBe(false);
+    await deleteVolume(cluster, user, id);
+    created.splice(created.indexOf(id), 1);
+  });
+
+  scenario("attachments API, two servers on two compute hosts: each host's ACL goes with its attachment, the target with the last", async () => {
+    const id = await createVolume(user, 'rt-multiattach-two-hosts', MULTIATTACH);
+    created.push(id);
+    const iqn = iqnOf(id);
+    expect((await user.get(id)).json.volume).toMatchObject({ multiattach: true, volume_type: 'multiattach' });
+    const a = await attachNew(id, CONNECTOR);
+    const b = await attachNew(id, OTHER_HOST);
+    expect((await lioAcls(iqn)).sort()).toEqual([CONNECTOR.initiator, OTHER_HOST.initiator].sort());
+    const loginAs = (c: typeof CONNECTOR, data: any) =>
+      iscsiLogin({ portal: data.target_portal, iqn, initiator: c.initiator, user: data.auth_username, password: data.auth_password });
+    for (const [c, att] of [[CONNECTOR, a], [OTHER_HOST, b]] as const) {
+      const ok = await loginAs(c, att.data);
+      expect(ok.ok, ok.output).toBe(true);
+    }
+
+    // The first server's detach (Nova since Queens: DELETE /attachments/{id}) removes only its host's ACL.
+    expect((await del(a.id)).status).toBe(200);
+    expect(await lioAcls(iqn)).toEqual([OTHER_HOST.initiator]);
+    expect((await loginAs(CONNECTOR, a.data)).ok).toBe(false);
+    const still = await loginAs(OTHER_HOST, b.data);
+    expect(still.ok, still.output).toBe(true);
+    expect((await user.get(id)).json.volume).toMatchObject({ status: 'in-use' });
+
+    // The last one takes the ACL and the target.
+    expect((await del(b.id)).status).toBe(200);
+    expect((await user.get(id)).json.volume).toMatchObject({ status: 'available', attachments: [] });
+    expect(await lioTargets()).not.toContain(iqn);
+    expect(await savedTargets()).not.toContain(iqn);
     await deleteVolume(cluster, user, id);
     created.splice(created.indexOf(id), 1);
   });

@@ -63,11 +63,23 @@ export async function expect202(p: Promise<{ status: number; text: string }>, wh
   if (r.status !== 202) throw new Error(`${what}: HTTP ${r.status} ${r.text}`);
 }
 
-export async function createVolume(api: CinderClient, name: string): Promise<string> {
-  const r = await api.create({ volume: { size: 1, name } });
+export async function createVolume(api: CinderClient, name: string, volumeType?: string): Promise<string> {
+  const r = await api.create({ volume: { size: 1, name, ...(volumeType ? { volume_type: volumeType } : {}) } });
   if (r.status !== 202) throw new Error(`create: HTTP ${r.status} ${r.text}`);
   await waitForStatus(api, r.json.volume.id, 'available');
   return r.json.volume.id as string;
+}
+
+/**
+ * The operator's multiattach type (`cinder type-create multiattach`, `type-key multiattach set
+ * multiattach="<is> True"` in one POST /types, as Cinder's types_manage create takes extra_specs).
+ */
+export async function ensureMultiattachType(admin: CinderClient, name = 'multiattach'): Promise<string> {
+  const r = await admin.request('POST', `/v3/${admin.projectId}/types`, { volume_type: { name, extra_specs: { multiattach: '<is> True' } } });
+  if (r.status === 200) return r.json.volume_type.id as string;
+  const existing = await admin.request('GET', `/v3/${admin.projectId}/types/${name}`);
+  if (r.status !== 409 || existing.status !== 200) throw new Error(`type-create ${name}: HTTP ${r.status} ${r.text}`);
+  return existing.json.volume_type.id as string;
 }
 
 /** Nova's legacy attach: os-reserve, os-initialize_connection, os-attach. */
@@ -92,7 +104,7 @@ export async function deleteVolume(cluster: Cluster, api: CinderClient, id: stri
   if (row().deleted !== 1) throw new Error(`volume ${id} not deleted: ${JSON.stringify(row())}`);
 }
 
-/** A writable handle on the shared SQLite file, for the columns no API sets yet (multiattach). */
+/** A writable handle on the shared SQLite file, for what no API sets (the connector on legacy rows). */
 export function writeSql(cluster: Cluster, query: string, ...params: unknown[]) {
   const db = new Database(cluster.dbFile, { fileMustExist: true });
   try {

@@ -52,7 +52,7 @@ function fakeApi(): VolumeApiSurface {
     delete: async (_ctx, v, opts) => {
       deletes.push({ id: v.id, force: opts?.force });
     },
-    create: fail, reserveVolume: fail, unreserveVolume: fail, beginDetaching: fail, rollDetaching: fail, attach: fail,
+    create: fail, getVolumeType: fail, reserveVolume: fail, unreserveVolume: fail, beginDetaching: fail, rollDetaching: fail, attach: fail,
     detach: fail, initializeConnection: fail, terminateConnection: fail,
   };
 }

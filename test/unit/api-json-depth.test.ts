@@ -25,7 +25,7 @@ function notFoundApi(): VolumeApiSurface {
     throw Object.assign(new Error(`Volume ${V} could not be found.`), { code: 404 });
   };
   return {
-    get: notFound, getAll: fail, create: fail, delete: fail, reserveVolume: fail, unreserveVolume: fail,
+    get: notFound, getAll: fail, create: fail, getVolumeType: fail, delete: fail, reserveVolume: fail, unreserveVolume: fail,
     beginDetaching: fail, rollDetaching: fail, attach: fail, detach: fail, initializeConnection: fail,
     terminateConnection: fail,
   };

@@ -8,6 +8,8 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app.js';
 import { parseConfig } from '../../src/common/config.js';
 import type { VolumeApiSurface } from '../../src/volume-api/api.js';
+import { VolumeTypeNotFound, VolumeTypeNotFoundByName } from '../../src/common/exceptions.js';
+import { isUuidLike } from '../../src/common/uuid.js';
 
 const V = '4b1e8f6c-1111-2222-3333-444455556666';
 const HDRS = { host: 'localhost', 'x-auth-token': 'u:abc', 'content-type': 'application/json' };
@@ -17,6 +19,10 @@ function unreachableApi(): VolumeApiSurface {
     throw new Error('must not be reached');
   };
   return {
+    // An unknown type is all a type lookup can find here (the 404s the controller gives).
+    getVolumeType: async (_ctx, n) => {
+      throw isUuidLike(n) ? new VolumeTypeNotFound({ volume_type_id: n }) : new VolumeTypeNotFoundByName({ volume_type_name: n });
+    },
     get: fail, getAll: fail, create: fail, delete: fail, reserveVolume: fail, unreserveVolume: fail,
     beginDetaching: fail, rollDetaching: fail, attach: fail, detach: fail, initializeConnection: fail,
     terminateConnection: fail,

@@ -34,7 +34,7 @@ afterEach(async () => {
 
 describe('getAttachment', () => {
   it('hides another project’s attachment from a member only when read-scoped', async () => {
-    const v = await dbapi.volumeCreate(db, { id: '11111111-2222-4333-8444-555555555555', project_id: P, user_id: 'u', size: 1, status: 'in-use', attach_status: 'attached', host: 'h@lvm#lvm' });
+    const v = await dbapi.volumeCreate(db, { id: '11111111-2222-4333-8444-555555555555', project_id: P, user_id: 'u', size: 1, status: 'in-use', attach_status: 'attached', host: 'h@lvm#lvm', volume_type_id: '6d3a2b1c-0f9e-4d8c-b7a6-5e4d3c2b1a09' });
     const att = await dbapi.beginAttach(db, v.id, 'rw');
     expect((await api.getAttachment(member(P), att.id, { readScoped: true })).id).toBe(att.id);
     expect((await api.getAttachment(makeContext({ user_id: 'a', project_id: Q, roles: ['admin'], is_admin: true }), att.id, { readScoped: true })).id).toBe(att.id);

@@ -67,7 +67,7 @@ describe.each(ENGINES)('%s', (engine) => {
 
   function newVolume(over: Partial<typeof volumes.$inferInsert> = {}) {
     return dbapi.volumeCreate(db, {
-      id: randomUUID(),
+      id: randomUUID(), volume_type_id: '6d3a2b1c-0f9e-4d8c-b7a6-5e4d3c2b1a09',
       project_id: 'p1',
       user_id: 'u1',
       size: 1,

@@ -7,7 +7,10 @@ import { getTableConfig as mysqlConfig, type MySqlTable } from 'drizzle-orm/mysq
 import * as sqlite from '../../src/db/schema.js';
 import * as mysql from '../../src/db/schema-mysql.js';
 
-const TABLES = ['volumes', 'volumeAttachment', 'volumeAdminMetadata', 'volumeMetadata', 'services', 'workers'] as const;
+const TABLES = [
+  'volumes', 'volumeAttachment', 'volumeAdminMetadata', 'volumeMetadata', 'services', 'workers',
+  'volumeTypes', 'volumeTypeExtraSpecs', 'volumeTypeProjects', 'defaultVolumeTypes', 'qualityOfServiceSpecs', 'encryption',
+] as const;
 
 /** The kind a column stores, in words both dialects map to. */
 function kind(dialect: 'sqlite' | 'mysql', c: { columnType: string; name: string }): string {

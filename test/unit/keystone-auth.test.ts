@@ -335,7 +335,7 @@ describe('buildApp with auth_strategy = keystone', () => {
       throw new Error('must not be reached');
     };
     return {
-      get: fail, getAll: fail, create: fail, delete: fail, reserveVolume: fail, unreserveVolume: fail,
+      get: fail, getAll: fail, create: fail, getVolumeType: fail, delete: fail, reserveVolume: fail, unreserveVolume: fail,
       beginDetaching: fail, rollDetaching: fail, attach: fail, detach: fail, initializeConnection: fail,
       terminateConnection: fail,
     };

@@ -1,6 +1,8 @@
 // The volume manager's decision trees (Cinder's detach_volume, attach_volume, initialize/terminate
 // connection, delete_volume) with the real LVM driver, LIO target, locks and SQLite; only the
 // command executor is a recording fake.
+import { DEFAULT_VOLUME_TYPE, volumeTypeGetByName } from '../../src/db/volume-types.js';
+import { qosSpecsAssociate, qosSpecsCreate } from '../../src/db/qos-specs.js';
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -78,9 +80,11 @@ afterEach(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function volume(over: Partial<typeof volumes.$inferInsert> = {}) {
+/** A volume of the `__DEFAULT__` type the migrations create. */
+async function volume(over: Partial<typeof volumes.$inferInsert> = {}) {
   return dbapi.volumeCreate(db, {
     id: randomUUID(),
+    volume_type_id: (await volumeTypeGetByName(db, DEFAULT_VOLUME_TYPE))!.id,
     project_id: 'p1',
     user_id: 'u1',
     size: 1,
@@ -103,6 +107,21 @@ async function attached(over: Partial<typeof volumes.$inferInsert> = {}) {
 const notifications = () => logLines.filter((l) => l.notification).map((l) => l.event_type);
 
 describe('initialize_connection', () => {
+  // _parse_connection_options: the type's front-end QoS, per-GB options scaled by the size.
+  it.each([
+    ['front-end', { total_iops_sec_per_gb: '10', total_iops_sec_per_gb_min: '50', read_bytes_sec_per_gb: '1000', read_bytes_sec_max: '2500', write_iops_sec: '7' },
+      { total_iops_sec: 50, read_bytes_sec: 2500, write_iops_sec: '7' }],
+    ['both', { total_iops_sec_per_gb: '30' }, { total_iops_sec: 90 }],
+    ['back-end', { total_iops_sec: '100' }, null],
+  ] as const)('a type whose QoS consumer is %s gives qos_specs %j', async (consumer, specs, expected) => {
+    const typeId = (await volumeTypeGetByName(db, DEFAULT_VOLUME_TYPE))!.id;
+    const qos = await qosSpecsCreate(db, { name: `qos-${consumer}`, consumer, specs: { ...specs } });
+    await qosSpecsAssociate(db, qos.id, typeId);
+    const v = await volume({ size: 3 });
+    const info = (await manager.initializeConnection(ctx, v, CONNECTOR)) as { data: Record<string, unknown> };
+    expect(info.data.qos_specs).toEqual(expected);
+  });
+
   it('exports, saves provider_location/auth and returns connection_info with manager keys', async () => {
     const v = await volume();
     exec.calls = [];

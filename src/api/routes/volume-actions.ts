@@ -23,7 +23,10 @@ import {
   type DetachBody,
   type InitializeConnectionBody,
   type TerminateConnectionBody,
+  retypeSchema,
+  type RetypeBody,
 } from '../schemas.js';
+import type { RetypeApiSurface } from '../../volume-api/retype.js';
 
 const ACCEPTED: ResourceResult = { kind: 'object', status: 202, body: null };
 
@@ -109,6 +112,17 @@ export function volumeActions(api: VolumeApiSurface): Map<string, Controller> {
     // connection_info carries CHAP credentials: it is never logged.
     c.log.debug('Initialize volume connection completed');
     return { kind: 'object', status: 200, body: { connection_info: info } };
+  });
+
+  // _retype: the schema, the volume (404), then volume_api.retype (its policy first); no exception
+  // translation of its own, so the API's faults apply (400 InvalidInput/InvalidVolume, 404 type).
+  actions.set('os-retype', async (c) => {
+    const body = validateBody<RetypeBody>(retypeSchema, c.body, c.bodyText)['os-retype'];
+    const volume = await lookup(c);
+    const retyper = api as VolumeApiSurface & Partial<RetypeApiSurface>;
+    if (!retyper.retype) throw new Error('volume API has no retype');
+    await retyper.retype(c.ctx, volume, body.new_type, body.migration_policy ?? null);
+    return ACCEPTED;
   });
 
   actions.set('os-terminate_connection', async (c) => {

@@ -7,7 +7,6 @@ import { authorize } from '../../common/policy.js';
 import type { CreateVolumeRequest, VolumeApiSurface } from '../../volume-api/api.js';
 import { HttpFault, PyTypeError, ValidationFailed } from '../faults.js';
 import { cinderMessage } from '../jsonschema.js';
-import { isUuidLike } from '../../common/uuid.js';
 import { MV } from '../microversion.js';
 import { runResource, viewRequest, type Controller, type ResourceMethod } from '../pipeline.js';
 import {
@@ -37,18 +36,9 @@ class GroupNotFound extends NotFound {
 class BackupNotFound extends NotFound {
   static override template = 'Backup %(backup_id)s could not be found.';
 }
-class VolumeTypeNotFound extends NotFound {
-  static override template = 'Volume type %(volume_type_id)s could not be found.';
-}
-class VolumeTypeNotFoundByName extends NotFound {
-  static override template = 'Volume type with name %(volume_type_name)s could not be found.';
-}
 class InvalidParameterValue extends InvalidInput {
   static override template = '%(err)s';
 }
-
-/** The default volume type every Cinder deployment has (volume_types.DEFAULT_VOLUME_TYPE). */
-export const DEFAULT_VOLUME_TYPE = '__DEFAULT__';
 
 /** utils.get_bool_param(name, params): default False; 400 for a value that is no boolean string. */
 function getBoolParam(value: unknown, name: string, present: boolean): boolean {
@@ -178,12 +168,9 @@ export function volumeControllers(api: VolumeApiSurface) {
       delete volume.image_id;
     }
 
-    // This port has no volume types besides the default, no snapshots, groups, backups or images.
-    const volumeType = volume.volume_type;
-    if (volumeType && volumeType !== DEFAULT_VOLUME_TYPE) {
-      if (isUuidLike(volumeType)) throw new VolumeTypeNotFound({ volume_type_id: volumeType });
-      throw new VolumeTypeNotFoundByName({ volume_type_name: volumeType });
-    }
+    // The controller looks the type up (404 when it is unknown); no type means the default one.
+    // This port has no snapshots, groups, backups or images.
+    const volumeType = volume.volume_type ? await api.getVolumeType(c.ctx, pyStr(volume.volume_type)) : null;
     if (volume.snapshot_id !== null && volume.snapshot_id !== undefined) {
       throw new SnapshotNotFound({ snapshot_id: volume.snapshot_id });
     }
@@ -222,6 +209,7 @@ export function volumeControllers(api: VolumeApiSurface) {
       description: (volume.display_description as string | null | undefined) ?? null,
       ...(volume.metadata ? { metadata: volume.metadata as Record<string, string> } : {}),
       availability_zone: (volume.availability_zone as string | null | undefined) ?? null,
+      volume_type: volumeType,
     };
     authorize(c.ctx, 'volume:create', {});
     const created = await api.create(c.ctx, request);
