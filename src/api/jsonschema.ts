@@ -11,7 +11,7 @@
 //   <message>`, or the bare message when the error is at the root.
 // Schemas are plain literals that read like Cinder's (cinder/api/schemas/*.py); compile() turns each
 // node into a list of checks once, at module load. TS types come from the literals (Infer<>).
-import { Invalid, InvalidInput, InvalidName } from '../common/exceptions.js';
+import { InvalidInput, InvalidName, InvalidParameterValue } from '../common/exceptions.js';
 import { isUuidLike } from '../common/uuid.js';
 import {
   PyFloat,
@@ -194,11 +194,6 @@ function nonMandatoryLength(label: string) {
     const len = pyLen(pyStrip(v));
     if (len > 255) throw new InvalidInput({ reason: `${label} has ${len} characters, more than 255.` });
   };
-}
-
-/** exception.InvalidParameterValue: a 400 whose text is the checker's own sentence. */
-export class InvalidParameterValue extends Invalid {
-  static override template = '%(err)s';
 }
 
 /** Python truthiness of a value from the request body (None, False, 0, '', [], {} are false). */

@@ -43,6 +43,10 @@ export class InvalidVolume extends Invalid {
 export class InvalidInput extends Invalid {
   static override template = 'Invalid input received: %(reason)s';
 }
+/** InvalidParameterValue: a 400 whose text is the checker's own sentence. */
+export class InvalidParameterValue extends Invalid {
+  static override template = '%(err)s';
+}
 export class InvalidVolumeAttachMode extends Invalid {
   static override template = "Invalid attaching mode '%(mode)s' for volume %(volume_id)s.";
 }
@@ -68,6 +72,17 @@ export class NotFound extends CinderException {
 }
 export class VolumeNotFound extends NotFound {
   static override template = 'Volume %(volume_id)s could not be found.';
+}
+// Raised by the volume create controller for sources this port does not have (snapshots, groups,
+// backups); not in EXCEPTION_CLASSES, as nothing sends them over RPC here.
+export class SnapshotNotFound extends NotFound {
+  static override template = 'Snapshot %(snapshot_id)s could not be found.';
+}
+export class GroupNotFound extends NotFound {
+  static override template = 'Group %(group_id)s could not be found.';
+}
+export class BackupNotFound extends NotFound {
+  static override template = 'Backup %(backup_id)s could not be found.';
 }
 export class VolumeAttachmentNotFound extends NotFound {
   static override template = 'Volume attachment could not be found with filter: %(filter)s.';

@@ -6,3 +6,7 @@ export * from './volumes.js';
 export * from './attachments.js';
 export * from './services.js';
 export { processSortParams, type PageOptions } from './pagination.js';
+export * from './volume-types.js';
+export * from './type-extra-specs.js';
+export * from './type-access.js';
+export * from './default-types.js';

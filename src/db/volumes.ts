@@ -37,7 +37,10 @@ async function hydrate(q: Q, t: Tables, row: VolumeRow): Promise<Volume> {
   return { ...row, volume_attachment: atts.map(toAttachment), admin_metadata: kv(admin), metadata: kv(meta), volume_type: await typeOf(q, t, row) };
 }
 
-/** The volume's type (deleted or not: a volume keeps the type it was made with) and its extra specs. */
+/**
+ * The volume's type (deleted or not: a volume keeps the type it was made with) and its extra specs,
+ * NULL values kept as Cinder's volume.volume_type carries them.
+ */
 async function typeOf(q: Q, t: Tables, row: VolumeRow): Promise<VolumeTypeData | null> {
   const { volumeTypes: vt } = t;
   const [type] = await q.select().from(vt).where(eq(vt.id, row.volume_type_id)).limit(1);

@@ -1,32 +1,31 @@
 // cinder/volume/manager.py VolumeManager for the attach/detach path: the decision trees, the
 // per-volume locks held across the driver calls, and Cinder's DB writes on success and on error.
-import { frontEndQos, typeExtraSpecs } from './qos.js';
-import { adminContext, type RequestContext } from '../common/context.js';
+// The volume lifecycle (init_host, do_cleanup, create_volume, delete_volume) is in lifecycle.ts,
+// the export-and-connect steps with _parse_connection_options in connection.ts, retype in retype.ts.
+import type { RequestContext } from '../common/context.js';
 import type { Db } from '../db/client.js';
-import { dbNow } from '../db/client.js';
 import * as dbapi from '../db/api.js';
 import type { VolumeDriver } from '../drivers/driver.js';
 import {
   CinderException,
   DriverNotInitialized,
-  ExportFailure,
-  InvalidConnectorException,
-  InvalidInput,
   InvalidUUID,
   InvalidVolume,
   InvalidVolumeAttachMode,
   RemoveExportException,
-  VolumeAttached,
   VolumeAttachmentNotFound,
   VolumeBackendAPIException,
-  VolumeIsBusy,
 } from '../common/exceptions.js';
 import type { Connector, Volume, VolumeAttachment } from '../objects/volume.js';
 import type { Logger } from '../common/log.js';
 import type { Notifier } from './notifier.js';
-import { sanitizeHostname } from './utils.js';
+import { errText, requireDriverInitialized, sanitizeHostname } from './utils.js';
 import { isUuidLike } from '../common/uuid.js';
 import { retypeVolume, type RetypeHost } from './retype.js';
+import { createVolume, deleteVolume, initHost, type CreateRequest, type LifecycleDeps } from './lifecycle.js';
+import { exportAndConnect } from './connection.js';
+
+export type { CreateRequest } from './lifecycle.js';
 
 /** Runs fn while holding the named inter-process lock (tooz file lock `cinder-<name>`). */
 export interface VolumeLocks {
@@ -68,22 +67,11 @@ export interface VolumeManagerDeps {
   reschedule?: (ctx: RequestContext, volume: Volume, requestSpec: Record<string, unknown>, filterProperties: Record<string, unknown>) => Promise<void>;
 }
 
-/** What the scheduler passed along with a create (create_volume's request_spec, filter_properties, allow_reschedule). */
-export interface CreateRequest {
-  requestSpec?: Record<string, unknown> | null;
-  filterProperties?: Record<string, unknown> | null;
-  allowReschedule?: boolean;
-}
-
 /** dict.get(key, default) on a connector, as text for a text column (None stays NULL). */
 function connectorGet(connector: Connector, key: string, dflt: string): string | null {
   if (!(key in connector)) return dflt;
   const v = (connector as Record<string, unknown>)[key];
   return v === null || v === undefined ? null : typeof v === 'string' ? v : JSON.stringify(v);
-}
-
-function errText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 export class VolumeManager {
@@ -93,270 +81,67 @@ export class VolumeManager {
   private readonly locks: VolumeLocks;
   private readonly notifier: Notifier;
   private readonly log: Logger;
-  private readonly pool: string;
   /** This service's row in `services` (Cinder's self.service_uuid); set once the service reports. */
   serviceUuid: string | null = null;
   /** services.id of this service (Cinder's self.service_id): whose `workers` rows are ours. */
   serviceId: number | null = null;
-  private readonly reinitDriverCount: number;
   /** volume id → attachments whose connection attachment_delete terminated, until their row goes. */
   private readonly terminated = new Map<string, Set<string>>();
-  private readonly sleep: (ms: number) => Promise<void>;
   private readonly capacity: VolumeManagerDeps['capacity'];
-  private readonly reschedule: VolumeManagerDeps['reschedule'];
+  /** What lifecycle.ts works with: this manager's parts, service_id/service_uuid read when used. */
+  private readonly lifecycle: LifecycleDeps;
 
   constructor(d: VolumeManagerDeps) {
     this.capacity = d.capacity;
-    this.reschedule = d.reschedule;
     this.db = d.db;
     this.driver = d.driver;
     this.locks = d.locks;
     this.notifier = d.notifier;
     this.log = d.logger;
     this.host = d.host;
-    this.pool = d.pool;
-    this.reinitDriverCount = d.reinitDriverCount ?? 3;
-    this.sleep = d.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    const self = this;
+    this.lifecycle = {
+      db: d.db,
+      driver: d.driver,
+      locks: d.locks,
+      notifier: d.notifier,
+      logger: d.logger,
+      host: d.host,
+      pool: d.pool,
+      reinitDriverCount: d.reinitDriverCount ?? 3,
+      sleep: d.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+      capacity: d.capacity,
+      reschedule: d.reschedule,
+      get serviceId() {
+        return self.serviceId;
+      },
+      get serviceUuid() {
+        return self.serviceUuid;
+      },
+    };
   }
 
   /** volume_utils.require_driver_initialized. */
   private requireDriverInitialized(): void {
-    if (!this.driver.initialized) throw new DriverNotInitialized();
+    requireDriverInitialized(this.driver);
   }
 
-  /**
-   * init_host: set the driver up, re-export in-use volumes (an in-use volume whose export fails
-   * goes to error), mark the driver initialized and clean up the work a crash left. A setup failure
-   * is retried reinit_driver_count times (after 1, 2, 4 … s); if it still fails the driver stays
-   * uninitialized: the service runs and every call answers DriverNotInitialized.
-   */
-  async initHost(): Promise<void> {
-    await this.initHostOnce();
-    // A storage host that is not ready yet (VG not activated, LIO not loaded) gets a few more tries.
-    for (let n = 0; !this.driver.initialized && n < this.reinitDriverCount; n++) {
-      await this.sleep(2 ** n * 1000);
-      await this.initHostOnce();
-    }
-  }
-
-  private async initHostOnce(): Promise<void> {
-    try {
-      await this.driver.doSetup();
-      await this.driver.checkForSetupError();
-    } catch (e) {
-      this.log.error({ err: errText(e) }, 'Failed to initialize driver.');
-      return;
-    }
-    // The backend's capabilities list (what GET /capabilities/{host} shows).
-    await this.driver.initCapabilities();
-    for (const volume of await this.myVolumes()) {
-      if (volume.status !== 'in-use') continue;
-      try {
-        await this.driver.ensureExport(volume);
-      } catch (e) {
-        this.log.error({ volume_id: volume.id, err: errText(e) }, 'Failed to re-export volume, setting to ERROR.');
-        await dbapi.volumeConditionalUpdate(this.db, volume.id, { status: 'error' }, { status: 'in-use' });
-      }
-    }
-    this.capacity?.countAllocated(await this.myVolumes());
-    this.driver.initialized = true;
-    this.log.info({ host: this.host }, 'Driver initialization completed successfully.');
-    await this.doCleanup();
-  }
-
-  /**
-   * CleanableManager.do_cleanup at start-up: the work this service had in hand when it stopped
-   * (its `workers` rows) is finished. A volume still 'deleting' is deleted again, one still
-   * 'creating' goes to 'error'; a row whose volume is gone or moved on is just dropped.
-   */
-  private async doCleanup(): Promise<void> {
-    if (this.serviceId === null) return;
-    this.log.info(`Initiating service ${this.serviceId} cleanup`);
-    const ctx = adminContext();
-    for (const worker of await dbapi.workersOfService(this.db, this.serviceId)) {
-      const volume = await dbapi.volumeGet(this.db, worker.resource_id);
-      const log = this.log.child({ volume_id: worker.resource_id });
-      if (!volume) {
-        log.debug('Skipping cleanup for non existent Volume.');
-      } else if (volume.status !== worker.status) {
-        log.debug(`Skipping cleanup for mismatching work on Volume: ${worker.status} <> ${volume.status}.`);
-      } else {
-        log.info(`Cleaning Volume with status ${worker.status}`);
-        try {
-          if (worker.status === 'deleting') {
-            // delete_volume's own worker handling removes the row when it is done.
-            await this.deleteVolume(ctx, volume);
-            continue;
-          }
-          if (worker.status === 'creating' || worker.status === 'downloading') {
-            await dbapi.volumeUpdate(this.db, volume.id, { status: 'error' });
-          }
-        } catch (e) {
-          log.error({ err: errText(e) }, 'Could not perform cleanup.');
-          continue;
-        }
-      }
-      await dbapi.workerDestroy(this.db, worker.id);
-    }
-    this.log.info(`Service ${this.serviceId} cleanup completed.`);
-  }
-
-  /**
-   * Cinder's @set_workers on create_volume/delete_volume: while the volume is in a cleanable status
-   * a `workers` row names this service; it is removed once the status has moved on (done, or failed
-   * into error/error_deleting/available). A process that dies half-way leaves it for doCleanup.
-   */
-  private async withWorker<T>(volume: Volume, fn: () => Promise<T>): Promise<T> {
-    const status = volume.status ?? '';
-    const worker = dbapi.CLEANABLE_VOLUME_STATUSES.includes(status)
-      ? await dbapi.workerSet(this.db, volume.id, status, this.serviceId)
-      : null;
-    try {
-      return await fn();
-    } finally {
-      if (worker && (await dbapi.volumeGet(this.db, volume.id))?.status !== worker.status) await dbapi.workerDestroy(this.db, worker.id);
-    }
-  }
-
-  private async myVolumes(): Promise<Volume[]> {
-    return (await dbapi.volumeGetAll(this.db)).filter((v) => v.host !== null && (v.host === this.host || v.host.startsWith(`${this.host}#`)));
+  /** init_host (and do_cleanup): see src/manager/lifecycle.ts. */
+  initHost(): Promise<void> {
+    return initHost(this.lifecycle);
   }
 
   // ---------------------------------------------------------------------------------------------
-  // create / delete (casts)
+  // create / delete (casts): see src/manager/lifecycle.ts
 
-  async createVolume(ctx: RequestContext, volume: Volume, req: CreateRequest = {}): Promise<void> {
-    try {
-      await this.withWorker(volume, () => this.createVolumeWorked(ctx, volume, req));
-    } catch (e) {
-      // The flow could not even record its failure (the database was away or locked for longer
-      // than the engine waits). Beyond Cinder, whose volume stays 'creating' then: keep trying to
-      // set it to 'error' in the background, so no create is lost; the workers row the API wrote
-      // covers a restart in the meantime (doCleanup).
-      this.log.error({ request_id: ctx.request_id, volume_id: volume.id, err: errText(e) }, 'Volume create failed on a database error; setting it to error when the database answers.');
-      void this.errorWhenPossible(volume.id, 'creating');
-    }
+  /** create_volume, with the flow's reschedule. */
+  createVolume(ctx: RequestContext, volume: Volume, req: CreateRequest = {}): Promise<void> {
+    return createVolume(this.lifecycle, ctx, volume, req);
   }
 
-  /** A conditional `status → error` from `from`, retried until the database takes it, then the worker row goes. */
-  private async errorWhenPossible(volumeId: string, from: string): Promise<void> {
-    for (let wait = 1000; ; wait = Math.min(wait * 2, 30_000)) {
-      try {
-        await dbapi.volumeConditionalUpdate(this.db, volumeId, { status: 'error' }, { status: from });
-        await dbapi.workerDestroyFor(this.db, volumeId, from);
-        this.log.info({ volume_id: volumeId }, `Volume left '${from}' for 'error' after a database error.`);
-        return;
-      } catch (e) {
-        this.log.warn({ volume_id: volumeId, err: errText(e) }, `Database still unavailable; volume stays '${from}' for now.`);
-        await new Promise((r) => setTimeout(r, wait).unref());
-      }
-    }
-  }
-
-  private async createVolumeWorked(ctx: RequestContext, volume: Volume, req: CreateRequest): Promise<void> {
-    const log = this.log.child({ request_id: ctx.request_id, volume_id: volume.id });
-    // The scheduler sends host@backend#pool; a create cast straight here (a Python peer's API with
-    // a backend named) gets this backend's pool, as the scheduler would have chosen.
-    const host = volume.host && volume.host.includes('#') ? volume.host : `${this.host}#${this.pool}`;
-    if (host !== volume.host) {
-      await dbapi.volumeUpdate(this.db, volume.id, { host });
-      volume.host = host;
-    }
-    this.notifier.info(ctx, volume, 'create.start');
-    try {
-      this.requireDriverInitialized();
-      const update = await this.driver.createVolume(volume);
-      await dbapi.volumeUpdate(this.db, volume.id, {
-        ...(update ?? {}),
-        status: 'available',
-        launched_at: dbNow(),
-        // Nova reads these (3.48+) to decide whether os-brick must lock around the iSCSI connect.
-        shared_targets: this.driver.sharedTargets,
-        service_uuid: this.serviceUuid,
-      });
-    } catch (e) {
-      if (await this.rescheduled(ctx, volume, req, e)) return;
-      log.error({ err: errText(e) }, 'Volume create failed.');
-      await dbapi.volumeUpdate(this.db, volume.id, { status: 'error' });
-      return;
-    }
-    this.capacity?.add(host, volume.size);
-    this.notifier.info(ctx, await dbapi.volumeGetOrThrow(this.db, volume.id), 'create.end');
-    log.info('Created volume successfully.');
-  }
-
-  /**
-   * OnFailureRescheduleTask (volume/flows/manager/create_volume.py): a create that failed on the
-   * driver goes back to the scheduler when the scheduler sent retry information and allowed it.
-   * The volume stays 'creating' with no host; the scheduler's retry filter skips this backend
-   * and gives up after scheduler_max_attempts. Whatever the failed try left is deleted after.
-   */
-  private async rescheduled(ctx: RequestContext, volume: Volume, req: CreateRequest, cause: unknown): Promise<boolean> {
-    const retry = req.filterProperties?.retry as Record<string, unknown> | undefined;
-    if (!this.reschedule || !req.allowReschedule || !req.requestSpec || !retry || cause instanceof DriverNotInitialized) return false;
-    const log = this.log.child({ request_id: ctx.request_id, volume_id: volume.id });
-    try {
-      await dbapi.volumeUpdate(this.db, volume.id, { scheduled_at: dbNow(), host: null });
-      log.debug(`Volume ${volume.id}: re-scheduling create_volume attempt ${String(retry.num_attempts ?? 0)} due to ${errText(cause)}`);
-      retry.exc = [errText(cause)];
-      await this.reschedule(ctx, { ...volume, host: null }, { ...req.requestSpec, volume_id: volume.id }, req.filterProperties!);
-    } catch (e) {
-      log.error({ err: errText(e) }, `Volume ${volume.id}: rescheduling failed`);
-      return false;
-    }
-    log.debug(`Volume ${volume.id}: re-scheduled`);
-    await this.driver.deleteVolume(volume).catch(() => undefined);
-    return true;
-  }
-
-  async deleteVolume(ctx: RequestContext, volume: Volume, unmanageOnly = false): Promise<void> {
-    await this.withWorker(volume, () =>
-      this.locks.withLock(`${volume.id}-delete_volume`, () => this.deleteVolumeLocked(ctx, volume, unmanageOnly)),
-    );
-    await this.locks.removeVolumeLocks?.(volume.id);
-  }
-
-  private async deleteVolumeLocked(ctx: RequestContext, volume: Volume, unmanageOnly: boolean): Promise<void> {
-    const log = this.log.child({ request_id: ctx.request_id, volume_id: volume.id });
-    const current = await dbapi.volumeGet(this.db, volume.id);
-    if (!current) {
-      log.debug('Tried to delete volume, but it no longer exists, moving on.');
-      return;
-    }
-    if (current.attach_status === 'attached') {
-      // Async after a cast: the client never sees this, the status is left as is.
-      const e = new VolumeAttached({ volume_id: volume.id });
-      log.error({ err: e.message }, 'Unable to delete volume.');
-      return;
-    }
-    // Temporary and migrating volumes touch no quota and send no usage notifications.
-    const isMigrating = ![null, 'error', 'success'].includes(current.migration_status ?? null);
-    const doQuota = !(current.use_quota === false || isMigrating || current.admin_metadata.temporary === 'True');
-    const event = unmanageOnly ? 'unmanage' : 'delete';
-    if (doQuota) this.notifier.info(ctx, current, `${event}.start`);
-    try {
-      this.requireDriverInitialized();
-      await this.driver.removeExport(current);
-      if (!unmanageOnly) await this.driver.deleteVolume(current);
-    } catch (e) {
-      if (e instanceof VolumeIsBusy) {
-        log.error({ err: e.message }, 'Unable to delete busy volume.');
-        await dbapi.volumeUpdate(this.db, volume.id, { status: 'available' });
-        return;
-      }
-      log.error({ err: errText(e) }, 'Unable to delete volume.');
-      await dbapi.volumeUpdate(this.db, volume.id, { status: unmanageOnly ? 'error_unmanaging' : 'error_deleting' });
-      return;
-    }
-    await dbapi.volumeDestroy(this.db, volume.id);
-    // The object as volume.destroy() leaves it: status 'deleted', its attachments gone with it.
-    if (doQuota) {
-      this.notifier.info(ctx, { ...current, status: 'deleted', migration_status: null, volume_attachment: [] }, `${event}.end`);
-      // The freed space goes to the schedulers at once, not at the next periodic report.
-      this.capacity?.add(current.host, -(current.size ?? 0));
-      await this.capacity?.publishServiceCapabilities(ctx);
-    }
-    log.info('Deleted volume successfully.');
+  /** delete_volume (unmanage with unmanageOnly). */
+  deleteVolume(ctx: RequestContext, volume: Volume, unmanageOnly = false): Promise<void> {
+    return deleteVolume(this.lifecycle, ctx, volume, unmanageOnly);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -482,100 +267,13 @@ export class VolumeManager {
     const log = this.log.child({ request_id: ctx.request_id, volume_id: volume.id });
     this.requireDriverInitialized();
     const info = await this.locks.withLock(connectionLock(volume.id), () =>
-      this.exportAndConnect(volume, connector, log, {
+      exportAndConnect({ db: this.db, driver: this.driver }, volume, connector, log, {
         exportFailed: (m) => `Create export of volume failed (${m})`,
         removeExportIfSaveFails: true,
       }),
     );
     log.info('Initialize volume connection completed successfully.');
     return info;
-  }
-
-  /**
-   * The steps initialize_connection and _connection_create share: validate the connector,
-   * create the export, save provider_location/auth, add the initiator, add the manager's keys.
-   * The two differ only in the create-export wording and in the clean-up when the save fails.
-   */
-  private async exportAndConnect(
-    volume: Volume,
-    connector: Connector,
-    log: Logger,
-    opts: { exportFailed: (msg: string) => string; removeExportIfSaveFails: boolean },
-  ): Promise<{ driver_volume_type: string; data: Record<string, unknown> }> {
-    try {
-      this.driver.validateConnector(connector);
-    } catch (e) {
-      if (e instanceof InvalidConnectorException) throw new InvalidInput({ reason: e.message });
-      const msg = `Validate volume connection failed (error: ${errText(e)}).`;
-      log.error(msg);
-      throw new VolumeBackendAPIException({ data: msg });
-    }
-    // Cinder's target reads provider_auth from the DB row, not from the volume the RPC carried: a
-    // second host attaching a multiattach volume must reuse the CHAP pair the first one got.
-    const stored = await dbapi.volumeGet(this.db, volume.id);
-    if (stored) volume = { ...volume, provider_auth: stored.provider_auth };
-    // Beyond Cinder: a volume-manager killed while `cinder-rtstool create` runs leaves a target the
-    // command still finishes, and Cinder never saves its provider_location, so every later
-    // remove_export skips it: the target outlives the volume. The location is known beforehand
-    // with LIO; recorded first, the target is found and removed by the next detach or delete.
-    const intent = stored && !stored.provider_location ? (this.driver.expectedProviderLocation?.(volume) ?? null) : null;
-    if (intent) await dbapi.volumeSetExportIntent(this.db, volume.id, intent);
-    let update;
-    try {
-      update = await this.driver.createExport(volume, connector);
-    } catch (e) {
-      if (intent) await dbapi.volumeSetExportIntent(this.db, volume.id, null);
-      if (!(e instanceof CinderException)) throw e;
-      const msg = opts.exportFailed(e.msg);
-      log.error(msg);
-      throw new VolumeBackendAPIException({ data: msg });
-    }
-    try {
-      if (update && Object.keys(update).length > 0) {
-        await dbapi.volumeUpdate(this.db, volume.id, update as Record<string, unknown>);
-        Object.assign(volume, update);
-      }
-    } catch (e) {
-      log.error({ err: errText(e) }, 'Model update failed.');
-      if (opts.removeExportIfSaveFails) {
-        try {
-          await this.driver.removeExport(volume);
-        } catch {
-          log.error('Could not remove export after DB model failed.');
-        }
-      }
-      throw new ExportFailure({ reason: errText(e) });
-    }
-    let conn;
-    try {
-      conn = await this.driver.initializeConnection(volume, connector);
-    } catch (e) {
-      const msg = `Driver initialize connection failed (error: ${errText(e)}).`;
-      log.error(msg);
-      await this.driver.removeExport(volume);
-      throw new VolumeBackendAPIException({ data: msg });
-    }
-    return this.parseConnectionOptions(volume, conn, await frontEndQos(this.db, volume), await typeExtraSpecs(this.db, volume));
-  }
-
-  /** _parse_connection_options: qos_specs, access_mode, encrypted, cacheable. */
-  private parseConnectionOptions(
-    volume: Volume,
-    conn: { driver_volume_type: string; data: Record<string, unknown> },
-    qosSpecs: Record<string, string | number> | null,
-    extraSpecs: Record<string, string> | null,
-  ): { driver_volume_type: string; data: Record<string, unknown> } {
-    const data = { ...conn.data };
-    data.qos_specs = qosSpecs;
-    const md = volume.admin_metadata;
-    data.access_mode = md.attached_mode ?? (md.readonly === 'True' ? 'ro' : 'rw');
-    if (data.encrypted === undefined || data.encrypted === null) data.encrypted = Boolean(volume.encryption_key_id);
-    if (extraSpecs) {
-      // The type's cacheable='<is> True' allows it; a driver's False is kept, its True needs the spec.
-      const cacheable = extraSpecs.cacheable === '<is> True';
-      data.cacheable = data.cacheable !== undefined && data.cacheable !== null ? Boolean(data.cacheable) && cacheable : cacheable;
-    }
-    return { driver_volume_type: conn.driver_volume_type, data };
   }
 
   async terminateConnection(ctx: RequestContext, volumeId: string, connector: unknown, force = false): Promise<void> {
@@ -609,7 +307,7 @@ export class VolumeManager {
   ): Promise<Record<string, unknown>> {
     const log = this.log.child({ request_id: ctx.request_id, volume_id: volume.id, attachment_id: attachmentId });
     // (the create-export wording differs from initialize_connection's on purpose: it is Cinder's)
-    const parsed = await this.exportAndConnect(volume, connector, log, {
+    const parsed = await exportAndConnect({ db: this.db, driver: this.driver }, volume, connector, log, {
       exportFailed: (m) => `Create export for volume failed (${m}).`,
       removeExportIfSaveFails: false,
     });

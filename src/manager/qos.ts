@@ -45,7 +45,7 @@ export async function frontEndQos(db: Db, volume: Pick<Volume, 'volume_type_id' 
 }
 
 /** The extra specs of the volume's type (null for a volume without one). */
-export async function typeExtraSpecs(db: Db, volume: Pick<Volume, 'volume_type_id'>): Promise<Record<string, string> | null> {
+export async function typeExtraSpecs(db: Db, volume: Pick<Volume, 'volume_type_id'>): Promise<Record<string, string | null> | null> {
   if (!volume.volume_type_id) return null;
   return (await volumeTypeGet(db, volume.volume_type_id))?.extra_specs ?? null;
 }

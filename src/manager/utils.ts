@@ -1,4 +1,15 @@
-// Small helpers from cinder/volume/volume_utils.py.
+// Small helpers from cinder/volume/volume_utils.py, and the error text the manager logs.
+import { DriverNotInitialized } from '../common/exceptions.js';
+
+/** volume_utils.require_driver_initialized. */
+export function requireDriverInitialized(driver: { initialized: boolean }): void {
+  if (!driver.initialized) throw new DriverNotInitialized();
+}
+
+/** An exception's message, as the manager's log lines and fault texts quote it. */
+export function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
 
 /**
  * sanitize_hostname: latin-1 only, spaces and underscores become '-', anything outside

@@ -31,7 +31,7 @@ import { LogNotifier, type Notifier } from '../manager/notifier.js';
 import { staleReport, type StaleReport } from './stale.js';
 import { retype as retypeVolume } from './retype.js';
 import { createEncryptionKey } from './key-manager.js';
-import { getByNameOrId, getDefaultVolumeType } from './volume-types.js';
+import { getByNameOrId, getDefaultVolumeType, provisionFilterOnSize } from './volume-types.js';
 import { qosSpecsGet } from '../db/qos-specs.js';
 
 export interface CreateVolumeRequest {
@@ -788,22 +788,5 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
 
   private isVolumeMigrating(volume: Volume): boolean {
     return !(AVAILABLE_MIGRATION_STATUS as readonly (string | null)[]).includes(volume.migration_status);
-  }
-}
-
-/** volume_types.provision_filter_on_size: the type's provisioning:min/max_vol_size bound the size. */
-function provisionFilterOnSize(type: VolumeTypeData, size: number): void {
-  const specs = type.extra_specs ?? {};
-  const min = specs['provisioning:min_vol_size'];
-  if (min && size < Number(min)) {
-    throw new InvalidInput({
-      reason: `Specified volume size of '${size}' is less than the minimum required size of '${min}' for volume type '${type.name}'.`,
-    });
-  }
-  const max = specs['provisioning:max_vol_size'];
-  if (max && size > Number(max)) {
-    throw new InvalidInput({
-      reason: `Specified volume size of '${size}' is greater than the maximum allowable size of '${max}' for volume type '${type.name}'.`,
-    });
   }
 }

@@ -14,7 +14,7 @@ import { volumeTypeGet } from '../db/volume-types.js';
 import type { Volume, VolumeAttachment, VolumeTypeData } from '../objects/volume.js';
 import { fromOvoDatetime } from '../rpc/ovo.js';
 import type { SchedulerRpcApi } from '../rpc/scheduler-rpcapi.js';
-import { getByNameOrId } from './volume-types.js';
+import { getByNameOrId, provisionFilterOnSize } from './volume-types.js';
 
 export interface RetypeDeps {
   db: Db;
@@ -100,29 +100,6 @@ function typeAvailabilityZones(type: VolumeTypeData): string[] | null {
   const specs = type.extra_specs ?? {};
   if (!Object.hasOwn(specs, 'RESKEY:availability_zones')) return null;
   return (specs['RESKEY:availability_zones'] ?? '').split(',').filter((az) => az !== '').map((az) => az.trim());
-}
-
-/** Python int() of an extra spec (a ValueError, i.e. a 500, when it is none). */
-function pyInt(v: string): number {
-  if (!/^\s*[+-]?\d+\s*$/.test(v)) throw new Error(`ValueError: invalid literal for int() with base 10: '${v}'`);
-  return Number.parseInt(v, 10);
-}
-
-/** volume_types.provision_filter_on_size for the new type. */
-function provisionFilterOnSize(type: VolumeTypeData, size: number): void {
-  const specs = type.extra_specs ?? {};
-  const min = specs['provisioning:min_vol_size'];
-  if (min && size < pyInt(min)) {
-    throw new InvalidInput({
-      reason: `Specified volume size of '${size}' is less than the minimum required size of '${min}' for volume type '${type.name}'.`,
-    });
-  }
-  const max = specs['provisioning:max_vol_size'];
-  if (max && size > pyInt(max)) {
-    throw new InvalidInput({
-      reason: `Specified volume size of '${size}' is greater than the maximum allowable size of '${max}' for volume type '${type.name}'.`,
-    });
-  }
 }
 
 /**

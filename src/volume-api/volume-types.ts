@@ -11,16 +11,14 @@ import {
   volumeTypeGet,
   volumeTypeGetAll,
   volumeTypeGetByName,
-  volumeTypeRecordGet,
-  volumeTypeRecordGetByName,
   volumeTypeUpdate,
   type TypeListOptions,
   type TypeReader,
-  type TypeRecord,
   type VolumeType,
-} from '../db/volume-types.js';
+} from '../db/api.js';
 import {
   CinderException,
+  InvalidInput,
   InvalidVolumeType,
   VolumeTypeCreateFailed,
   VolumeTypeDefaultDeletionError,
@@ -30,10 +28,11 @@ import {
   VolumeTypeUpdateFailed,
 } from '../common/exceptions.js';
 import { pyRepr } from '../api/python.js';
+import type { VolumeTypeData } from '../objects/volume.js';
 import { isUuidLike } from '../common/uuid.js';
 
 export { DEFAULT_VOLUME_TYPE };
-export type { TypeListOptions, TypeRecord, VolumeType };
+export type { TypeListOptions, VolumeType };
 
 /** The caller as the type functions need it (a RequestContext fits). */
 export type TypeContext = TypeReader & { project_id?: string | null };
@@ -60,92 +59,50 @@ export function defaultTypeName(config: DefaultTypeConfig): string {
 
 const ADMIN: TypeReader = { is_admin: true, project_id: null };
 
-/** How a type is read: the db's VolumeType (what volumes carry), or the API's TypeRecord. */
-interface TypeFetch<T> {
-  byId(db: Db, id: string, reader: TypeReader, projects: boolean): Promise<T | null>;
-  byName(db: Db, name: string): Promise<T | null>;
-}
-const AS_VOLUME_TYPE: TypeFetch<VolumeType> = {
-  byId: (db, id, reader, projects) => volumeTypeGet(db, id, { reader, projects }),
-  byName: (db, name) => volumeTypeGetByName(db, name),
-};
-const AS_RECORD: TypeFetch<TypeRecord> = {
-  byId: (db, id, reader, projects) => volumeTypeRecordGet(db, id, { reader, projects }),
-  byName: (db, name) => volumeTypeRecordGetByName(db, name),
-};
-
-async function getById<T>(f: TypeFetch<T>, db: Db, ctx: TypeContext | null | undefined, id: string | null | undefined, projects = false): Promise<T> {
-  if (id === null || id === undefined) throw new InvalidVolumeType({ reason: 'id cannot be None' });
-  const t = await f.byId(db, id, ctx ?? ADMIN, projects);
-  if (!t) throw new VolumeTypeNotFound({ volume_type_id: id });
-  return t;
-}
-
-/**
- * Cinder's _volume_type_get_by_name applies no is_public/projects filter (db/sqlalchemy/api.py),
- * so a private type is found by its name whoever asks.
- */
-async function getByName<T>(f: TypeFetch<T>, db: Db, name: string | null | undefined): Promise<T> {
-  if (name === null || name === undefined) throw new InvalidVolumeType({ reason: 'name cannot be None' });
-  const t = await f.byName(db, name);
-  if (!t) throw new VolumeTypeNotFoundByName({ volume_type_name: name });
-  return t;
-}
-
-async function byNameOrId<T>(f: TypeFetch<T>, db: Db, ctx: TypeContext | null | undefined, identity: string): Promise<T> {
-  if (isUuidLike(identity)) {
-    try {
-      return await getById(f, db, ctx, identity);
-    } catch (e) {
-      if (!(e instanceof VolumeTypeNotFound)) throw e;
-      try {
-        return await getByName(f, db, identity);
-      } catch (e2) {
-        if (e2 instanceof VolumeTypeNotFoundByName) throw new VolumeTypeNotFound({ volume_type_id: identity });
-        throw e2;
-      }
-    }
-  }
-  return getByName(f, db, identity);
-}
-
-async function defaultType<T>(f: TypeFetch<T>, db: Db, config: DefaultTypeConfig, ctx?: TypeContext | null): Promise<T> {
-  if (ctx) {
-    const projectDefault = await projectDefaultTypeId(db, ctx.project_id ?? '');
-    if (projectDefault) return getById(f, db, ctx, projectDefault);
-  }
-  const name = defaultTypeName(config);
-  try {
-    return await getByName(f, db, name);
-  } catch (e) {
-    if (e instanceof VolumeTypeNotFoundByName || e instanceof InvalidVolumeType) {
-      throw new VolumeTypeDefaultMisconfiguredError({ volume_type_name: name });
-    }
-    throw e;
-  }
-}
-
 /** get_volume_type: by id, as the caller may see it; VolumeTypeNotFound (404) otherwise. */
-export function getVolumeType(
+export async function getVolumeType(
   db: Db,
   ctx: TypeContext | null | undefined,
   id: string | null | undefined,
   opts: { projects?: boolean } = {},
 ): Promise<VolumeType> {
-  return getById(AS_VOLUME_TYPE, db, ctx, id, opts.projects);
+  if (id === null || id === undefined) throw new InvalidVolumeType({ reason: 'id cannot be None' });
+  const t = await volumeTypeGet(db, id, { reader: ctx ?? ADMIN, projects: opts.projects });
+  if (!t) throw new VolumeTypeNotFound({ volume_type_id: id });
+  return t;
 }
 
-/** get_volume_type_by_name (VolumeTypeNotFoundByName, 404). */
-export function getVolumeTypeByName(db: Db, _ctx: TypeContext | null | undefined, name: string | null | undefined): Promise<VolumeType> {
-  return getByName(AS_VOLUME_TYPE, db, name);
+/**
+ * get_volume_type_by_name (VolumeTypeNotFoundByName, 404). Cinder's _volume_type_get_by_name
+ * applies no is_public/projects filter (db/sqlalchemy/api.py), so a private type is found by its
+ * name whoever asks.
+ */
+export async function getVolumeTypeByName(db: Db, _ctx: TypeContext | null | undefined, name: string | null | undefined): Promise<VolumeType> {
+  if (name === null || name === undefined) throw new InvalidVolumeType({ reason: 'name cannot be None' });
+  const t = await volumeTypeGetByName(db, name);
+  if (!t) throw new VolumeTypeNotFoundByName({ volume_type_name: name });
+  return t;
 }
 
 /**
  * get_by_name_or_id: a uuid-like identity is tried as an id, then as a name (a type may be named
  * like a uuid), and reported as VolumeTypeNotFound; anything else is a name (VolumeTypeNotFoundByName).
  */
-export function getByNameOrId(db: Db, ctx: TypeContext | null | undefined, identity: string): Promise<VolumeType> {
-  return byNameOrId(AS_VOLUME_TYPE, db, ctx, identity);
+export async function getByNameOrId(db: Db, ctx: TypeContext | null | undefined, identity: string): Promise<VolumeType> {
+  if (isUuidLike(identity)) {
+    try {
+      return await getVolumeType(db, ctx, identity);
+    } catch (e) {
+      if (!(e instanceof VolumeTypeNotFound)) throw e;
+      try {
+        return await getVolumeTypeByName(db, ctx, identity);
+      } catch (e2) {
+        if (e2 instanceof VolumeTypeNotFoundByName) throw new VolumeTypeNotFound({ volume_type_id: identity });
+        throw e2;
+      }
+    }
+  }
+  return getVolumeTypeByName(db, ctx, identity);
 }
 
 /**
@@ -153,23 +110,20 @@ export function getByNameOrId(db: Db, ctx: TypeContext | null | undefined, ident
  * and one is set, read as ctx may see it; else the type named by `[DEFAULT] default_volume_type`
  * (read as admin). A configured name that does not exist is VolumeTypeDefaultMisconfiguredError (500).
  */
-export function getDefaultVolumeType(db: Db, config: DefaultTypeConfig, ctx?: TypeContext | null): Promise<VolumeType> {
-  return defaultType(AS_VOLUME_TYPE, db, config, ctx);
-}
-
-// ---- the same reads for the types API (extra spec values NULL where the row has NULL) ------------
-
-export function getTypeRecord(db: Db, ctx: TypeContext | null | undefined, id: string | null | undefined, opts: { projects?: boolean } = {}): Promise<TypeRecord> {
-  return getById(AS_RECORD, db, ctx, id, opts.projects);
-}
-export function getTypeRecordByName(db: Db, name: string | null | undefined): Promise<TypeRecord> {
-  return getByName(AS_RECORD, db, name);
-}
-export function getTypeRecordByNameOrId(db: Db, ctx: TypeContext | null | undefined, identity: string): Promise<TypeRecord> {
-  return byNameOrId(AS_RECORD, db, ctx, identity);
-}
-export function getDefaultTypeRecord(db: Db, config: DefaultTypeConfig, ctx?: TypeContext | null): Promise<TypeRecord> {
-  return defaultType(AS_RECORD, db, config, ctx);
+export async function getDefaultVolumeType(db: Db, config: DefaultTypeConfig, ctx?: TypeContext | null): Promise<VolumeType> {
+  if (ctx) {
+    const projectDefault = await projectDefaultTypeId(db, ctx.project_id ?? '');
+    if (projectDefault) return getVolumeType(db, ctx, projectDefault);
+  }
+  const name = defaultTypeName(config);
+  try {
+    return await getVolumeTypeByName(db, ctx, name);
+  } catch (e) {
+    if (e instanceof VolumeTypeNotFoundByName || e instanceof InvalidVolumeType) {
+      throw new VolumeTypeDefaultMisconfiguredError({ volume_type_name: name });
+    }
+    throw e;
+  }
 }
 
 // ---- writes --------------------------------------------------------------------------------------
@@ -191,7 +145,7 @@ export async function createType(
   isPublic = true,
   projects: string[] = [],
   description: string | null = null,
-): Promise<TypeRecord> {
+): Promise<VolumeType> {
   try {
     return await volumeTypeCreate(db, { name, extra_specs: extraSpecs, is_public: isPublic, description }, projects);
   } catch (e) {
@@ -214,7 +168,7 @@ export async function updateType(
   isPublic: boolean | null | undefined = null,
 ): Promise<void> {
   if (id === null || id === undefined) throw new InvalidVolumeType({ reason: 'id cannot be None' });
-  await getById(AS_RECORD, db, ADMIN, id);
+  await getVolumeType(db, ADMIN, id);
   try {
     await volumeTypeUpdate(db, id, { name, description, is_public: isPublic });
   } catch (e) {
@@ -231,19 +185,19 @@ export async function updateType(
 export async function destroyType(db: Db, config: DefaultTypeConfig, ctx: TypeContext, id: string | null | undefined): Promise<{ deleted: true; deleted_at: string }> {
   if (id === null || id === undefined) throw new InvalidVolumeType({ reason: 'id cannot be None' });
   if ((await projectsWithDefaultType(db, id)).length > 0) throw new VolumeTypeDefaultDeletionError({ volume_type_id: id });
-  const dflt = await defaultType(AS_RECORD, db, config, null);
+  const dflt = await getDefaultVolumeType(db, config, null);
   if (id === dflt.id) throw new VolumeTypeDefaultDeletionError({ volume_type_id: id });
   return volumeTypeDestroy(db, id, ctx.is_admin ? ctx : ADMIN);
 }
 
 /** get_all_types(list_result=True): volume_type_get_all as the caller may see them. */
-export function getAllTypes(db: Db, ctx: TypeContext, opts: TypeListOptions = {}): Promise<TypeRecord[]> {
+export function getAllTypes(db: Db, ctx: TypeContext, opts: TypeListOptions = {}): Promise<VolumeType[]> {
   return volumeTypeGetAll(db, ctx, opts);
 }
 
 /** is_public_volume_type (VolumeTypeNotFound when there is none). */
 export async function isPublicVolumeType(db: Db, ctx: TypeContext, id: string): Promise<boolean> {
-  return Boolean((await getById(AS_RECORD, db, ctx, id)).is_public);
+  return Boolean((await getVolumeType(db, ctx, id)).is_public);
 }
 
 const NOT_FOR_PUBLIC = 'Type access modification is not applicable to public volume type.';
@@ -260,4 +214,32 @@ export async function removeVolumeTypeAccess(db: Db, _ctx: TypeContext, typeId: 
   if (typeId === null || typeId === undefined) throw new InvalidVolumeType({ reason: 'volume_type_id cannot be None' });
   if (await isPublicVolumeType(db, ADMIN, typeId)) throw new InvalidVolumeType({ reason: NOT_FOR_PUBLIC });
   await volumeTypeAccessRemove(db, typeId, projectId);
+}
+
+// ---- provisioning --------------------------------------------------------------------------------
+
+/** Python int() of an extra spec (a ValueError, i.e. a 500, when it is none). */
+function pyInt(v: string): number {
+  if (!/^\s*[+-]?\d+\s*$/.test(v)) throw new Error(`ValueError: invalid literal for int() with base 10: '${v}'`);
+  return Number.parseInt(v, 10);
+}
+
+/**
+ * provision_filter_on_size: the type's provisioning:min/max_vol_size bound the size (InvalidInput),
+ * each read with int() as Cinder does.
+ */
+export function provisionFilterOnSize(type: VolumeTypeData, size: number): void {
+  const specs = type.extra_specs ?? {};
+  const min = specs['provisioning:min_vol_size'];
+  if (min && size < pyInt(min)) {
+    throw new InvalidInput({
+      reason: `Specified volume size of '${size}' is less than the minimum required size of '${min}' for volume type '${type.name}'.`,
+    });
+  }
+  const max = specs['provisioning:max_vol_size'];
+  if (max && size > pyInt(max)) {
+    throw new InvalidInput({
+      reason: `Specified volume size of '${size}' is greater than the maximum allowable size of '${max}' for volume type '${type.name}'.`,
+    });
+  }
 }

@@ -4,23 +4,14 @@
 //     scheduler fanout, and OUR scheduler shows its pool in get_pools;
 // (b) OUR volume-manager's reports reach a real Python cinder-scheduler, whose get_pools answer our
 //     API relays (GET /scheduler-stats/get_pools goes to whichever scheduler serves the topic).
-import { describe, it, expect, afterEach, afterAll } from 'vitest';
-import fs from 'node:fs';
+import { describe, it, expect } from 'vitest';
 import { Cluster, CinderClient, sleep } from '../support/cluster.js';
 import { transportUrl } from '../support/rabbit.js';
-import { RealCinder, REAL_CINDER_DB_TEMPLATE as TEMPLATE } from '../support/real-cinder.js';
+import { interopProcesses, RealCinder, realScheduler } from '../support/real-cinder.js';
 
 const PROJECT = '1e7e0c0a00000000000000000000e7e0';
 
-
-let cluster: Cluster | undefined;
-let real: RealCinder | undefined;
-afterEach(async () => {
-  await real?.stop();
-  await cluster?.stop();
-  real = cluster = undefined;
-});
-afterAll(() => fs.rmSync(TEMPLATE, { force: true }));
+const run = interopProcesses();
 
 async function poolsUntil(api: CinderClient, pred: (pools: any[]) => boolean, what: string, ms = 90_000): Promise<any[]> {
   const end = Date.now() + ms;
@@ -38,13 +29,13 @@ async function poolsUntil(api: CinderClient, pred: (pools: any[]) => boolean, wh
 // migrations, eventlet start), beside our cluster's start and the polls below.
 describe('interop with real Cinder 21.3.1', () => {
   it('(a) a real Python cinder-volume’s capability reports are understood by our scheduler', async () => {
-    cluster = new Cluster({ rpcResponseTimeout: 30 });
+    const cluster = (run.cluster = new Cluster({ rpcResponseTimeout: 30 }));
     await cluster.start();
     // Our scheduler counts a backend only while its service row is up in our database (the real
     // volume heartbeats into its own): keep one there, as a shared database would have it.
     const beat = () => {
-      const now = cluster!.db.timestamp(new Date());
-      cluster!.write(
+      const now = cluster.db.timestamp(new Date());
+      cluster.write(
         "UPDATE services SET updated_at = ? WHERE host = 'realhost@lvm' AND `binary` = 'cinder-volume'",
         now,
       );
@@ -56,10 +47,10 @@ describe('interop with real Cinder 21.3.1', () => {
     );
     const timer = setInterval(beat, 5000);
     try {
-      real = new RealCinder([
+      const real = (run.real = new RealCinder([
         'volume', '--transport-url', transportUrl(cluster.vhost), '--host', 'realhost', '--backend', 'lvm',
         '--option', 'periodic_interval=2', '--option', 'periodic_fuzzy_delay=0', '--option', 'backend_stats_polling_interval=3',
-      ]);
+      ]));
       await real.start();
       const api = new CinderClient(cluster.baseUrl, PROJECT, 'admin');
       const pools = await poolsUntil(api, (p) => p.some((x) => x.name === 'realhost@lvm#lvm'), 'the real volume’s pool never appeared');
@@ -84,14 +75,10 @@ describe('interop with real Cinder 21.3.1', () => {
   }, 300_000);
 
   it('(b) our volume-manager’s reports are understood by a real Python cinder-scheduler', async () => {
-    cluster = new Cluster({ rpcResponseTimeout: 30, scheduler: false });
+    const cluster = (run.cluster = new Cluster({ rpcResponseTimeout: 30, scheduler: false }));
     await cluster.start();
     const ours = `${cluster.host}@${cluster.backend}`;
-    real = new RealCinder([
-      'scheduler', '--transport-url', transportUrl(cluster.vhost), '--host', 'realsched',
-      '--fake-service', `${ours},nova`, '--option', 'scheduler_driver_init_wait_time=1',
-    ]);
-    await real.start();
+    await (run.real = realScheduler(cluster.vhost, ours)).start();
     const api = new CinderClient(cluster.baseUrl, PROJECT, 'admin');
     // At start the real scheduler fans out publish_service_capabilities; our manager answers.
     const pools = await poolsUntil(api, (p) => p.some((x) => x.name === `${ours}#lvm`), 'our pool never reached the real scheduler');

@@ -4,22 +4,14 @@
 // find_retype_backend on our manager's capability reports; the real volume_rpcapi.retype cast it
 // sends (3.5: volume, new_type_id, host {host, cluster_name, capabilities}, migration_policy,
 // reservations, old_reservations) is taken by our manager's RPC server, which retypes the volume.
-import { describe, it, expect, afterAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
 import { Cluster, CinderClient, sleep } from '../support/cluster.js';
-import { RealCinder, REAL_CINDER_DB_TEMPLATE } from '../support/real-cinder.js';
-import { transportUrl } from '../support/rabbit.js';
+import { interopProcesses, realScheduler } from '../support/real-cinder.js';
 
 const PROJECT = '1e7e0c0a0000000000000000000e7a9e';
 
-let cluster: Cluster | undefined;
-let real: RealCinder | undefined;
-afterAll(async () => {
-  await real?.stop();
-  await cluster?.stop();
-  fs.rmSync(REAL_CINDER_DB_TEMPLATE, { force: true });
-});
+const run = interopProcesses();
 
 async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 90_000): Promise<T> {
   const end = Date.now() + ms;
@@ -27,7 +19,7 @@ async function until<T>(what: string, fn: () => Promise<T | undefined> | T | und
     const v = await fn();
     if (v !== undefined) return v;
     if (Date.now() > end) {
-      throw new Error(`${what}\nreal scheduler: ${real?.logTail()}\nour volume: ${cluster?.logs.volume.slice(-10).join('\n')}`);
+      throw new Error(`${what}\nreal scheduler: ${run.real?.logTail()}\nour volume: ${run.cluster?.logs.volume.slice(-10).join('\n')}`);
     }
     await sleep(250);
   }
@@ -35,14 +27,10 @@ async function until<T>(what: string, fn: () => Promise<T | undefined> | T | und
 
 describe('os-retype through a real Python cinder-scheduler', () => {
   it('our API → real scheduler → our volume-manager: the volume takes type B', async () => {
-    cluster = new Cluster({ rpcResponseTimeout: 30, scheduler: false });
-    await cluster.start();
-    const c = cluster;
+    const c = (run.cluster = new Cluster({ rpcResponseTimeout: 30, scheduler: false }));
+    await c.start();
     const ours = `${c.host}@${c.backend}`;
-    real = new RealCinder([
-      'scheduler', '--transport-url', transportUrl(c.vhost), '--host', 'realsched',
-      '--fake-service', `${ours},nova`, '--option', 'scheduler_driver_init_wait_time=1',
-    ]);
+    const real = (run.real = realScheduler(c.vhost, ours));
     await real.start();
     const api = new CinderClient(c.baseUrl, PROJECT, 'admin');
     // At start the real scheduler asks for capabilities; our manager's report must be in.

@@ -10,15 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/api/app.js';
-import type { Authenticator } from '../../src/api/auth.js';
-import { parseConfig } from '../../src/common/config.js';
-import { makeContext } from '../../src/common/context.js';
 import { openDb, type Db } from '../../src/db/client.js';
-import type { VolumeApiSurface } from '../../src/volume-api/api.js';
 import { PyHelper, requirePythonModules } from '../python/py-helper.js';
+import { testApp, tokenAuthenticator } from '../support/api.js';
 
 const P = '0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a';
 const O = '0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b';
@@ -220,14 +215,8 @@ const STEPS: Step[] = SCRIPT.split('\n')
   .filter(Boolean)
   .map((l) => JSON.parse(l) as Step);
 
-const authenticator: Authenticator = {
-  strategy: 'keystone',
-  authenticate: (req) => {
-    const who = String(req.headers['x-auth-token'] ?? 'admin');
-    const roles = who === 'admin' ? ['admin', 'member', 'reader'] : who === 'writer' ? ['member'] : ['member', 'reader'];
-    return { ok: true, ctx: makeContext({ user_id: who, project_id: who === 'other' ? O : P, roles, is_admin: who === 'admin' }) };
-  },
-};
+/** Tokens: admin / member / writer (no reader role) of P, other (member of O). */
+const authenticator = tokenAuthenticator(P, { writer: { roles: ['member'] }, other: { project: O } });
 
 const UUID_RE = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 
@@ -258,14 +247,7 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinder-ts-types-interop-'));
   real = new PyHelper('real_cinder_types_api.py', ['--dir', path.join(dir, 'real')]);
   db = await openDb(`sqlite:///${dir}/cinder.sqlite`);
-  const fail = () => {
-    throw new Error('not reached');
-  };
-  const volumeApi = {
-    get: fail, getAll: fail, create: fail, getVolumeType: fail, delete: fail, reserveVolume: fail, unreserveVolume: fail,
-    beginDetaching: fail, rollDetaching: fail, attach: fail, detach: fail, initializeConnection: fail, terminateConnection: fail,
-  } as VolumeApiSurface;
-  app = buildApp({ volumeApi, config: parseConfig('[DEFAULT]\nauth_strategy = keystone\n'), logger: pino({ level: 'silent' }), authenticator, db });
+  app = testApp({ authenticator, db });
   expect(await real.next(180_000)).toEqual({ ready: true });
 }, 200_000);
 

@@ -10,10 +10,51 @@
 // (`binary` of services, `key` of the metadata tables); single-quoted strings; no INSERT OR …,
 // no SQLite-only functions, no "double-quoted" identifiers (a string in MariaDB).
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import Database from 'better-sqlite3';
+import { openDb, type Db } from '../../src/db/client.js';
 import { createDatabase, dbEngine, dropDatabase, mariadb, mariadbSocket, mysqlConnectionUrl, type DbEngine } from './mariadb.js';
 
 export { dbEngine, type DbEngine };
+
+/** Both engines, for unit tests that run on each (describe.each). */
+export const DB_ENGINES: readonly DbEngine[] = ['sqlite', 'mysql'];
+
+/**
+ * A fresh, migrated database opened in this process (the unit tests' own, no services), and how to
+ * close and remove it: a SQLite file in a temp dir, or a new `cinder_ts_unit_<hex>` database on the
+ * run's MariaDB server (test/support/mariadb.ts finds it through CINDER_TS_MARIADB_SOCKET, else this
+ * machine's /run/mysqld/mysqld.sock, else starts a private one).
+ */
+export async function openFreshDb(engine: DbEngine = dbEngine()): Promise<{ db: Db; remove(): Promise<void> }> {
+  if (engine === 'sqlite') {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinder-ts-db-'));
+    const db = await openDb(`sqlite:///${dir}/cinder.sqlite`);
+    return {
+      db,
+      async remove() {
+        await db.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const name = createDatabase('cinder_ts_unit');
+  let db: Db;
+  try {
+    db = await openDb(mysqlConnectionUrl(name));
+  } catch (e) {
+    dropDatabase(name);
+    throw e;
+  }
+  return {
+    db,
+    async remove() {
+      await db.close();
+      dropDatabase(name);
+    },
+  };
+}
 
 export interface TestDb {
   readonly engine: DbEngine;

@@ -5,7 +5,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO } from './cluster.js';
+import { afterAll, afterEach } from 'vitest';
+import { REPO, type Cluster } from './cluster.js';
+import { transportUrl } from './rabbit.js';
 
 /** A freshly migrated Cinder database per test worker, copied instead of migrating each time. */
 export const REAL_CINDER_DB_TEMPLATE = path.join(os.tmpdir(), `cinder-ts-real-cinder-${process.pid}.sqlite`);
@@ -66,4 +68,27 @@ export class RealCinder {
     }
     if (!process.env.CINDER_TS_KEEP_TMP) fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The processes of an interop test file: each test sets `cluster` and `real`, which are stopped
+ * after it (the real service first); the database template goes after the file.
+ */
+export function interopProcesses(): { cluster?: Cluster; real?: RealCinder } {
+  const p: { cluster?: Cluster; real?: RealCinder } = {};
+  afterEach(async () => {
+    await p.real?.stop();
+    await p.cluster?.stop();
+    p.real = p.cluster = undefined;
+  });
+  afterAll(() => fs.rmSync(REAL_CINDER_DB_TEMPLATE, { force: true }));
+  return p;
+}
+
+/** A real cinder-scheduler (host realsched) on `vhost`, which knows our volume service `ours` (host@backend, zone nova). */
+export function realScheduler(vhost: string, ours: string): RealCinder {
+  return new RealCinder([
+    'scheduler', '--transport-url', transportUrl(vhost), '--host', 'realsched',
+    '--fake-service', `${ours},nova`, '--option', 'scheduler_driver_init_wait_time=1',
+  ]);
 }

@@ -7,15 +7,11 @@
 //  - os-force_delete (admin_actions.py AdminController._force_delete): volume_api.get (404 for
 //    another project), then the admin policy (403 for a member), then delete(force=True).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/api/app.js';
-import type { Authenticator } from '../../src/api/auth.js';
-import { parseConfig } from '../../src/common/config.js';
-import { makeContext } from '../../src/common/context.js';
 import { VolumeNotFound } from '../../src/common/exceptions.js';
 import type { Volume } from '../../src/objects/volume.js';
 import type { VolumeApiSurface } from '../../src/volume-api/api.js';
+import { testApp, tokenAuthenticator } from '../support/api.js';
 
 const P = '0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a';
 const OTHER = '0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b';
@@ -23,14 +19,7 @@ const MINE = '11111111-2222-4333-8444-555555555555';
 const THEIRS = '66666666-7777-4888-9999-000000000000';
 
 /** The token `member` or `admin` (both of project P) stands for a validated Keystone identity. */
-const authenticator: Authenticator = {
-  strategy: 'keystone',
-  authenticate: (req) => {
-    const who = String(req.headers['x-auth-token'] ?? '');
-    const roles = who === 'admin' ? ['admin', 'member', 'reader'] : ['member', 'reader'];
-    return { ok: true, ctx: makeContext({ user_id: who, project_id: P, roles, is_admin: who === 'admin' }) };
-  },
-};
+const authenticator = tokenAuthenticator(P);
 
 const deletes: { id: string; force?: boolean }[] = [];
 const lists: unknown[] = [];
@@ -59,12 +48,7 @@ function fakeApi(): VolumeApiSurface {
 
 let app: FastifyInstance;
 beforeAll(() => {
-  app = buildApp({
-    volumeApi: fakeApi(),
-    config: parseConfig('[DEFAULT]\nauth_strategy = keystone\n'),
-    logger: pino({ level: 'silent' }),
-    authenticator,
-  });
+  app = testApp({ volumeApi: fakeApi(), authenticator });
 });
 afterAll(async () => {
   await app.close();

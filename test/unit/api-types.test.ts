@@ -3,18 +3,11 @@
 // and Tempest's admin volume type tests): status codes, fault texts, policies, views, filters and
 // pagination of GET /types, /default-types from 3.62.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/api/app.js';
-import type { Authenticator } from '../../src/api/auth.js';
 import { parseConfig } from '../../src/common/config.js';
-import { makeContext } from '../../src/common/context.js';
-import { openDb, type Db } from '../../src/db/client.js';
+import type { Db } from '../../src/db/client.js';
 import * as dbapi from '../../src/db/api.js';
-import type { VolumeApiSurface } from '../../src/volume-api/api.js';
+import { appOnFreshDb, request, testApp, tokenAuthenticator } from '../support/api.js';
 
 const P = '0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a';
 const OTHER = '0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b';
@@ -24,46 +17,16 @@ const MISSING = '99999999-9999-4999-8999-999999999999';
  * Tokens: `admin` (admin of P), `member` (member + reader of P), `writer` (member only: no reader
  * role, so no extra_specs in the views), `other` (member + reader of OTHER).
  */
-const authenticator: Authenticator = {
-  strategy: 'keystone',
-  authenticate: (req) => {
-    const who = String(req.headers['x-auth-token'] ?? '');
-    const roles = who === 'admin' ? ['admin', 'member', 'reader'] : who === 'writer' ? ['member'] : ['member', 'reader'];
-    const project = who === 'other' ? OTHER : P;
-    return { ok: true, ctx: makeContext({ user_id: who, project_id: project, roles, is_admin: who === 'admin' }) };
-  },
-};
+const authenticator = tokenAuthenticator(P, { writer: { roles: ['member'] }, other: { project: OTHER } });
 
-function unreachableApi(): VolumeApiSurface {
-  const fail = () => {
-    throw new Error('must not be reached');
-  };
-  return {
-    get: fail, getAll: fail, create: fail, getVolumeType: fail, delete: fail, reserveVolume: fail, unreserveVolume: fail,
-    beginDetaching: fail, rollDetaching: fail, attach: fail, detach: fail, initializeConnection: fail, terminateConnection: fail,
-  };
-}
-
-let dir: string;
 let db: Db;
 let app: FastifyInstance;
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinder-ts-types-'));
-  db = await openDb(`sqlite:///${dir}/cinder.sqlite`);
-  app = buildApp({
-    volumeApi: unreachableApi(),
-    config: parseConfig('[DEFAULT]\nauth_strategy = keystone\n'),
-    logger: pino({ level: 'silent' }),
-    authenticator,
-    db,
-  });
+  ({ db, app, close } = await appOnFreshDb(authenticator, 'sqlite'));
 });
-afterAll(async () => {
-  await app.close();
-  await db.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => close());
 
 /** Every test starts from the migration's state: only `__DEFAULT__`. */
 beforeEach(async () => {
@@ -78,30 +41,7 @@ beforeEach(async () => {
   await db.run((q) => q.delete(db.t.volumeTypes).where(ne(db.t.volumeTypes.name, '__DEFAULT__')));
 });
 
-interface Answer {
-  status: number;
-  json: any;
-  body: string;
-  headers: Record<string, unknown>;
-}
-
-async function call(method: string, url: string, opts: { token?: string; version?: string; body?: unknown; raw?: string } = {}): Promise<Answer> {
-  const headers: Record<string, string> = { host: 'localhost', 'x-auth-token': opts.token ?? 'admin' };
-  if (opts.version) headers['openstack-api-version'] = `volume ${opts.version}`;
-  let payload: string | undefined;
-  if (opts.body !== undefined || opts.raw !== undefined) {
-    headers['content-type'] = 'application/json';
-    payload = opts.raw ?? JSON.stringify(opts.body);
-  }
-  const r = await app.inject({ method: method as 'GET', url, headers, payload });
-  let json: unknown;
-  try {
-    json = r.body ? JSON.parse(r.body) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: r.statusCode, json, body: r.body, headers: r.headers };
-}
+const call = (method: string, url: string, opts: Parameters<typeof request>[3] = {}) => request(app, method, url, opts);
 
 const U = `/v3/${P}`;
 const bad = (message: string) => ({ badRequest: { code: 400, message } });
@@ -557,13 +497,7 @@ describe('/default-types (default_types.py, 3.62)', () => {
 describe('[DEFAULT] default_volume_type naming no type (VolumeTypeDefaultMisconfiguredError)', () => {
   let misconfigured: FastifyInstance;
   beforeAll(() => {
-    misconfigured = buildApp({
-      volumeApi: unreachableApi(),
-      config: parseConfig('[DEFAULT]\nauth_strategy = keystone\ndefault_volume_type = missing\n'),
-      logger: pino({ level: 'silent' }),
-      authenticator,
-      db,
-    });
+    misconfigured = testApp({ config: parseConfig('[DEFAULT]\nauth_strategy = keystone\ndefault_volume_type = missing\n'), authenticator, db });
   });
   afterAll(async () => {
     await misconfigured.close();
@@ -597,7 +531,7 @@ describe('more list filters', () => {
 
 describe('pyLiteralEval (ast.literal_eval of the extra_specs filter)', () => {
   it('reads Python literals and refuses the rest', async () => {
-    const { pyLiteralEval } = await import('../../src/api/routes/types.js');
+    const { pyLiteralEval } = await import('../../src/api/literal-eval.js');
     expect(pyLiteralEval(`{'a': "b", 'n': 1, 'f': -1.5, 't': True, 'x': None, 'l': [1, (2, 3)],}`)).toEqual(
       new Map<unknown, unknown>([['a', 'b'], ['n', 1], ['f', -1.5], ['t', true], ['x', null], ['l', [1, [2, 3]]]]),
     );

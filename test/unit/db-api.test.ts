@@ -2,62 +2,21 @@
 // run's server): conditional updates are one statement and report matches; volume_detached
 // recomputes statuses as Cinder's _get_statuses_from_attachments does.
 import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
-import { dbNow, openDb, type Db } from '../../src/db/client.js';
+import { dbNow, type Db } from '../../src/db/client.js';
 import * as dbapi from '../../src/db/api.js';
 import type { volumes } from '../../src/db/schema.js';
-import { createDatabase, dropDatabase, mysqlConnectionUrl } from '../support/mariadb.js';
+import { DB_ENGINES, openFreshDb } from '../support/db.js';
 
-type Engine = 'sqlite' | 'mysql';
-const ENGINES: readonly Engine[] = ['sqlite', 'mysql'];
-
-/**
- * A fresh, migrated database on `engine`, and how to close and remove it: a SQLite file in a temp
- * dir, or a new `cinder_ts_unit_<hex>` database on the run's MariaDB server (test/support/mariadb.ts
- * finds it through CINDER_TS_MARIADB_SOCKET, else this machine's /run/mysqld/mysqld.sock, else
- * starts a private one).
- */
-async function freshDb(engine: Engine): Promise<{ db: Db; remove(): Promise<void> }> {
-  if (engine === 'sqlite') {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinder-ts-db-'));
-    const db = await openDb(`sqlite:///${dir}/cinder.sqlite`);
-    return {
-      db,
-      async remove() {
-        await db.close();
-        fs.rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  }
-  const name = createDatabase('cinder_ts_unit');
-  let db: Db;
-  try {
-    db = await openDb(mysqlConnectionUrl(name));
-  } catch (e) {
-    dropDatabase(name);
-    throw e;
-  }
-  return {
-    db,
-    async remove() {
-      await db.close();
-      dropDatabase(name);
-    },
-  };
-}
-
-describe.each(ENGINES)('%s', (engine) => {
+describe.each(DB_ENGINES)('%s', (engine) => {
   let db: Db;
 
   /** A fresh database for the enclosing suite. */
   function useFreshDb() {
-    let handle: Awaited<ReturnType<typeof freshDb>> | undefined;
+    let handle: Awaited<ReturnType<typeof openFreshDb>> | undefined;
     beforeAll(async () => {
-      handle = await freshDb(engine);
+      handle = await openFreshDb(engine);
       db = handle.db;
     });
     afterAll(async () => {

@@ -1,76 +1,27 @@
-// /v3/{project_id}/types/{type_id}/encryption on an in-memory SQLite, through the Fastify app: what
+// /v3/{project_id}/types/{type_id}/encryption on a test database, through the Fastify app: what
 // Cinder 21.3.1's VolumeTypeEncryptionController (cinder/api/contrib/volume_type_encryption.py)
 // answers, as its unit tests (cinder/tests/unit/api/contrib/test_volume_type_encryption.py) check
 // it and as the real controller answered the same requests on its own SQLite database.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pino from 'pino';
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/api/app.js';
-import type { Authenticator } from '../../src/api/auth.js';
-import { parseConfig } from '../../src/common/config.js';
-import { makeContext } from '../../src/common/context.js';
-import { openDb, type Db } from '../../src/db/client.js';
+import type { Db } from '../../src/db/client.js';
 import { isEncrypted, volumeTypeEncryptionGet } from '../../src/db/encryption.js';
-import type { VolumeApiSurface } from '../../src/volume-api/api.js';
-import { createDatabase, dbEngine, dropDatabase, mysqlConnectionUrl } from '../support/mariadb.js';
+import { appOnFreshDb, request, tokenAuthenticator } from '../support/api.js';
 
 const P = '0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a';
 
-const authenticator: Authenticator = {
-  strategy: 'keystone',
-  authenticate: (req) => {
-    const who = String(req.headers['x-auth-token'] ?? '');
-    const roles = who === 'admin' ? ['admin', 'member', 'reader'] : ['member', 'reader'];
-    return { ok: true, ctx: makeContext({ user_id: who, project_id: P, roles, is_admin: who === 'admin' }) };
-  },
-};
-const never = () => {
-  throw new Error('not reached');
-};
-const volumeApi = new Proxy({}, { get: () => never }) as unknown as VolumeApiSurface;
-
 let db: Db;
 let app: FastifyInstance;
-/** CINDER_TS_DB_ENGINE=mysql: a database of its own on the run's MariaDB. */
-let mysqlName: string | undefined;
-
+let close: () => Promise<void>;
+/** Tokens `admin` and `member` of project P; the database on CINDER_TS_DB_ENGINE's engine. */
 beforeAll(async () => {
-  if (dbEngine() === 'mysql') {
-    mysqlName = createDatabase('cinder_ts_unit');
-    db = await openDb(mysqlConnectionUrl(mysqlName));
-  } else db = await openDb('sqlite://');
-  app = buildApp({
-    volumeApi,
-    config: parseConfig('[DEFAULT]\nauth_strategy = keystone\n'),
-    logger: pino({ level: 'silent' }),
-    authenticator,
-    db,
-  });
+  ({ db, app, close } = await appOnFreshDb(tokenAuthenticator(P)));
 });
-afterAll(async () => {
-  await app.close();
-  await db.close();
-  if (mysqlName) dropDatabase(mysqlName);
-});
+afterAll(() => close());
 
-async function call(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown, token = 'admin') {
-  const headers: Record<string, string> = { host: 'localhost', 'x-auth-token': token };
-  let payload: string | undefined;
-  if (body !== undefined) {
-    headers['content-type'] = 'application/json';
-    payload = JSON.stringify(body);
-  }
-  const r = await app.inject({ method, url, headers, payload });
-  let json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-  try {
-    json = r.body ? JSON.parse(r.body) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: r.statusCode, json, body: r.body, headers: r.headers };
-}
+const call = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown, token = 'admin') => request(app, method, url, { body, token });
 
 const bad = (message: string) => ({ badRequest: { code: 400, message } });
 const notFound = (message: string) => ({ itemNotFound: { code: 404, message } });

@@ -8,30 +8,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { eq } from 'drizzle-orm';
 import { openDb, type Db } from '../../src/db/client.js';
 import * as dbapi from '../../src/db/api.js';
 import type { volumes } from '../../src/db/schema.js';
-import { parseConfig } from '../../src/common/config.js';
-import { InterProcessLock, LockManager } from '../../src/common/lock.js';
-import { createLvmDriver, type LVMVolumeDriver } from '../../src/drivers/lvm.js';
-import { VolumeManager } from '../../src/manager/manager.js';
-import { LogNotifier } from '../../src/manager/notifier.js';
+import type { LVMVolumeDriver } from '../../src/drivers/lvm.js';
+import type { VolumeManager } from '../../src/manager/manager.js';
 import { makeContext } from '../../src/common/context.js';
 import { FakeExecutor } from '../support/fake-executor.js';
+import { capturingLogger, lvmDriver, lvmManager } from '../support/lvm-manager.js';
 
-const cfg = parseConfig(`[DEFAULT]
-host = node1
-enabled_backends = lvm
-[lvm]
-volume_group = cinder-volumes
-volume_backend_name = lvm
-target_ip_address = 192.168.0.10
-lvm_type = default
-`);
-const backend = cfg.backends[0];
 const IQN = (id: string) => `iqn.2010-10.org.openstack:volume-${id}`;
 const CONNECTOR = { initiator: 'iqn.1994-05.com.redhat:compute1', host: 'compute1', ip: '192.168.0.20' };
 
@@ -48,31 +34,9 @@ beforeEach(async () => {
   db = await openDb(`sqlite:///${dir}/cinder.sqlite`);
   exec = new FakeExecutor();
   logLines = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l) logLines.push(JSON.parse(l));
-      cb();
-    },
-  });
-  const logger = pino({ level: 'debug' }, sink);
-  driver = await createLvmDriver({
-    backend,
-    defaults: { rtstool_path: 'cinder-rtstool' },
-    lockPath: path.join(dir, 'lock'),
-    executor: exec,
-    logger,
-    sleep: async () => {},
-    lock: new InterProcessLock(path.join(dir, 'lock')),
-  });
-  manager = new VolumeManager({
-    db,
-    driver,
-    locks: new LockManager(path.join(dir, 'state')),
-    notifier: new LogNotifier(logger, 'node1@lvm'),
-    logger,
-    host: 'node1@lvm',
-    pool: 'lvm',
-  });
+  const logger = capturingLogger(logLines);
+  driver = await lvmDriver(dir, exec, logger);
+  manager = lvmManager(dir, { db, driver }, logger);
   await manager.initHost();
 });
 afterEach(async () => {
@@ -357,13 +321,13 @@ describe('init_host', () => {
   it('a driver that fails to set up is retried reinit_driver_count times after 1, 2, 4 s; then it answers DriverNotInitialized', async () => {
     /** A new driver and manager on `ex`; each wait is recorded, then `onWait` runs. */
     const fresh = async (ex: FakeExecutor, onWait: (n: number) => void = () => {}) => {
-      const d = await createLvmDriver({ backend, defaults: { rtstool_path: 'cinder-rtstool' }, lockPath: path.join(dir, 'lock'), executor: ex, logger: pino({ level: 'silent' }), sleep: async () => {}, lock: new InterProcessLock(path.join(dir, 'lock')) });
+      const d = await lvmDriver(dir, ex);
       const waits: number[] = [];
       const sleep = async (ms: number) => {
         waits.push(ms);
         onWait(waits.length);
       };
-      const m = new VolumeManager({ db, driver: d, locks: new LockManager(path.join(dir, 'state')), notifier: new LogNotifier(pino({ level: 'silent' }), 'node1@lvm'), logger: pino({ level: 'silent' }), host: 'node1@lvm', pool: 'lvm', sleep });
+      const m = lvmManager(dir, { db, driver: d, sleep });
       return { d, m, waits };
     };
     const gone = new FakeExecutor();
@@ -431,15 +395,7 @@ describe('workers: cleanable work survives a crash (CleanableManager)', () => {
     (await dbapi.serviceReport(db, { host: 'node1@lvm', binary: 'cinder-volume', topic: 'cinder-volume', availability_zone: 'nova', rpc: '3.18', objects: '1.39' })).id;
   /** A second manager on the same DB and executor: what a restarted cinder-volume runs. */
   const restarted = async (serviceId: number | null) => {
-    const m = new VolumeManager({
-      db,
-      driver,
-      locks: new LockManager(path.join(dir, 'state')),
-      notifier: new LogNotifier(pino({ level: 'silent' }), 'node1@lvm'),
-      logger: pino({ level: 'silent' }),
-      host: 'node1@lvm',
-      pool: 'lvm',
-    });
+    const m = lvmManager(dir, { db, driver });
     m.serviceId = serviceId;
     await m.initHost();
     return m;

@@ -1,64 +1,29 @@
-// /v3/{project_id}/qos-specs on an in-memory SQLite, through the Fastify app: what Cinder 21.3.1's
+// /v3/{project_id}/qos-specs on a test database, through the Fastify app: what Cinder 21.3.1's
 // QoSSpecsController (cinder/api/contrib/qos_specs_manage.py) answers, as its unit tests
 // (cinder/tests/unit/api/contrib/test_qos_specs_manage.py, tests/unit/test_qos_specs.py) check it
 // and as the real controller answered the same requests on its own SQLite database (the status
 // codes and fault texts below are those answers).
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import pino from 'pino';
 import { eq, isNotNull } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/api/app.js';
-import type { Authenticator } from '../../src/api/auth.js';
-import { parseConfig } from '../../src/common/config.js';
-import { makeContext } from '../../src/common/context.js';
-import { openDb, type Db } from '../../src/db/client.js';
+import type { Db } from '../../src/db/client.js';
 import { qosSpecsGet } from '../../src/db/qos-specs.js';
-import type { VolumeApiSurface } from '../../src/volume-api/api.js';
-import { createDatabase, dbEngine, dropDatabase, mysqlConnectionUrl } from '../support/mariadb.js';
+import { appOnFreshDb, request, tokenAuthenticator } from '../support/api.js';
+import { dbEngine } from '../support/db.js';
 
 const P = '0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a';
 const BASE = `/v3/${P}/qos-specs`;
 const CONSUMER_TEXT =
   "Invalid qos specs: Valid consumer of QoS specs are: QoSConsumerValues(default=<class 'oslo_versionedobjects.fields.UnspecifiedDefault'>,nullable=False,valid_values=('back-end', 'front-end', 'both'))";
 
-/** Tokens `admin` and `member` of project P. */
-const authenticator: Authenticator = {
-  strategy: 'keystone',
-  authenticate: (req) => {
-    const who = String(req.headers['x-auth-token'] ?? '');
-    const roles = who === 'admin' ? ['admin', 'member', 'reader'] : ['member', 'reader'];
-    return { ok: true, ctx: makeContext({ user_id: who, project_id: P, roles, is_admin: who === 'admin' }) };
-  },
-};
-
-const never = () => {
-  throw new Error('not reached');
-};
-const volumeApi = new Proxy({}, { get: () => never }) as unknown as VolumeApiSurface;
-
 let db: Db;
 let app: FastifyInstance;
-/** CINDER_TS_DB_ENGINE=mysql: a database of its own on the run's MariaDB. */
-let mysqlName: string | undefined;
-
+let close: () => Promise<void>;
+/** Tokens `admin` and `member` of project P; the database on CINDER_TS_DB_ENGINE's engine. */
 beforeAll(async () => {
-  if (dbEngine() === 'mysql') {
-    mysqlName = createDatabase('cinder_ts_unit');
-    db = await openDb(mysqlConnectionUrl(mysqlName));
-  } else db = await openDb('sqlite://');
-  app = buildApp({
-    volumeApi,
-    config: parseConfig('[DEFAULT]\nauth_strategy = keystone\n'),
-    logger: pino({ level: 'silent' }),
-    authenticator,
-    db,
-  });
+  ({ db, app, close } = await appOnFreshDb(tokenAuthenticator(P)));
 });
-afterAll(async () => {
-  await app.close();
-  await db.close();
-  if (mysqlName) dropDatabase(mysqlName);
-});
+afterAll(() => close());
 beforeEach(async () => {
   await db.run(async (q) => {
     await q.update(db.t.volumeTypes).set({ qos_specs_id: null });
@@ -68,29 +33,7 @@ beforeEach(async () => {
   });
 });
 
-interface Answer {
-  status: number;
-  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-  headers: Record<string, unknown>;
-  body: string;
-}
-
-async function call(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown, token = 'admin'): Promise<Answer> {
-  const headers: Record<string, string> = { host: 'localhost', 'x-auth-token': token };
-  let payload: string | undefined;
-  if (body !== undefined) {
-    headers['content-type'] = 'application/json';
-    payload = JSON.stringify(body);
-  }
-  const r = await app.inject({ method, url, headers, payload });
-  let json: unknown;
-  try {
-    json = r.body ? JSON.parse(r.body) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: r.statusCode, json, headers: r.headers, body: r.body };
-}
+const call = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown, token = 'admin') => request(app, method, url, { body, token });
 
 const bad = (message: string) => ({ badRequest: { code: 400, message } });
 const notFound = (message: string) => ({ itemNotFound: { code: 404, message } });

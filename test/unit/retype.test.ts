@@ -10,15 +10,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/api/app.js';
-import type { Authenticator } from '../../src/api/auth.js';
-import { parseConfig } from '../../src/common/config.js';
 import { makeContext, type RequestContext } from '../../src/common/context.js';
 import { DriverNotInitialized, VolumeMigrationFailed } from '../../src/common/exceptions.js';
-import { InterProcessLock, LockManager } from '../../src/common/lock.js';
 import * as dbapi from '../../src/db/api.js';
 import { openDb, type Db } from '../../src/db/client.js';
 import { volumeTypeEncryptionCreate } from '../../src/db/encryption.js';
@@ -26,9 +21,8 @@ import { qosSpecsAssociate, qosSpecsCreate } from '../../src/db/qos-specs.js';
 import { volumeRetypeConditionalUpdate, volumeTypesDiff } from '../../src/db/retype.js';
 import { volumeTypeCreate } from '../../src/db/volume-types.js';
 import type { volumes } from '../../src/db/schema.js';
-import { createLvmDriver, type LVMVolumeDriver } from '../../src/drivers/lvm.js';
-import { VolumeManager } from '../../src/manager/manager.js';
-import { LogNotifier } from '../../src/manager/notifier.js';
+import type { LVMVolumeDriver } from '../../src/drivers/lvm.js';
+import type { VolumeManager } from '../../src/manager/manager.js';
 import type { RetypeHost } from '../../src/manager/retype.js';
 import type { Volume } from '../../src/objects/volume.js';
 import { buildRequest, type RpcClient, type Target } from '../../src/rpc/client.js';
@@ -38,7 +32,9 @@ import { SchedulerRpcApi } from '../../src/rpc/scheduler-rpcapi.js';
 import { VolumeRpcApi } from '../../src/rpc/volume-rpcapi.js';
 import { SchedulerManager } from '../../src/scheduler/manager.js';
 import { VolumeAPI } from '../../src/volume-api/api.js';
+import { testApp, tokenAuthenticator } from '../support/api.js';
 import { FakeExecutor } from '../support/fake-executor.js';
+import { capturingLogger, lvmDriver, lvmManager } from '../support/lvm-manager.js';
 import { createDatabase, dropDatabase, mysqlConnectionUrl } from '../support/mariadb.js';
 
 const P = '0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a';
@@ -60,14 +56,7 @@ let scheduler: SchedulerManager;
 const ctx = makeContext({ user_id: 'u1', project_id: P, roles: ['member', 'reader'] });
 
 /** The token is the role set: `member` of P, or `admin`. */
-const authenticator: Authenticator = {
-  strategy: 'keystone',
-  authenticate: (req) => {
-    const who = String(req.headers['x-auth-token'] ?? '');
-    const roles = who === 'admin' ? ['admin', 'member', 'reader'] : ['member', 'reader'];
-    return { ok: true, ctx: makeContext({ user_id: who, project_id: P, roles, is_admin: who === 'admin' }) };
-  },
-};
+const authenticator = tokenAuthenticator(P);
 
 /**
  * An RpcClient whose casts go through the wire codec (the request as oslo builds it, JSON, then
@@ -86,18 +75,12 @@ beforeEach(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinder-ts-retype-'));
   db = await openDb(`sqlite:///${dir}/cinder.sqlite`);
   logLines = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l) logLines.push(JSON.parse(l));
-      cb();
-    },
-  });
-  logger = pino({ level: 'debug' }, sink);
+  logger = capturingLogger(logLines);
   schedulerCasts = [];
   volumeCasts = [];
   const schedulerRpc = new SchedulerRpcApi(wireClient(schedulerCasts), { timeoutMs: 1000 });
   const volumeApi = new VolumeAPI({ db, rpc: {} as VolumeRpcApi, scheduler: schedulerRpc, logger });
-  app = buildApp({ volumeApi, config: parseConfig('[DEFAULT]\nauth_strategy = keystone\n'), logger: pino({ level: 'silent' }), authenticator });
+  app = testApp({ volumeApi, authenticator });
   const volumeRpc = new VolumeRpcApi(wireClient(volumeCasts), { timeoutMs: 1000 });
   scheduler = new SchedulerManager({
     db,
@@ -388,21 +371,10 @@ describe('volume-manager retype with the LVM driver (volume/manager.py retype, d
 
   beforeEach(async () => {
     exec = new FakeExecutor();
-    const cfg = parseConfig(`[DEFAULT]\nhost = node1\nenabled_backends = lvm\n[lvm]\nvolume_group = cinder-volumes\nvolume_backend_name = lvm\ntarget_ip_address = 192.168.0.10\nlvm_type = default\n`);
-    driver = await createLvmDriver({
-      backend: cfg.backends[0],
-      defaults: { rtstool_path: 'cinder-rtstool' },
-      lockPath: path.join(dir, 'lock'),
-      executor: exec,
-      logger,
-      sleep: async () => {},
-      lock: new InterProcessLock(path.join(dir, 'lock')),
-    });
+    driver = await lvmDriver(dir, exec, logger);
     published = 0;
     const capacity = { countAllocated() {}, add() {}, publishServiceCapabilities: async () => void published++ };
-    manager = new VolumeManager({
-      db, driver, locks: new LockManager(path.join(dir, 'state')), notifier: new LogNotifier(logger, HOST), logger, host: HOST, pool: 'lvm', capacity,
-    });
+    manager = lvmManager(dir, { db, driver, capacity }, logger);
     await manager.initHost();
   });
 

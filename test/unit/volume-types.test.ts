@@ -4,13 +4,10 @@
 // rows (soft-deleted with deleted = id), extra specs, default types, get_by_name_or_id,
 // get_default_volume_type.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { eq, ne } from 'drizzle-orm';
-import { openDb, type Db } from '../../src/db/client.js';
+import type { Db } from '../../src/db/client.js';
 import * as dbapi from '../../src/db/api.js';
-import * as vtdb from '../../src/db/volume-types.js';
+import * as vtdb from '../../src/db/api.js';
 import * as vt from '../../src/volume-api/volume-types.js';
 import {
   InvalidVolumeType,
@@ -25,10 +22,7 @@ import {
   VolumeTypeNotFound,
   VolumeTypeNotFoundByName,
 } from '../../src/common/exceptions.js';
-import { createDatabase, dropDatabase, mysqlConnectionUrl } from '../support/mariadb.js';
-
-type Engine = 'sqlite' | 'mysql';
-const ENGINES: readonly Engine[] = ['sqlite', 'mysql'];
+import { DB_ENGINES, openFreshDb } from '../support/db.js';
 
 const P = '0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a';
 const Q = '0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b';
@@ -36,40 +30,11 @@ const admin = { is_admin: true, project_id: P };
 const member = { is_admin: false, project_id: P };
 const otherMember = { is_admin: false, project_id: Q };
 
-async function freshDb(engine: Engine): Promise<{ db: Db; remove(): Promise<void> }> {
-  if (engine === 'sqlite') {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinder-ts-vt-'));
-    const db = await openDb(`sqlite:///${dir}/cinder.sqlite`);
-    return {
-      db,
-      async remove() {
-        await db.close();
-        fs.rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  }
-  const name = createDatabase('cinder_ts_unit');
+describe.each(DB_ENGINES)('%s', (engine) => {
   let db: Db;
-  try {
-    db = await openDb(mysqlConnectionUrl(name));
-  } catch (e) {
-    dropDatabase(name);
-    throw e;
-  }
-  return {
-    db,
-    async remove() {
-      await db.close();
-      dropDatabase(name);
-    },
-  };
-}
-
-describe.each(ENGINES)('%s', (engine) => {
-  let db: Db;
-  let handle: Awaited<ReturnType<typeof freshDb>>;
+  let handle: Awaited<ReturnType<typeof openFreshDb>>;
   beforeAll(async () => {
-    handle = await freshDb(engine);
+    handle = await openFreshDb(engine);
     db = handle.db;
   });
   afterAll(async () => {
@@ -112,7 +77,7 @@ describe.each(ENGINES)('%s', (engine) => {
       const t = await vtdb.volumeTypeCreate(db, { name: 'a', description: 'keep' });
       await vtdb.volumeTypeCreate(db, { name: 'b' });
       await vtdb.volumeTypeUpdate(db, t.id, { name: null, description: null, is_public: false });
-      const u = (await vtdb.volumeTypeRecordGet(db, t.id))!;
+      const u = (await vtdb.volumeTypeGet(db, t.id))!;
       expect(u).toMatchObject({ name: 'a', description: 'keep', is_public: false });
       expect(u.updated_at).not.toBeNull();
       await expect(vtdb.volumeTypeUpdate(db, t.id, { name: 'b' })).rejects.toThrow(VolumeTypeExists);
@@ -141,7 +106,7 @@ describe.each(ENGINES)('%s', (engine) => {
       await db.run((q) => q.insert(db.t.encryption).values({ encryption_id: 'e1', volume_type_id: t.id, cipher: 'aes', deleted: false }));
       const res = await vtdb.volumeTypeDestroy(db, t.id);
       expect(res.deleted).toBe(true);
-      expect(await vtdb.volumeTypeRecordGet(db, t.id)).toBeNull();
+      expect(await vtdb.volumeTypeGet(db, t.id)).toBeNull();
       // a volume keeps reading its type (inactive)
       expect((await vtdb.volumeTypeGet(db, t.id, { inactive: true }))?.deleted).toBe(true);
       const specs = await db.run((q) => q.select().from(db.t.volumeTypeExtraSpecs).where(eq(db.t.volumeTypeExtraSpecs.volume_type_id, t.id)));

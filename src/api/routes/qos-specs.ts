@@ -5,7 +5,7 @@
 // The controller's QoSSpecs notifications (rpc.get_notifier('QoSSpecs')) are not emitted: this port
 // has no notification bus, only the volume usage log lines of src/manager/notifier.ts.
 import type { FastifyInstance } from 'fastify';
-import { InvalidVolumeType, QoSSpecsAssociateFailed, QoSSpecsCreateFailed, QoSSpecsDisassociateFailed, QoSSpecsExists, InvalidQoSSpecs, QoSSpecsInUse, QoSSpecsUpdateFailed, CinderException, NotFound } from '../../common/exceptions.js';
+import { InvalidVolumeType, QoSSpecsAssociateFailed, QoSSpecsCreateFailed, QoSSpecsDisassociateFailed, QoSSpecsExists, InvalidQoSSpecs, QoSSpecsInUse, QoSSpecsUpdateFailed, CinderException, NotFound, InvalidParameterValue } from '../../common/exceptions.js';
 import { authorize } from '../../common/policy.js';
 import type { Db } from '../../db/client.js';
 import type { Volume } from '../../objects/volume.js';
@@ -23,7 +23,7 @@ import {
   type QosSpecs,
 } from '../../volume-api/qos-specs.js';
 import { HttpFault } from '../faults.js';
-import { compile, InvalidParameterValue } from '../jsonschema.js';
+import { compile } from '../jsonschema.js';
 import { lastParam, paginationParams, queryPairs, sortParams } from '../pagination.js';
 import { runResource, viewRequest, type Controller, type ResourceCall, type ResourceMethod } from '../pipeline.js';
 import { boolFromString, isValidBoolStr, pyStr, pyStrip } from '../python.js';

@@ -2,10 +2,10 @@
 // views/scheduler_stats.py) and GET /v3/{project_id}/capabilities/{host}
 // (api/contrib/capabilities.py, views/capabilities.py): what the scheduler and a backend report.
 import type { FastifyInstance } from 'fastify';
+import { InvalidParameterValue } from '../../common/exceptions.js';
 import { authorize } from '../../common/policy.js';
 import type { AdminApiSurface, VolumeApiSurface } from '../../volume-api/api.js';
 import { HttpFault } from '../faults.js';
-import { InvalidParameterValue } from '../jsonschema.js';
 import { MV } from '../microversion.js';
 import { lastParam, popParam, queryPairs } from '../pagination.js';
 import { runResource, type ResourceMethod } from '../pipeline.js';

@@ -2,7 +2,7 @@
 // (cinder/api/v3/volumes.py on top of cinder/api/v2/volumes.py).
 import { lastParam, paginationParams, popParam, queryPairs, sortParams, type QueryPairs } from '../pagination.js';
 import type { FastifyInstance } from 'fastify';
-import { InvalidInput, NotFound } from '../../common/exceptions.js';
+import { BackupNotFound, GroupNotFound, InvalidInput, InvalidParameterValue, SnapshotNotFound } from '../../common/exceptions.js';
 import { authorize } from '../../common/policy.js';
 import type { CreateVolumeRequest, VolumeApiSurface } from '../../volume-api/api.js';
 import { HttpFault, PyTypeError, ValidationFailed } from '../faults.js';
@@ -25,20 +25,6 @@ import { createVolumeSchemas, schedulerHintsSchema, type CreateVolumeBody } from
 import { collectionLinks, volumeDetail, volumeSummary } from '../views.js';
 
 /** [DEFAULT] osapi_max_limit */
-
-// Cinder exceptions the create controller can raise for things this port does not have.
-class SnapshotNotFound extends NotFound {
-  static override template = 'Snapshot %(snapshot_id)s could not be found.';
-}
-class GroupNotFound extends NotFound {
-  static override template = 'Group %(group_id)s could not be found.';
-}
-class BackupNotFound extends NotFound {
-  static override template = 'Backup %(backup_id)s could not be found.';
-}
-class InvalidParameterValue extends InvalidInput {
-  static override template = '%(err)s';
-}
 
 /** utils.get_bool_param(name, params): default False; 400 for a value that is no boolean string. */
 function getBoolParam(value: unknown, name: string, present: boolean): boolean {
