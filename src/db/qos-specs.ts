@@ -3,6 +3,7 @@
 // its keys (the consumer among them) are rows whose specs_id is the root's id. Reads skip deleted
 // roots; a root's children are read whatever their state and the deleted ones left out
 // (_dict_with_children_specs), as the `specs` relationship loads them.
+import { liveTypeId } from './type-access.js';
 import { and, eq, inArray, or, sql, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import { randomUUID } from 'node:crypto';
@@ -269,21 +270,11 @@ export function qosSpecsAssociationsGet(db: Db, id: string): Promise<VolumeType[
   });
 }
 
-async function liveTypeOrThrow(q: Q, t: Tables, typeId: string): Promise<void> {
-  const vt = t.volumeTypes;
-  const [row] = await q
-    .select({ id: vt.id })
-    .from(vt)
-    .where(and(eq(vt.id, typeId), eq(vt.deleted, false)))
-    .limit(1);
-  if (!row) throw new VolumeTypeNotFound({ volume_type_id: typeId });
-}
-
 /** qos_specs_associate (volume_type_qos_associate): VolumeTypeNotFound for an unknown type. */
 export function qosSpecsAssociate(db: Db, id: string, typeId: string): Promise<void> {
   const vt = db.t.volumeTypes;
   return db.tx(async (q) => {
-    await liveTypeOrThrow(q, db.t, typeId);
+    await liveTypeId(q, db.t, typeId);
     await q.update(vt).set({ qos_specs_id: id, updated_at: dbNow() }).where(eq(vt.id, typeId));
   });
 }
@@ -292,7 +283,7 @@ export function qosSpecsAssociate(db: Db, id: string, typeId: string): Promise<v
 export function qosSpecsDisassociate(db: Db, id: string, typeId: string): Promise<void> {
   const vt = db.t.volumeTypes;
   return db.tx(async (q) => {
-    await liveTypeOrThrow(q, db.t, typeId);
+    await liveTypeId(q, db.t, typeId);
     await q
       .update(vt)
       .set({ qos_specs_id: null, updated_at: dbNow() })

@@ -23,7 +23,7 @@ export interface TypeAccess {
 }
 
 /** _volume_type_get_id_from_volume_type: the live type's id, or VolumeTypeNotFound. */
-async function liveTypeId(q: Q, t: Tables, typeId: string): Promise<string> {
+export async function liveTypeId(q: Q, t: Tables, typeId: string): Promise<string> {
   const { volumeTypes: vt } = t;
   const [row] = await q
     .select({ id: vt.id })

@@ -4,14 +4,10 @@
 // (volume/flows/manager/create_volume.py OnFailureRescheduleTask), and delete_volume.
 import { adminContext, type RequestContext } from '../common/context.js';
 import { DriverNotInitialized, VolumeAttached, VolumeIsBusy } from '../common/exceptions.js';
-import type { Logger } from '../common/log.js';
-import type { Db } from '../db/client.js';
 import { dbNow } from '../db/client.js';
 import * as dbapi from '../db/api.js';
-import type { VolumeDriver } from '../drivers/driver.js';
 import type { Volume } from '../objects/volume.js';
-import type { VolumeLocks, VolumeManagerDeps } from './manager.js';
-import type { Notifier } from './notifier.js';
+import type { VolumeManagerDeps } from './manager.js';
 import { errText, requireDriverInitialized } from './utils.js';
 
 /** What the scheduler passed along with a create (create_volume's request_spec, filter_properties, allow_reschedule). */
@@ -21,24 +17,14 @@ export interface CreateRequest {
   allowReschedule?: boolean;
 }
 
-export interface LifecycleDeps {
-  db: Db;
-  driver: VolumeDriver;
-  locks: VolumeLocks;
-  notifier: Notifier;
-  logger: Logger;
-  /** hostname@backend (self.host). */
-  host: string;
-  /** The pool part of volume.host. */
-  pool: string;
+/** The manager's own deps (manager.ts), with the defaults filled in, and its service identity. */
+export type LifecycleDeps = Pick<VolumeManagerDeps, 'db' | 'driver' | 'locks' | 'notifier' | 'logger' | 'host' | 'pool' | 'capacity' | 'reschedule'> & {
   reinitDriverCount: number;
   sleep: (ms: number) => Promise<void>;
-  capacity: VolumeManagerDeps['capacity'];
-  reschedule: VolumeManagerDeps['reschedule'];
   /** self.service_id and self.service_uuid, read when used: the service sets them as it reports. */
   readonly serviceId: number | null;
   readonly serviceUuid: string | null;
-}
+};
 
 /**
  * init_host: set the driver up, re-export in-use volumes (an in-use volume whose export fails

@@ -7,15 +7,12 @@
 // Quotas are not implemented in this port: there are no reservations to commit or roll back.
 import type { RequestContext } from '../common/context.js';
 import { DriverNotInitialized, InvalidVolume, VolumeMigrationFailed } from '../common/exceptions.js';
-import type { Logger } from '../common/log.js';
-import type { Db } from '../db/client.js';
 import * as dbapi from '../db/api.js';
 import { volumeTypesDiff, type TypesDiff } from '../db/retype.js';
 import { volumeTypeGet } from '../db/volume-types.js';
-import type { ModelUpdate, VolumeDriver } from '../drivers/driver.js';
+import type { ModelUpdate } from '../drivers/driver.js';
 import { isBooleanSpec, type Volume } from '../objects/volume.js';
-import type { VolumeLocks } from './manager.js';
-import type { Notifier } from './notifier.js';
+import type { VolumeManagerDeps } from './manager.js';
 
 /** The `host` argument: the backend the scheduler chose (volume/rpcapi.py retype's backend_p). */
 export interface RetypeHost {
@@ -25,18 +22,11 @@ export interface RetypeHost {
   [k: string]: unknown;
 }
 
-export interface RetypeDeps {
-  db: Db;
-  driver: VolumeDriver;
-  locks: VolumeLocks;
-  notifier: Notifier;
-  logger: Logger;
-  /** The driver's host, `host@backend` (self.driver.host). */
-  host: string;
-  /** self.driver.cluster_name: no clusters in this port. */
+/** The manager's deps (manager.ts) retype uses; `cluster` is self.driver.cluster_name (none here). */
+export type RetypeDeps = Pick<VolumeManagerDeps, 'db' | 'driver' | 'locks' | 'notifier' | 'logger' | 'host'> & {
   cluster?: string | null;
-  capacity?: { publishServiceCapabilities(ctx: RequestContext): Promise<void> };
-}
+  capacity?: Pick<NonNullable<VolumeManagerDeps['capacity']>, 'publishServiceCapabilities'>;
+};
 
 /** volume_utils.hosts_are_equivalent: the same backend, pools aside (None only equals None). */
 function hostsAreEquivalent(h1: string | null | undefined, h2: string | null | undefined): boolean {

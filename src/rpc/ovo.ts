@@ -148,21 +148,21 @@ export function fromOvoDatetime(v: unknown): string | null {
 // ---------------------------------------------------------------------------------------------
 // Field lists (Python's field order, as seen in the fixtures)
 
-const VOLUME_SCALARS_HEAD = [
+export const VOLUME_SCALARS_HEAD = [
   'id', '_name_id', 'ec2_id', 'user_id', 'project_id', 'use_quota', 'snapshot_id', 'cluster_name', 'host', 'size',
   'availability_zone', 'status', 'attach_status', 'migration_status', 'scheduled_at', 'launched_at', 'terminated_at',
   'display_name', 'display_description', 'provider_id', 'provider_location', 'provider_auth', 'provider_geometry',
   'volume_type_id', 'source_volid', 'encryption_key_id', 'consistencygroup_id', 'group_id', 'deleted', 'bootable',
   'multiattach', 'replication_status', 'replication_extended_status', 'replication_driver_data', 'previous_status',
 ] as const;
-const VOLUME_SCALARS_TAIL = ['service_uuid', 'shared_targets', 'created_at', 'updated_at', 'deleted_at'] as const;
+export const VOLUME_SCALARS_TAIL = ['service_uuid', 'shared_targets', 'created_at', 'updated_at', 'deleted_at'] as const;
 const VOLUME_DATETIMES = new Set(['scheduled_at', 'launched_at', 'terminated_at', 'created_at', 'updated_at', 'deleted_at']);
 /** Python defaults for fields a partial primitive leaves out (it would lazy-load them instead). */
 const VOLUME_DEFAULTS: Record<string, unknown> = {
   use_quota: true, deleted: false, bootable: false, multiattach: false, shared_targets: true,
 };
 
-const ATTACHMENT_FIELDS = [
+export const ATTACHMENT_FIELDS = [
   'id', 'volume_id', 'instance_uuid', 'attached_host', 'mountpoint', 'attach_time', 'detach_time', 'attach_status',
   'attach_mode', 'connection_info', 'connector', 'created_at', 'updated_at', 'deleted_at', 'deleted',
 ] as const;

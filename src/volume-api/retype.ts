@@ -12,7 +12,7 @@ import * as dbapi from '../db/api.js';
 import { volumeRetypeConditionalUpdate } from '../db/retype.js';
 import { volumeTypeGet } from '../db/volume-types.js';
 import type { Volume, VolumeAttachment, VolumeTypeData } from '../objects/volume.js';
-import { fromOvoDatetime } from '../rpc/ovo.js';
+import { ATTACHMENT_FIELDS, VOLUME_SCALARS_HEAD, VOLUME_SCALARS_TAIL, fromOvoDatetime } from '../rpc/ovo.js';
 import type { SchedulerRpcApi } from '../rpc/scheduler-rpcapi.js';
 import { getByNameOrId, provisionFilterOnSize } from './volume-types.js';
 
@@ -33,20 +33,9 @@ export const RETYPE_REFUSED =
 
 // ---------------------------------------------------------------------------------------------
 // jsonutils.to_primitive of the objects in the request spec: plain dicts (every set field, then the
-// Volume's extra fields), datetimes as timeutils.PERFECT_TIME_FORMAT.
+// Volume's extra fields, in the objects' field order, src/rpc/ovo.ts), datetimes as
+// timeutils.PERFECT_TIME_FORMAT.
 
-const VOLUME_SCALARS = [
-  'id', '_name_id', 'ec2_id', 'user_id', 'project_id', 'use_quota', 'snapshot_id', 'cluster_name', 'host', 'size',
-  'availability_zone', 'status', 'attach_status', 'migration_status', 'scheduled_at', 'launched_at', 'terminated_at',
-  'display_name', 'display_description', 'provider_id', 'provider_location', 'provider_auth', 'provider_geometry',
-  'volume_type_id', 'source_volid', 'encryption_key_id', 'consistencygroup_id', 'group_id', 'deleted', 'bootable',
-  'multiattach', 'replication_status', 'replication_extended_status', 'replication_driver_data', 'previous_status',
-] as const;
-const VOLUME_TAIL = ['service_uuid', 'shared_targets', 'created_at', 'updated_at', 'deleted_at'] as const;
-const ATTACHMENT_FIELDS = [
-  'id', 'volume_id', 'instance_uuid', 'attached_host', 'mountpoint', 'attach_time', 'detach_time', 'attach_status',
-  'attach_mode', 'connection_info', 'connector', 'created_at', 'updated_at', 'deleted_at', 'deleted',
-] as const;
 const TYPE_FIELDS = ['id', 'name', 'description', 'is_public', 'projects', 'extra_specs', 'qos_specs_id', 'created_at', 'updated_at', 'deleted_at', 'deleted'] as const;
 const DATETIMES = new Set(['scheduled_at', 'launched_at', 'terminated_at', 'created_at', 'updated_at', 'deleted_at', 'attach_time', 'detach_time']);
 
@@ -77,12 +66,12 @@ function attachmentToDict(a: VolumeAttachment): Record<string, unknown> {
 export function volumeToDict(volume: Volume, isAdmin: boolean): Record<string, unknown> {
   const src = volume as unknown as Record<string, unknown>;
   const defaults = { use_quota: true, deleted: false, bootable: false, multiattach: false, shared_targets: true };
-  const out = fieldsOf(src, VOLUME_SCALARS, defaults);
+  const out = fieldsOf(src, VOLUME_SCALARS_HEAD, defaults);
   out.metadata = { ...volume.metadata };
   if (isAdmin) out.admin_metadata = { ...volume.admin_metadata };
   if (volume.volume_type !== undefined) out.volume_type = volume.volume_type ? volumeTypeToDict(volume.volume_type) : null;
   out.volume_attachment = volume.volume_attachment.map(attachmentToDict);
-  Object.assign(out, fieldsOf(src, VOLUME_TAIL, defaults));
+  Object.assign(out, fieldsOf(src, VOLUME_SCALARS_TAIL, defaults));
   const nameId = volume._name_id || volume.id;
   const kv = (md: Record<string, string>) => Object.entries(md).map(([key, value]) => ({ key, value }));
   Object.assign(out, {
