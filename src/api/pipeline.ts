@@ -254,6 +254,29 @@ export type ResourceMethod =
 /** project_id in URLs must match [DEFAULT] project_id_regex (default [0-9a-f\-]+) or no route matches. */
 const PROJECT_ID_RE = /^[0-9a-f-]+$/;
 
+type RouteParams = Record<string, string | undefined>;
+
+/**
+ * The routes of one resource, each under `/v3/{project_id}/<base>` and `/v3/<base>` (Cinder's
+ * APIRouter maps both) and run through runResource; `params` picks the controller's arguments from
+ * the path (default: `id` when the path has one).
+ */
+export function resourceRoutes(
+  app: FastifyInstance,
+  base: string,
+  params: (p: RouteParams) => Record<string, string> = (p): Record<string, string> => (p.id !== undefined ? { id: p.id } : {}),
+): (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, rm: ResourceMethod) => void {
+  return (method, path, rm) => {
+    for (const prefix of ['/v3/:project_id', '/v3']) {
+      app.route<{ Params: RouteParams }>({
+        method,
+        url: `${prefix}${base}${path}`,
+        handler: (req, reply) => runResource(req, reply, rm, params(req.params), prefix === '/v3' ? undefined : req.params.project_id),
+      });
+    }
+  };
+}
+
 /** Run wsgi.Resource for a matched route. `projectId` is the URL segment, if the route has one. */
 export async function runResource(
   req: FastifyRequest,

@@ -10,7 +10,7 @@ import type { Connector } from '../../objects/volume.js';
 import type { AttachmentApiSurface, VolumeApiSurface } from '../../volume-api/api.js';
 import { HttpFault, PyTypeError, firstLine } from '../faults.js';
 import { MV } from '../microversion.js';
-import { runResource, type ActionEntry, type Controller, type ResourceCall, type ResourceMethod } from '../pipeline.js';
+import { resourceRoutes, type ActionEntry, type Controller, type ResourceCall, type ResourceMethod } from '../pipeline.js';
 import {
   attachmentCreateSchemas,
   attachmentUpdateSchema,
@@ -197,23 +197,13 @@ export function registerAttachmentRoutes(app: FastifyInstance, api: VolumeApiSur
     action: { kind: 'action', actions },
   } satisfies Record<string, ResourceMethod>;
 
-  type P = { Params: { project_id?: string; id?: string } };
-  for (const prefix of ['/v3/:project_id', '/v3']) {
-    const project = (p: P['Params']) => (prefix === '/v3' ? undefined : p.project_id);
-    const params = (p: P['Params']): Record<string, string> => (p.id !== undefined ? { id: p.id } : {});
-    const on = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, rm: ResourceMethod) =>
-      app.route<P>({
-        method,
-        url: `${prefix}/attachments${path}`,
-        handler: (req, reply) => runResource(req, reply, rm, params(req.params), project(req.params)),
-      });
-    on('GET', '', m.index);
-    on('POST', '', m.create);
-    on('GET', '/detail', m.detail);
-    on('GET', '/summary', m.summary);
-    on('GET', '/:id', m.show);
-    on('PUT', '/:id', m.update);
-    on('DELETE', '/:id', m.remove);
-    on('POST', '/:id/action', m.action);
-  }
+  const on = resourceRoutes(app, '/attachments');
+  on('GET', '', m.index);
+  on('POST', '', m.create);
+  on('GET', '/detail', m.detail);
+  on('GET', '/summary', m.summary);
+  on('GET', '/:id', m.show);
+  on('PUT', '/:id', m.update);
+  on('DELETE', '/:id', m.remove);
+  on('POST', '/:id/action', m.action);
 }

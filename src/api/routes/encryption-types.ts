@@ -20,7 +20,7 @@ import {
 import { getVolumeType } from '../../volume-api/volume-types.js';
 import { HttpFault } from '../faults.js';
 import { compile } from '../jsonschema.js';
-import { runResource, type Controller, type ResourceMethod } from '../pipeline.js';
+import { resourceRoutes, type Controller, type ResourceMethod } from '../pipeline.js';
 import { DB_MAX_INT, validateBody } from '../schemas.js';
 import { apiDateTime } from '../views.js';
 
@@ -176,22 +176,12 @@ export function registerEncryptionTypeRoutes(app: FastifyInstance, db: Db): void
   } satisfies Record<string, ResourceMethod>;
 
   // The same parameter names as the /types routes (src/api/routes/types.ts): `id` is the type.
-  type P = { Params: { project_id?: string; id: string; key?: string } };
-  for (const prefix of ['/v3/:project_id', '/v3']) {
-    const project = (p: P['Params']) => (prefix === '/v3' ? undefined : p.project_id);
-    const params = (p: P['Params']): Record<string, string> => ({ type_id: p.id, ...(p.key !== undefined ? { key: p.key } : {}) });
-    const on = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, rm: ResourceMethod) =>
-      app.route<P>({
-        method,
-        url: `${prefix}/types/:id/encryption${path}`,
-        handler: (req, reply) => runResource(req, reply, rm, params(req.params), project(req.params)),
-      });
-    on('GET', '', m.index);
-    on('POST', '', m.create);
-    on('GET', '/new', m.absent);
-    on('GET', '/:key', m.show);
-    on('PUT', '/:key', m.update);
-    on('DELETE', '/:key', m.remove);
-    on('GET', '/:key/edit', m.absent);
-  }
+  const on = resourceRoutes(app, '/types/:id/encryption', (p) => ({ type_id: p.id!, ...(p.key !== undefined ? { key: p.key } : {}) }));
+  on('GET', '', m.index);
+  on('POST', '', m.create);
+  on('GET', '/new', m.absent);
+  on('GET', '/:key', m.show);
+  on('PUT', '/:key', m.update);
+  on('DELETE', '/:key', m.remove);
+  on('GET', '/:key/edit', m.absent);
 }

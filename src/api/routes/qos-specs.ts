@@ -25,7 +25,7 @@ import {
 import { HttpFault } from '../faults.js';
 import { compile } from '../jsonschema.js';
 import { lastParam, paginationParams, queryPairs, sortParams } from '../pagination.js';
-import { runResource, viewRequest, type Controller, type ResourceCall, type ResourceMethod } from '../pipeline.js';
+import { resourceRoutes, viewRequest, type Controller, type ResourceCall, type ResourceMethod } from '../pipeline.js';
 import { boolFromString, isValidBoolStr, pyStr, pyStrip } from '../python.js';
 import { rejectStrayTypeKey, validateBody } from '../schemas.js';
 import { collectionLinks, removeVersionFromHref, type ViewRequest } from '../views.js';
@@ -292,27 +292,17 @@ export function registerQosSpecsRoutes(app: FastifyInstance, db: Db): void {
     absent: { kind: 'absent' },
   } satisfies Record<string, ResourceMethod>;
 
-  type P = { Params: { project_id?: string; id?: string } };
-  for (const prefix of ['/v3/:project_id', '/v3']) {
-    const project = (p: P['Params']) => (prefix === '/v3' ? undefined : p.project_id);
-    const params = (p: P['Params']): Record<string, string> => (p.id !== undefined ? { id: p.id } : {});
-    const on = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, rm: ResourceMethod) =>
-      app.route<P>({
-        method,
-        url: `${prefix}/qos-specs${path}`,
-        handler: (req, reply) => runResource(req, reply, rm, params(req.params), project(req.params)),
-      });
-    on('GET', '', m.index);
-    on('POST', '', m.create);
-    on('GET', '/new', m.absent);
-    on('GET', '/:id', m.show);
-    on('PUT', '/:id', m.update);
-    on('DELETE', '/:id', m.remove);
-    on('GET', '/:id/edit', m.absent);
-    on('PUT', '/:id/delete_keys', m.deleteKeys);
-    on('GET', '/:id/associations', m.associations);
-    on('GET', '/:id/associate', m.associate);
-    on('GET', '/:id/disassociate', m.disassociate);
-    on('GET', '/:id/disassociate_all', m.disassociateAll);
-  }
+  const on = resourceRoutes(app, '/qos-specs');
+  on('GET', '', m.index);
+  on('POST', '', m.create);
+  on('GET', '/new', m.absent);
+  on('GET', '/:id', m.show);
+  on('PUT', '/:id', m.update);
+  on('DELETE', '/:id', m.remove);
+  on('GET', '/:id/edit', m.absent);
+  on('PUT', '/:id/delete_keys', m.deleteKeys);
+  on('GET', '/:id/associations', m.associations);
+  on('GET', '/:id/associate', m.associate);
+  on('GET', '/:id/disassociate', m.disassociate);
+  on('GET', '/:id/disassociate_all', m.disassociateAll);
 }
