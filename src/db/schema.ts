@@ -111,6 +111,12 @@ export const services = sqliteTable('services', {
   rpc_current_version: text('rpc_current_version'),
   object_current_version: text('object_current_version'),
   cluster_name: text('cluster_name'),
+  disabled_reason: text('disabled_reason'),
+  /** When an operator last enabled/disabled it (os-services); updated_at is the heartbeat. */
+  modified_at: text('modified_at'),
+  replication_status: text('replication_status').default('not-capable'),
+  active_backend_id: text('active_backend_id'),
+  frozen: integer('frozen', { mode: 'boolean' }).default(false),
 });
 
 /**
@@ -217,6 +223,113 @@ export const encryption = sqliteTable('encryption', {
   volume_type_id: text('volume_type_id').notNull(),
 });
 
+// ---- quotas (cinder/quota.py's DbQuotaDriver), transfers and user messages (models.py) -----------
+
+/** A project's quota override; hard_limit NULL is unlimited, as -1. */
+export const quotas = sqliteTable('quotas', {
+  ...base,
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  project_id: text('project_id'),
+  resource: text('resource').notNull(),
+  hard_limit: integer('hard_limit'),
+  allocated: integer('allocated').default(0),
+});
+
+/** Quota class limits; the 'default' class's rows are made by the migration that adds the table. */
+export const quotaClasses = sqliteTable(
+  'quota_classes',
+  {
+    ...base,
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    class_name: text('class_name'),
+    resource: text('resource'),
+    hard_limit: integer('hard_limit'),
+  },
+  (t) => [index('quota_classes_class_name_idx').on(t.class_name)],
+);
+
+/** A project's usage of a resource; race_preventer makes a concurrent first insert fail (NULL once deleted). */
+export const quotaUsages = sqliteTable(
+  'quota_usages',
+  {
+    ...base,
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    project_id: text('project_id'),
+    resource: text('resource'),
+    in_use: integer('in_use').notNull(),
+    reserved: integer('reserved').notNull(),
+    until_refresh: integer('until_refresh'),
+    race_preventer: integer('race_preventer', { mode: 'boolean' }).default(true),
+  },
+  (t) => [
+    index('quota_usage_project_resource_idx').on(t.project_id, t.resource),
+    index('quota_usages_project_id_idx').on(t.project_id),
+    unique('quota_usages_project_id_resource_race_preventer_key').on(t.project_id, t.resource, t.race_preventer),
+  ],
+);
+
+export const reservations = sqliteTable(
+  'reservations',
+  {
+    ...base,
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    uuid: text('uuid').notNull(),
+    usage_id: integer('usage_id').references(() => quotaUsages.id),
+    allocated_id: integer('allocated_id').references(() => quotas.id),
+    project_id: text('project_id'),
+    resource: text('resource'),
+    delta: integer('delta').notNull(),
+    expire: text('expire'),
+  },
+  (t) => [
+    index('reservations_deleted_expire_idx').on(t.deleted, t.expire),
+    index('reservations_deleted_uuid_idx').on(t.deleted, t.uuid),
+    index('reservations_usage_id_idx').on(t.usage_id),
+    index('reservations_allocated_id_idx').on(t.allocated_id),
+    index('reservations_project_id_idx').on(t.project_id),
+  ],
+);
+
+/** Volume transfer requests (os-volume-transfer, 3.55 volume-transfers). */
+export const transfers = sqliteTable(
+  'transfers',
+  {
+    ...base,
+    id: text('id').primaryKey(),
+    volume_id: text('volume_id')
+      .notNull()
+      .references(() => volumes.id),
+    display_name: text('display_name'),
+    salt: text('salt'),
+    crypt_hash: text('crypt_hash'),
+    expires_at: text('expires_at'),
+    no_snapshots: integer('no_snapshots', { mode: 'boolean' }).default(false),
+    source_project_id: text('source_project_id'),
+    destination_project_id: text('destination_project_id'),
+    accepted: integer('accepted', { mode: 'boolean' }).default(false),
+  },
+  (t) => [index('transfers_volume_id_idx').on(t.volume_id)],
+);
+
+/** User messages (/messages): what went wrong for a user, by event, action and detail ids. */
+export const messages = sqliteTable(
+  'messages',
+  {
+    ...base,
+    id: text('id').primaryKey(),
+    project_id: text('project_id').notNull(),
+    message_level: text('message_level').notNull(),
+    request_id: text('request_id'),
+    resource_type: text('resource_type'),
+    resource_uuid: text('resource_uuid'),
+    event_id: text('event_id').notNull(),
+    detail_id: text('detail_id'),
+    action_id: text('action_id'),
+    expires_at: text('expires_at'),
+  },
+  (t) => [index('messages_expires_at_idx').on(t.expires_at)],
+);
+
 export type VolumeRow = typeof volumes.$inferSelect;
 export type NewVolumeRow = typeof volumes.$inferInsert;
 export type AttachmentRow = typeof volumeAttachment.$inferSelect;
@@ -226,3 +339,8 @@ export type MetadataRow = typeof volumeMetadata.$inferSelect;
 export type VolumeTypeRow = typeof volumeTypes.$inferSelect;
 export type QosSpecRow = typeof qualityOfServiceSpecs.$inferSelect;
 export type EncryptionRow = typeof encryption.$inferSelect;
+export type ServiceRow = typeof services.$inferSelect;
+export type QuotaUsageRow = typeof quotaUsages.$inferSelect;
+export type ReservationRow = typeof reservations.$inferSelect;
+export type TransferRow = typeof transfers.$inferSelect;
+export type MessageRow = typeof messages.$inferSelect;

@@ -28,8 +28,9 @@ function manage(connection: string, ...args: string[]) {
 }
 
 const TABLES = [
-  'default_volume_types', 'encryption', 'quality_of_service_specs', 'services', 'volume_admin_metadata', 'volume_attachment',
-  'volume_metadata', 'volume_type_extra_specs', 'volume_type_projects', 'volume_types', 'volumes', 'workers',
+  'default_volume_types', 'encryption', 'messages', 'quality_of_service_specs', 'quota_classes', 'quota_usages', 'quotas',
+  'reservations', 'services', 'transfers', 'volume_admin_metadata', 'volume_attachment', 'volume_metadata',
+  'volume_type_extra_specs', 'volume_type_projects', 'volume_types', 'volumes', 'workers',
 ];
 
 function tables(): string[] {
@@ -50,6 +51,15 @@ describe(`db sync (${testDb.engine})`, () => {
     // The default type, as Cinder's initial migration creates it.
     expect(testDb.sql('SELECT name, description, is_public, deleted FROM volume_types')).toEqual([
       { name: '__DEFAULT__', description: 'Default Volume Type', is_public: 1, deleted: 0 },
+    ]);
+    // The 'default' quota class, as Cinder's initial migration fills it from the quota_* defaults.
+    expect(testDb.sql("SELECT resource, hard_limit FROM quota_classes WHERE class_name = 'default' ORDER BY id")).toEqual([
+      { resource: 'volumes', hard_limit: 10 },
+      { resource: 'snapshots', hard_limit: 10 },
+      { resource: 'gigabytes', hard_limit: 1000 },
+      { resource: 'consistencygroups', hard_limit: 10 },
+      { resource: 'per_volume_gigabytes', hard_limit: -1 },
+      { resource: 'groups', hard_limit: 10 },
     ]);
     testDb.write("INSERT INTO services (host, `binary`, topic, report_count, deleted) VALUES ('h1', 'cinder-volume', 'cinder-volume', 1, 0)");
     const second = manage(testDb.connection, 'db', 'sync');

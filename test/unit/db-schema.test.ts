@@ -10,6 +10,7 @@ import * as mysql from '../../src/db/schema-mysql.js';
 const TABLES = [
   'volumes', 'volumeAttachment', 'volumeAdminMetadata', 'volumeMetadata', 'services', 'workers',
   'volumeTypes', 'volumeTypeExtraSpecs', 'volumeTypeProjects', 'defaultVolumeTypes', 'qualityOfServiceSpecs', 'encryption',
+  'quotas', 'quotaClasses', 'quotaUsages', 'reservations', 'transfers', 'messages',
 ] as const;
 
 /** The kind a column stores, in words both dialects map to. */
@@ -19,7 +20,7 @@ function kind(dialect: 'sqlite' | 'mysql', c: { columnType: string; name: string
     if (t === 'SQLiteBoolean') return 'boolean';
     if (t === 'SQLiteInteger') return 'integer';
     // SQLite stores SQLAlchemy's DateTime as text: the column's name tells a timestamp apart.
-    if (t === 'SQLiteText') return /_(at|time)$/.test(c.name) ? 'datetime' : 'string';
+    if (t === 'SQLiteText') return /_(at|time)$|^expire$/.test(c.name) ? 'datetime' : 'string';
   } else {
     if (t === 'MySqlBoolean') return 'boolean';
     if (t === 'MySqlInt') return 'integer';
