@@ -21,6 +21,9 @@ import { registerTypeRoutes } from './routes/types.js';
 import { registerQosSpecsRoutes } from './routes/qos-specs.js';
 import { registerEncryptionTypeRoutes } from './routes/encryption-types.js';
 import type { Db } from '../db/client.js';
+import { registerServiceRoutes } from './routes/services.js';
+import { registerHostRoutes } from './routes/hosts.js';
+import { registerExtensionRoutes } from './routes/extensions.js';
 
 export interface BuildAppOptions {
   /** The attachments and admin-action methods are optional: without them those routes answer 500. */
@@ -94,6 +97,9 @@ export function buildApp({ volumeApi, config, logger, authenticator, db }: Build
   if (db) registerTypeRoutes(app, db, config);
   if (db) registerQosSpecsRoutes(app, db);
   if (db) registerEncryptionTypeRoutes(app, db);
+  if (db) registerServiceRoutes(app, { db, config, log, volumeApi });
+  if (db) registerHostRoutes(app, db, config);
+  registerExtensionRoutes(app);
   return app;
 }
 

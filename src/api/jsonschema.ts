@@ -196,6 +196,15 @@ function nonMandatoryLength(label: string) {
   };
 }
 
+/** _validate_string_length(mandatory=False, min 1, max 255, remove_whitespaces) of disabled_reason. */
+function disabledReasonChecker(v: unknown): void {
+  if (!pyTruthy(v)) return;
+  if (typeof v !== 'string') throw new InvalidInput({ reason: 'disabled_reason is not a string or unicode' });
+  const len = pyLen(pyStrip(v));
+  if (len < 1) throw new InvalidInput({ reason: `disabled_reason has ${len} characters, less than 1.` });
+  if (len > 255) throw new InvalidInput({ reason: `disabled_reason has ${len} characters, more than 255.` });
+}
+
 /** Python truthiness of a value from the request body (None, False, 0, '', [], {} are false). */
 export function pyTruthy(v: unknown): boolean {
   if (v === null || v === undefined || v === false || v === '' || v === 0 || v === 0n) return false;
@@ -284,6 +293,15 @@ const FORMATS: Record<string, (v: unknown) => boolean | void> = {
   validate_volume_reset_body: resetBodyChecker,
   name_skip_leading_trailing_spaces: nameSkipLeadingTrailingSpaces,
   key_size: keySizeChecker,
+  // validators.py _validate_disabled_reason (os-services disable-log-reason).
+  disabled_reason: disabledReasonChecker,
+  // validators.py _validate_log_level: utils.get_log_method (os-services set-log).
+  level: (v) => {
+    const s = v === null || v === undefined || v === '' ? '' : String(v);
+    if (!['INFO', 'WARNING', 'ERROR', 'DEBUG'].includes(s.toUpperCase())) {
+      throw new InvalidInput({ reason: `${s} is not a valid log level.` });
+    }
+  },
   volume_status: statusChecker('Volume status', VOLUME_STATUS_ALL, tupleRepr(VOLUME_STATUS_ALL)),
   volume_attach_status: statusChecker('Volume attach status', RESET_ATTACH_STATUSES, listRepr(RESET_ATTACH_STATUSES)),
   volume_migration_status: statusChecker(

@@ -70,6 +70,16 @@ export class NotFound extends CinderException {
   static override code = 404;
   static override template = 'Resource could not be found.';
 }
+/** cinder/exception.py ServiceNotFound: the template depends on whether a host is given. */
+export class ServiceNotFound extends NotFound {
+  constructor(kwargs: ExcKwargs = {}, message?: string) {
+    const text = kwargs.host ? `Service ${kwargs.service_id} could not be found on host ${kwargs.host}.` : `Service ${kwargs.service_id} could not be found.`;
+    super(kwargs, message ?? text);
+  }
+}
+export class HostNotFound extends NotFound {
+  static override template = 'Host %(host)s could not be found.';
+}
 export class VolumeNotFound extends NotFound {
   static override template = 'Volume %(volume_id)s could not be found.';
 }

@@ -110,6 +110,17 @@ export const RULES: Record<string, Check> = {
   'volume_extension:default_get': or(adminApi, projectAdmin),
   'volume_extension:default_get_all': adminApi,
   'volume_extension:default_unset': or(adminApi, projectAdmin),
+  // cinder/policies/services.py: all admin_api.
+  'volume_extension:services:index': adminApi,
+  'volume_extension:services:update': adminApi,
+  'volume:freeze_host': adminApi,
+  'volume:thaw_host': adminApi,
+  'volume:failover_host': adminApi,
+  // cinder/policies/hosts.py and messages.py.
+  'volume_extension:hosts': adminApi,
+  'message:get_all': or(systemAdminOrProjectReader, adminOrOwner),
+  'message:get': or(systemAdminOrProjectReader, adminOrOwner),
+  'message:delete': memberOrOwner,
   'context_is_admin': (ctx) => hasRole(ctx, 'admin'),
   // Not Cinder's: the stale report (src/volume-api/stale.ts) names every project's volumes.
   'cinder-ts:stale_report': adminApi,

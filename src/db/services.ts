@@ -105,7 +105,7 @@ export function servicesOfHostOrCluster(db: Db, value: string, binary: string) {
   );
 }
 
-/** Services of a binary whose heartbeat is newer than `downTimeS` (Cinder's service_down_time, 60). */
+/** Enabled, unfrozen services of a binary whose heartbeat is newer than `downTimeS` (host_manager.py get_all_backend_states: disabled and frozen False). */
 export function servicesUp(db: Db, binary: string, downTimeS = 60) {
   const since = dbNow(new Date(Date.now() - downTimeS * 1000));
   const { services: s } = db.t;
@@ -113,7 +113,7 @@ export function servicesUp(db: Db, binary: string, downTimeS = 60) {
     q
       .select()
       .from(s)
-      .where(and(eq(s.binary, binary), eq(s.deleted, false), eq(s.disabled, false), sql`${s.updated_at} >= ${since}`))
+      .where(and(eq(s.binary, binary), eq(s.deleted, false), eq(s.disabled, false), eq(s.frozen, false), sql`${s.updated_at} >= ${since}`))
       .orderBy(asc(s.host)),
   );
 }
