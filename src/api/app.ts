@@ -24,6 +24,7 @@ import type { Db } from '../db/client.js';
 import { registerServiceRoutes } from './routes/services.js';
 import { registerHostRoutes } from './routes/hosts.js';
 import { registerExtensionRoutes } from './routes/extensions.js';
+import { registerMessageRoutes } from './routes/messages.js';
 
 export interface BuildAppOptions {
   /** The attachments and admin-action methods are optional: without them those routes answer 500. */
@@ -99,6 +100,7 @@ export function buildApp({ volumeApi, config, logger, authenticator, db }: Build
   if (db) registerEncryptionTypeRoutes(app, db);
   if (db) registerServiceRoutes(app, { db, config, log, volumeApi });
   if (db) registerHostRoutes(app, db, config);
+  if (db) registerMessageRoutes(app, db);
   registerExtensionRoutes(app);
   return app;
 }

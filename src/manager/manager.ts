@@ -24,6 +24,8 @@ import { isUuidLike } from '../common/uuid.js';
 import { retypeVolume, type RetypeHost } from './retype.js';
 import { createVolume, deleteVolume, initHost, type CreateRequest, type LifecycleDeps } from './lifecycle.js';
 import { exportAndConnect } from './connection.js';
+import type { MessageApi } from '../message/api.js';
+import { Action } from '../message/message-field.js';
 
 export type { CreateRequest } from './lifecycle.js';
 
@@ -65,6 +67,8 @@ export interface VolumeManagerDeps {
   };
   /** scheduler_rpcapi.create_volume, for a create that failed here and may go to another backend. */
   reschedule?: (ctx: RequestContext, volume: Volume, requestSpec: Record<string, unknown>, filterProperties: Record<string, unknown>) => Promise<void>;
+  /** User messages (cinder/message/api.py); without it none are written. */
+  messages?: MessageApi;
 }
 
 /** dict.get(key, default) on a connector, as text for a text column (None stays NULL). */
@@ -88,11 +92,13 @@ export class VolumeManager {
   /** volume id → attachments whose connection attachment_delete terminated, until their row goes. */
   private readonly terminated = new Map<string, Set<string>>();
   private readonly capacity: VolumeManagerDeps['capacity'];
+  private readonly messages: MessageApi | undefined;
   /** What lifecycle.ts works with: this manager's parts, service_id/service_uuid read when used. */
   private readonly lifecycle: LifecycleDeps;
 
   constructor(d: VolumeManagerDeps) {
     this.capacity = d.capacity;
+    this.messages = d.messages;
     this.db = d.db;
     this.driver = d.driver;
     this.locks = d.locks;
@@ -184,6 +190,7 @@ export class VolumeManager {
         }
         this.requireDriverInitialized();
       } catch (e) {
+        await this.messages?.create(ctx, Action.ATTACH_VOLUME, { resourceUuid: volumeId, exception: e });
         await dbapi.attachmentUpdate(this.db, attachment.id, { attach_status: 'error_attaching' });
         throw e;
       }
@@ -343,6 +350,7 @@ export class VolumeManager {
       try {
         this.requireDriverInitialized();
       } catch (e) {
+        await this.messages?.create(ctx, Action.UPDATE_ATTACHMENT, { resourceUuid: vref.id, exception: e });
         await dbapi.attachmentUpdate(this.db, attachmentId, { attach_status: 'error_attaching' });
         throw e;
       }

@@ -7,6 +7,8 @@ import type { RequestContext } from '../common/context.js';
 import { NoValidBackend, ParameterNotFound } from '../common/exceptions.js';
 import type { Logger } from '../common/log.js';
 import type { Db } from '../db/client.js';
+import type { MessageApi } from '../message/api.js';
+import { Action } from '../message/message-field.js';
 import { dbNow } from '../db/client.js';
 import * as dbapi from '../db/api.js';
 import type { Volume } from '../objects/volume.js';
@@ -22,6 +24,8 @@ export interface SchedulerManagerDeps {
   logger: Logger;
   options: SchedulerOptions & { service_down_time: number; scheduler_driver_init_wait_time: number };
   sleep?: (ms: number) => Promise<void>;
+  /** User messages (cinder/message/api.py); without it none are written. */
+  messages?: MessageApi;
 }
 
 const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -114,6 +118,8 @@ export class SchedulerManager {
       }
       placed = { ...volume, ...values };
     } catch (e) {
+      // flows/create_volume.py ScheduleCreateVolumeTask.execute: the user message first.
+      await this.d.messages?.create(ctx, Action.SCHEDULE_ALLOCATE_VOLUME, { resourceUuid: spec.volume_id, exception: e });
       log.error({ err: errText(e) }, `Failed to run task cinder.scheduler.flows.create_volume.ScheduleCreateVolumeTask;volume:create: ${errText(e)}`);
       await dbapi.volumeConditionalUpdate(this.db, volume.id, { status: 'error' }, { status: 'creating' });
       await dbapi.workerDestroyFor(this.db, volume.id, 'creating');

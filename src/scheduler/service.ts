@@ -6,6 +6,7 @@ import type { Logger } from '../common/log.js';
 import { adminContext } from '../common/context.js';
 import type { Db } from '../db/client.js';
 import * as dbapi from '../db/api.js';
+import { MessageApi } from '../message/api.js';
 import { RpcClient } from '../rpc/client.js';
 import { RpcServer } from '../rpc/server.js';
 import type { RpcTransport } from '../rpc/transport.js';
@@ -25,8 +26,10 @@ export async function startSchedulerService(cfg: CinderConfig, deps: { db: Db; t
   const logger = deps.logger.child({ host });
   const timeoutMs = cfg.DEFAULT.rpc_response_timeout * 1000;
   const volumeRpc = new VolumeRpcApi(new RpcClient(deps.transport, { timeoutMs }, logger), { timeoutMs });
+  const messages = new MessageApi(deps.db, logger, cfg.DEFAULT.message_ttl);
   const manager = new SchedulerManager({
     db: deps.db,
+    messages,
     volumeRpc,
     logger,
     options: {
@@ -72,6 +75,9 @@ export async function startSchedulerService(cfg: CinderConfig, deps: { db: Db; t
   await report();
   const timer = setInterval(() => void report(), cfg.DEFAULT.report_interval * 1000);
   timer.unref();
+  // SchedulerManager._clean_expired_messages, every message_reap_interval seconds.
+  const reaper = setInterval(() => void messages.cleanupExpired().catch((e: unknown) => logger.error({ err: (e as Error).message }, 'Cleaning expired messages failed.')), cfg.DEFAULT.message_reap_interval * 1000);
+  reaper.unref();
   // Runs on in the background: creates that arrive meanwhile wait in _wait_for_scheduler.
   void manager.initHostWithRpc(() => volumeRpc.publishServiceCapabilities(adminContext())).catch((e: unknown) => {
     logger.error({ err: (e as Error).message }, 'Asking the volume services for their capabilities failed.');
@@ -82,6 +88,7 @@ export async function startSchedulerService(cfg: CinderConfig, deps: { db: Db; t
     manager,
     async stop() {
       clearInterval(timer);
+      clearInterval(reaper);
       await server.stop();
     },
   };
