@@ -47,7 +47,7 @@ async function main() {
     scheduler: new SchedulerRpcApi(client, { timeoutMs }),
     logger,
     // The API's coordination lock (cinder-attachment_update-<volume>-<host>) and notifier host.
-    locks: new LockManager(cfg.DEFAULT.state_path),
+    locks: new LockManager(cfg.coordination.lock_dir),
     host: cfg.DEFAULT.host,
     storageAvailabilityZone: cfg.DEFAULT.storage_availability_zone,
     defaultAvailabilityZone: cfg.DEFAULT.default_availability_zone,

@@ -67,6 +67,9 @@ export const defaultSectionSchema = z.object({
   report_interval: int(1).default(10),
   /** A service whose heartbeat is older than this many seconds is down (cinder/utils.py service_is_up). */
   service_down_time: int(1).default(60),
+  /** cinder/message/api.py: seconds a user message is kept, and between the scheduler's cleanups of expired ones. */
+  message_ttl: int(0).default(2592000),
+  message_reap_interval: int(1).default(86400),
   /** Seconds between a manager's periodic tasks, e.g. publishing capabilities to the schedulers. */
   periodic_interval: int(1).default(60),
   /** Seconds between get_volume_stats polls of each backend (volume/manager.py). */
@@ -250,6 +253,8 @@ export interface CinderConfig {
   };
   database: DatabaseConfig;
   oslo_concurrency: { lock_path: string };
+  /** [coordination] backend_url (default file://$state_path) and the directory of its file driver. */
+  coordination: { backend_url: string; lock_dir: string };
   backends: BackendConfig[];
   keystone_authtoken: KeystoneAuthtokenSection;
   nova: z.infer<typeof novaSectionSchema>;
@@ -313,7 +318,24 @@ export function parseConfig(text: string): CinderConfig {
     rabbit_transient_queues_ttl: rabbit.rabbit_transient_queues_ttl,
   };
   const metrics = sectionOf(metricsSectionSchema, raw.metrics, 'metrics');
-  return { DEFAULT, oslo_messaging_rabbit, database, oslo_concurrency, backends, keystone_authtoken, nova, service_user, metrics };
+  const coordination = coordinationSection(raw.coordination?.backend_url, vars);
+  return { DEFAULT, oslo_messaging_rabbit, database, oslo_concurrency, coordination, backends, keystone_authtoken, nova, service_user, metrics };
+}
+
+/**
+ * cinder/coordination.py: the tooz coordinator at [coordination] backend_url. Only tooz's file
+ * driver is ported; its lock files live in the URL's path (tooz FileDriver: parsed_url.path).
+ */
+function coordinationSection(raw: unknown, vars: Record<string, string>): CinderConfig['coordination'] {
+  // Unset: Cinder's default file://$state_path, i.e. the state_path directory (relative or not).
+  if (typeof raw !== 'string' || !raw) return { backend_url: `file://${vars.state_path}`, lock_dir: vars.state_path };
+  const backend_url = interpolate(raw, vars);
+  if (!backend_url.startsWith('file://')) {
+    throw new ConfigError(`config error: [coordination] backend_url: only the file:// driver is supported, got '${backend_url}'`);
+  }
+  const lock_dir = decodeURIComponent(new URL(backend_url).pathname);
+  if (!lock_dir || lock_dir === '/') throw new ConfigError(`config error: [coordination] backend_url: no directory in '${backend_url}'`);
+  return { backend_url, lock_dir };
 }
 
 /** The RPC transport's options from cinder.conf (transport_url, control_exchange, the queue flags). */

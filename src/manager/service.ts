@@ -1,6 +1,7 @@
 // One volume backend as cinder-volume runs it (cinder/service.py + cmd/volume.py): the driver and
 // its executor, the manager, the RPC server on the backend's queues, and the services-table
 // heartbeat that tells the API (and Python peers) this backend is up.
+import { MessageApi } from '../message/api.js';
 import path from 'node:path';
 import type { BackendConfig, CinderConfig } from '../common/config.js';
 import { poolName, serviceHost } from '../common/config.js';
@@ -81,12 +82,13 @@ export async function startVolumeService(
     reschedule: (ctx, volume, spec, fp) => scheduler.createVolume(ctx, volume, requestSpecToPrimitive(spec as RequestSpec, volume), fp),
     db: deps.db,
     driver,
-    locks: new LockManager(cfg.DEFAULT.state_path),
+    locks: new LockManager(cfg.coordination.lock_dir),
     notifier: new LogNotifier(logger, host),
     logger,
     host,
     pool: poolName(backend),
     reinitDriverCount: cfg.DEFAULT.reinit_driver_count,
+    messages: new MessageApi(deps.db, logger, cfg.DEFAULT.message_ttl),
   });
   // The row of an earlier run, if any: init_host cleans up the work it left (the first heartbeat,
   // after the RPC server is consuming, creates the row on a first start).

@@ -54,6 +54,20 @@ describe('parseConfig', () => {
     expect(transportOptions(both).haQueues).toBe(false);
   });
 
+  it('[DEFAULT] report_interval, service_down_time, message_ttl and [coordination] backend_url', () => {
+    const dflt = parseConfig('[DEFAULT]\nstate_path = /srv/c\nenabled_backends = a\n[a]\n');
+    expect(dflt.DEFAULT).toMatchObject({ report_interval: 10, service_down_time: 60, message_ttl: 2592000, message_reap_interval: 86400 });
+    expect(dflt.coordination).toEqual({ backend_url: 'file:///srv/c', lock_dir: '/srv/c' });
+    const set = parseConfig(
+      '[DEFAULT]\nstate_path = /srv/c\nreport_interval = 5\nservice_down_time = 25\nenabled_backends = a\n[a]\n[coordination]\nbackend_url = file://$state_path/coord\n',
+    );
+    expect(set.DEFAULT).toMatchObject({ report_interval: 5, service_down_time: 25 });
+    expect(set.coordination.lock_dir).toBe('/srv/c/coord');
+    expect(() => parseConfig('[DEFAULT]\nenabled_backends = a\n[a]\n[coordination]\nbackend_url = redis://h:6379\n')).toThrow(
+      /\[coordination\] backend_url: only the file:\/\/ driver is supported/,
+    );
+  });
+
   it('accepts the deprecated iscsi_protocol name', () => {
     const cfg = parseConfig('[DEFAULT]\nenabled_backends = a\n[a]\niscsi_protocol = iser\n');
     expect(cfg.backends[0].target_protocol).toBe('iser');
