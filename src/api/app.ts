@@ -15,6 +15,8 @@ import { registerAttachmentRoutes } from './routes/attachments.js';
 import { registerVersionRoutes } from './routes/versions.js';
 import { registerVolumeActionRoutes, volumeActions } from './routes/volume-actions.js';
 import { registerVolumeRoutes } from './routes/volumes.js';
+import { registerVolumeEditRoutes, volumeEditActions } from './routes/volume-edits.js';
+import type { VolumeEditSurface } from '../volume-api/volume-update.js';
 import { registerSchedulerRoutes } from './routes/scheduler.js';
 import { registerStaleRoutes } from './routes/stale.js';
 import { registerTypeRoutes } from './routes/types.js';
@@ -28,7 +30,7 @@ import { registerMessageRoutes } from './routes/messages.js';
 
 export interface BuildAppOptions {
   /** The attachments and admin-action methods are optional: without them those routes answer 500. */
-  volumeApi: VolumeApiSurface & Partial<AttachmentApiSurface & AdminApiSurface>;
+  volumeApi: VolumeApiSurface & Partial<AttachmentApiSurface & AdminApiSurface & { edits: VolumeEditSurface }>;
   config: CinderConfig;
   logger?: Logger;
   /** Override the authenticator chosen from `[DEFAULT] auth_strategy`. */
@@ -91,7 +93,8 @@ export function buildApp({ volumeApi, config, logger, authenticator, db }: Build
   }
   registerVersionRoutes(app);
   registerVolumeRoutes(app, volumeApi);
-  registerVolumeActionRoutes(app, new Map([...volumeActions(volumeApi), ...adminActions(volumeApi)]));
+  if (volumeApi.edits) registerVolumeEditRoutes(app, { get: (ctx, id) => volumeApi.get(ctx, id), edits: volumeApi.edits });
+  registerVolumeActionRoutes(app, new Map([...volumeActions(volumeApi), ...adminActions(volumeApi), ...volumeEditActions(volumeApi)]));
   registerAttachmentRoutes(app, volumeApi);
   registerStaleRoutes(app, volumeApi, config.metrics.stale_after);
   registerSchedulerRoutes(app, volumeApi);

@@ -220,8 +220,8 @@ function noSuchAction(name: string): HttpFault {
 export type ResourceResult =
   /** A dict (or None) serialised with the negotiated Content-Type (ResponseObject). */
   | { kind: 'object'; status: number; body: unknown }
-  /** A bare webob.Response (DELETE /volumes): text/html, no x-compute-request-id. */
-  | { kind: 'raw'; status: number };
+  /** A bare webob.Response (DELETE /volumes): text/html, no x-compute-request-id; optionally a body and headers (an Etag). */
+  | { kind: 'raw'; status: number; body?: string; headers?: Record<string, string> };
 
 export interface ResourceCall {
   req: FastifyRequest;
@@ -356,7 +356,8 @@ export async function runResource(
     if (result.kind === 'raw') {
       reply.code(result.status).header('Content-Type', 'text/html; charset=UTF-8');
       commonHeaders(req, reply, false);
-      return reply.send(EMPTY);
+      if (result.headers) reply.headers(result.headers);
+      return reply.send(result.body !== undefined ? Buffer.from(result.body) : EMPTY);
     }
     reply.code(result.status).header('Content-Type', accept);
     commonHeaders(req, reply, true);

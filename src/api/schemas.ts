@@ -16,7 +16,7 @@ import { PyJsonError, pyParse, toPlain } from './python.js';
 const uuid = { type: 'string', format: 'uuid' } as const;
 const uuidAllowNull = { oneOf: [uuid, { type: 'null' }] } as const;
 const optionalUuid = { oneOf: [{ type: 'null' }, { type: 'string', format: 'uuid' }] } as const;
-const booleanValue = {
+export const booleanValue = {
   type: ['boolean', 'string'],
   enum: [
     true, 'True', 'TRUE', 'true', '1', 'ON', 'On', 'on', 'YES', 'Yes', 'yes', 'y', 't',

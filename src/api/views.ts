@@ -201,8 +201,11 @@ export function collectionLinks(
   items: Volume[],
   collection: string,
   limit: number,
+  /** The with_count total (3.45): compared to the limit instead of the page's length when set. */
+  itemCount?: number,
 ): { rel: string; href: string }[] {
-  if (!items.length || limit > items.length) return [];
+  const count = itemCount || items.length;
+  if (!items.length || limit > count) return [];
   const last = items[items.length - 1].id;
   const params = req.query.filter(([k]) => k !== 'marker');
   params.push(['marker', last]);

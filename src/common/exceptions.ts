@@ -293,3 +293,14 @@ export class MessagingTimeout extends Error {
     this.name = 'MessagingTimeout';
   }
 }
+
+// The volume metadata API's errors (cinder/exception.py).
+export class VolumeMetadataNotFound extends NotFound {
+  static override template = 'Volume %(volume_id)s has no metadata with key %(metadata_key)s.';
+}
+export class InvalidVolumeMetadata extends Invalid {
+  static override template = 'Invalid metadata: %(reason)s';
+}
+export class InvalidVolumeMetadataSize extends Invalid {
+  static override template = 'Invalid metadata size: %(reason)s';
+}

@@ -64,6 +64,14 @@ export const RULES: Record<string, Check> = {
   'volume:create': or(systemAdminOrProjectMember, always),
   'volume:delete': memberOrOwner,
   'volume:force_delete': adminApi,
+  // cinder/policies/volumes.py UPDATE_POLICY (also os-set_bootable), volume_actions.py
+  // UPDATE_READONLY_POLICY, volume_metadata.py: new defaults OR'ed with admin_or_owner.
+  'volume:update': memberOrOwner,
+  'volume:update_readonly_flag': memberOrOwner,
+  'volume:get_volume_metadata': or(systemAdminOrProjectReader, adminOrOwner),
+  'volume:create_volume_metadata': memberOrOwner,
+  'volume:update_volume_metadata': memberOrOwner,
+  'volume:delete_volume_metadata': memberOrOwner,
   'volume_extension:volume_tenant_attribute': or(systemAdminOrProjectReader, adminOrOwner),
   'volume_extension:volume_host_attribute': adminApi,
   'volume_extension:volume_mig_status_attribute': adminApi,

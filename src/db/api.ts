@@ -10,3 +10,5 @@ export * from './volume-types.js';
 export * from './type-extra-specs.js';
 export * from './type-access.js';
 export * from './default-types.js';
+export * from './volume-filters.js';
+export * from './volume-metadata.js';

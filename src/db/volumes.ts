@@ -11,6 +11,7 @@ import { VolumeNotFound } from '../common/exceptions.js';
 import { paginate, TIMESTAMP_KINDS, type PageOptions, processSortParams, type PagingKinds } from './pagination.js';
 import { toAttachment } from './rows.js';
 import type { VolumeColumn } from './conditional.js';
+import { volumeFilterConditions, type VolumeFilters } from './volume-filters.js';
 
 function kv(rows: { key: string | null; value: string | null }[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -64,7 +65,7 @@ export async function volumeGetOrThrow(db: Db, volumeId: string, opts: { project
   return v;
 }
 
-const VOLUME_PAGING: PagingKinds = {
+export const VOLUME_PAGING: PagingKinds = {
   ...TIMESTAMP_KINDS,
   ...Object.fromEntries(
     ['id', '_name_id', 'ec2_id', 'user_id', 'project_id', 'snapshot_id', 'cluster_name', 'host', 'availability_zone', 'status',
@@ -88,11 +89,18 @@ const VOLUME_PAGING: PagingKinds = {
  * optionally of one project, sorted (default created_at desc, id desc); a marker is a volume id
  * (VolumeNotFound when there is no such volume) and the page starts after it.
  */
-export async function volumeGetAll(db: Db, opts: PageOptions & { projectId?: string | null; marker?: string | null } = {}): Promise<Volume[]> {
+export async function volumeGetAll(
+  db: Db,
+  opts: PageOptions & { projectId?: string | null; marker?: string | null; filters?: VolumeFilters } = {},
+): Promise<Volume[]> {
   processSortParams(opts.sortKeys, opts.sortDirs);
   const { volumes } = db.t;
   const where: SQL[] = [eq(volumes.deleted, false)];
   if (opts.projectId) where.push(eq(volumes.project_id, opts.projectId));
+  // _process_volume_filters (src/db/volume-filters.ts): None there means an empty list.
+  const conds = opts.filters && Object.keys(opts.filters).length ? volumeFilterConditions(db, opts.filters) : [];
+  if (conds === null) return [];
+  where.push(...conds);
   return db.run(async (q) => {
     let marker: VolumeRow | undefined;
     if (opts.marker !== undefined && opts.marker !== null) {

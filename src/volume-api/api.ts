@@ -33,6 +33,8 @@ import { retype as retypeVolume } from './retype.js';
 import { createEncryptionKey } from './key-manager.js';
 import { getByNameOrId, getDefaultVolumeType, provisionFilterOnSize } from './volume-types.js';
 import { qosSpecsGet } from '../db/qos-specs.js';
+import { getBoolParam } from './volume-filters.js';
+import { VolumeEdits } from './volume-update.js';
 
 export interface CreateVolumeRequest {
   size: number;
@@ -85,7 +87,7 @@ export interface ResetStatusUpdate {
 
 /** Filters, pagination and scope of GET /attachments[/detail] (AttachmentsController._items). */
 /** GET /volumes[/detail]: all_tenants (admins), marker, limit, offset and the sort keys. */
-export type VolumeListRequest = dbapi.PageOptions & { allTenants?: boolean; marker?: string | null };
+export type VolumeListRequest = dbapi.PageOptions & { allTenants?: boolean; marker?: string | null; filters?: Record<string, unknown> };
 
 export interface AttachmentListRequest {
   allTenants: boolean;
@@ -195,6 +197,8 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
   private readonly locks: VolumeApiDeps['locks'];
   private readonly notifier: Notifier;
   private readonly nova: Pick<NovaAPI, 'getServerVolume'>;
+  /** Update, the metadata API, readonly flag, summary and count: src/volume-api/volume-update.ts. */
+  readonly edits: VolumeEdits;
 
   constructor(deps: VolumeApiDeps) {
     this.db = deps.db;
@@ -207,6 +211,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     this.defaultVolumeType = deps.defaultVolumeType ?? '__DEFAULT__';
     this.locks = deps.locks;
     this.notifier = deps.notifier ?? new LogNotifier(deps.logger, deps.host ?? 'localhost');
+    this.edits = new VolumeEdits({ db: this.db, notifier: this.notifier, logger: this.log });
     this.nova = deps.nova ?? new NovaAPI({ interface: 'public' }, { requester: nodeRequester(), logger: deps.logger });
   }
 
@@ -217,11 +222,24 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     return volume;
   }
 
+  /**
+   * volume/api.py get_all: with `filters` (the controller's dict), all_tenants is read from them
+   * and the rest go to the DB as they are (src/volume-api/volume-filters.ts explains the shape).
+   */
   async getAll(ctx: RequestContext, opts: VolumeListRequest = {}): Promise<Volume[]> {
     authorize(ctx, 'volume:get_all');
-    const { allTenants, ...page } = opts;
-    const projectId = ctx.is_admin && allTenants ? undefined : ctx.project_id;
-    return await dbapi.volumeGetAll(this.db, { ...page, projectId });
+    const { allTenants: all, filters: given, ...page } = opts;
+    const filters: Record<string, unknown> = { ...(given ?? {}) };
+    const allTenants = given ? getBoolParam(filters, 'all_tenants') : all;
+    // Non-admins never see the temporary target of a migration.
+    if (!ctx.is_admin) filters.no_migration_targets = true;
+    if (ctx.is_admin && allTenants) {
+      delete filters.all_tenants;
+      return await dbapi.volumeGetAll(this.db, { ...page, filters });
+    }
+    // volume_get_all_by_project: its project_id replaces any project_id filter.
+    delete filters.project_id;
+    return await dbapi.volumeGetAll(this.db, { ...page, filters, projectId: ctx.project_id });
   }
 
   /** os-retype: src/volume-api/retype.ts (volume/api.py retype). */
@@ -269,7 +287,8 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
         volume_type_id: volumeType.id,
         encryption_key_id: encryptionKeyId,
         use_quota: true,
-        replication_status: isBooleanSpec(volumeType.extra_specs?.replication_enabled) ? 'enabled' : 'disabled',
+        // ExtractVolumeRequestTask computes replication_status, but EntryCreateTask never stores
+        // it (not among its requires): the row, and every view, shows NULL.
       },
       req.metadata ?? {},
       // scheduler/rpcapi.py create_volume's create_worker (no service yet): a volume-manager claims

@@ -72,7 +72,7 @@ describe('legacy volume lifecycle across two processes', () => {
     volumeId = r.json.volume.id;
     iqn = `iqn.2010-10.org.openstack:volume-${volumeId}`;
     const v = await waitForStatus(volumeId, 'available');
-    expect(v).toMatchObject({ id: volumeId, status: 'available', multiattach: false, attachments: [], metadata: {}, bootable: 'false', replication_status: 'disabled' });
+    expect(v).toMatchObject({ id: volumeId, status: 'available', multiattach: false, attachments: [], metadata: {}, bootable: 'false', replication_status: null });
     expect(v.migration_status).toBeNull(); // noauth contexts are admin: they see migration_status
     const row = cluster.volumeRow(volumeId);
     expect(row).toMatchObject({ status: 'available', attach_status: 'detached', host: 'testhost@lvm#lvm', deleted: 0, project_id: PROJECT });

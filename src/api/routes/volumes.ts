@@ -23,6 +23,14 @@ import {
 } from '../python.js';
 import { createVolumeSchemas, schedulerHintsSchema, type CreateVolumeBody } from '../schemas.js';
 import { collectionLinks, volumeDetail, volumeSummary } from '../views.js';
+import {
+  checkVolumeFilters,
+  filtersFromPairs,
+  getBoolParam as getFilterBool,
+  handleTimeComparisonFilters,
+  processVolumeFiltering,
+} from '../../volume-api/volume-filters.js';
+import type { VolumeCountSurface } from '../../volume-api/volume-update.js';
 
 /** [DEFAULT] osapi_max_limit */
 
@@ -33,30 +41,6 @@ function getBoolParam(value: unknown, name: string, present: boolean): boolean {
     throw new InvalidParameterValue({ err: `Value '${pyStr(value ?? null)}' for '${name}' is not a boolean.` });
   }
   return boolFromString(value);
-}
-
-/** The `volume` entry of Cinder's stock resource_filters.json (the filters a non-admin may use, 3.31+). */
-export const VOLUME_RESOURCE_FILTERS = [
-  'name', 'status', 'metadata', 'bootable', 'migration_status', 'availability_zone', 'group_id', 'size', 'created_at', 'updated_at',
-];
-
-/**
- * common.reject_invalid_filters(context, filters, 'volume', support_like) from 3.31: non-ASCII keys
- * are a 400 for everyone; a non-admin's keys must be configured filters (none of the stock ones end
- * in `~`, so the LIKE form adds nothing), except all_tenants, which is silently dropped (bug
- * #1917574). So another project's `project_id` is a 400, not a filter. The valid filters themselves
- * are not applied yet (see README).
- */
-function rejectInvalidFilters(ctx: { is_admin: boolean }, pairs: QueryPairs): void {
-  if (pairs.some(([k]) => /[^\x00-\x7f]/.test(k))) throw new HttpFault(400, 'Filter keys can only contain ASCII characters.');
-  if (ctx.is_admin) return;
-  const invalid = pairs.map(([k]) => k).filter((k) => !VOLUME_RESOURCE_FILTERS.includes(k) && !VOLUME_RESOURCE_FILTERS.includes(`${k}~`));
-  const at = invalid.indexOf('all_tenants');
-  if (at >= 0) {
-    invalid.splice(at, 1);
-    popParam(pairs, 'all_tenants');
-  }
-  if (invalid.length) throw new HttpFault(400, `Invalid filters ${invalid.join(',')} are found in query options.`);
 }
 
 /** common._get_limit_param */
@@ -74,30 +58,39 @@ export function volumeControllers(api: VolumeApiSurface) {
     return { kind: 'object', status: 200, body: { volume: volumeDetail(viewRequest(c.req, c.ctx, c.version), volume, true) } };
   };
 
+  /** VolumeController._get_volumes (cinder/api/v3/volumes.py); filters: src/volume-api/volume-filters.ts. */
   const list =
     (detail: boolean): Controller =>
     async (c) => {
       const pairs = queryPairs(c);
       const { marker, limit, offset } = paginationParams(pairs);
       const { sortKeys, sortDirs } = sortParams(pairs);
-      // with_count (3.45): popped before the filters are looked at; the count itself is not ported.
-      if (c.version >= MV.SUPPORT_COUNT_INFO && pairs.some(([k]) => k === 'with_count')) {
-        getBoolParam(lastParam(pairs, 'with_count'), 'with_count', true);
-        popParam(pairs, 'with_count');
+      const filters = filtersFromPairs(pairs);
+      const keysInOrder = pairs.map(([k]) => k);
+      let showCount = false;
+      if (c.version >= MV.SUPPORT_COUNT_INFO && 'with_count' in filters) {
+        showCount = getFilterBool(filters, 'with_count');
+        delete filters.with_count;
       }
-      if (c.version >= MV.RESOURCE_FILTER) rejectInvalidFilters(c.ctx, pairs);
+      processVolumeFiltering(c.ctx.is_admin, c.version, filters, keysInOrder);
       // 'name' in the REST API is display_name in the DB
       const keys = sortKeys.map((k) => (k === 'name' ? 'display_name' : k));
-      // A non-admin's all_tenants is dropped with the other filters it may not use, before parsing.
-      const allTenantsRaw = c.ctx.is_admin ? lastParam(pairs, 'all_tenants') : undefined;
-      const allTenants = getBoolParam(allTenantsRaw, 'all_tenants', allTenantsRaw !== undefined);
-      const volumes = await api.getAll(c.ctx, { allTenants, marker, limit, offset, sortKeys: keys, sortDirs });
+      if ('name' in filters) {
+        filters.display_name = filters.name;
+        delete filters.name;
+      }
+      if ('use_quota' in filters) filters.use_quota = getFilterBool(filters, 'use_quota');
+      handleTimeComparisonFilters(filters);
+      checkVolumeFilters(filters, c.version);
+      const volumes = await api.getAll(c.ctx, { marker, limit, offset, sortKeys: keys, sortDirs, filters: { ...filters } });
+      const totalCount = showCount ? await (api as { edits?: VolumeCountSurface }).edits?.countVolumes(c.ctx, filters) : undefined;
       const vr = viewRequest(c.req, c.ctx, c.version);
       const body: Record<string, unknown> = {
         volumes: volumes.map((v) => (detail ? volumeDetail(vr, v, true) : volumeSummary(vr, v))),
       };
-      const links = collectionLinks(vr, volumes, detail ? 'volumes/detail' : 'volumes', limit);
+      const links = collectionLinks(vr, volumes, detail ? 'volumes/detail' : 'volumes', limit, totalCount);
       if (links.length) body.volumes_links = links;
+      if (totalCount !== undefined) body.count = totalCount;
       return { kind: 'object', status: 200, body };
     };
 
