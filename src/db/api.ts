@@ -10,3 +10,4 @@ export * from './volume-types.js';
 export * from './type-extra-specs.js';
 export * from './type-access.js';
 export * from './default-types.js';
+export * from './quotas.js';

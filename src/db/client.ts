@@ -31,6 +31,7 @@ export type Tables = Pick<
   typeof sqliteSchema,
   | 'volumes' | 'volumeAttachment' | 'volumeAdminMetadata' | 'volumeMetadata' | 'services' | 'workers'
   | 'volumeTypes' | 'volumeTypeExtraSpecs' | 'volumeTypeProjects' | 'defaultVolumeTypes' | 'qualityOfServiceSpecs' | 'encryption'
+  | 'quotas' | 'quotaClasses' | 'quotaUsages' | 'reservations' | 'transfers'
 >;
 export type Dialect = 'sqlite' | 'mysql';
 

@@ -22,6 +22,7 @@ import type { Notifier } from './notifier.js';
 import { errText, requireDriverInitialized, sanitizeHostname } from './utils.js';
 import { isUuidLike } from '../common/uuid.js';
 import { retypeVolume, type RetypeHost } from './retype.js';
+import { QuotaEngine } from '../quota/index.js';
 import { createVolume, deleteVolume, initHost, type CreateRequest, type LifecycleDeps } from './lifecycle.js';
 import { exportAndConnect } from './connection.js';
 
@@ -65,6 +66,8 @@ export interface VolumeManagerDeps {
   };
   /** scheduler_rpcapi.create_volume, for a create that failed here and may go to another backend. */
   reschedule?: (ctx: RequestContext, volume: Volume, requestSpec: Record<string, unknown>, filterProperties: Record<string, unknown>) => Promise<void>;
+  /** cinder/quota.py QUOTAS (default: the quota options' defaults on `db`). */
+  quotas?: QuotaEngine;
 }
 
 /** dict.get(key, default) on a connector, as text for a text column (None stays NULL). */
@@ -112,6 +115,7 @@ export class VolumeManager {
       sleep: d.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
       capacity: d.capacity,
       reschedule: d.reschedule,
+      quotas: d.quotas ?? new QuotaEngine(d.db),
       get serviceId() {
         return self.serviceId;
       },

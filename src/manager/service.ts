@@ -1,6 +1,7 @@
 // One volume backend as cinder-volume runs it (cinder/service.py + cmd/volume.py): the driver and
 // its executor, the manager, the RPC server on the backend's queues, and the services-table
 // heartbeat that tells the API (and Python peers) this backend is up.
+import { QuotaEngine, quotaConfigOf } from '../quota/index.js';
 import path from 'node:path';
 import type { BackendConfig, CinderConfig } from '../common/config.js';
 import { poolName, serviceHost } from '../common/config.js';
@@ -87,6 +88,7 @@ export async function startVolumeService(
     host,
     pool: poolName(backend),
     reinitDriverCount: cfg.DEFAULT.reinit_driver_count,
+    quotas: new QuotaEngine(deps.db, quotaConfigOf(cfg.DEFAULT)),
   });
   // The row of an earlier run, if any: init_host cleans up the work it left (the first heartbeat,
   // after the RPC server is consuming, creates the row on a first start).
