@@ -21,6 +21,10 @@ import { registerTypeRoutes } from './routes/types.js';
 import { registerQosSpecsRoutes } from './routes/qos-specs.js';
 import { registerEncryptionTypeRoutes } from './routes/encryption-types.js';
 import type { Db } from '../db/client.js';
+import { QuotaEngine, quotaConfigOf } from '../quota/index.js';
+import { registerQuotaSetRoutes } from './routes/quota-sets.js';
+import { registerQuotaClassRoutes } from './routes/quota-classes.js';
+import { registerLimitRoutes } from './routes/limits.js';
 
 export interface BuildAppOptions {
   /** The attachments and admin-action methods are optional: without them those routes answer 500. */
@@ -94,6 +98,12 @@ export function buildApp({ volumeApi, config, logger, authenticator, db }: Build
   if (db) registerTypeRoutes(app, db, config);
   if (db) registerQosSpecsRoutes(app, db);
   if (db) registerEncryptionTypeRoutes(app, db);
+  if (db) {
+    const quotas = new QuotaEngine(db, quotaConfigOf(config.DEFAULT));
+    registerQuotaSetRoutes(app, quotas);
+    registerQuotaClassRoutes(app, quotas);
+    registerLimitRoutes(app, quotas);
+  }
   return app;
 }
 
