@@ -27,6 +27,10 @@ import { registerServiceRoutes } from './routes/services.js';
 import { registerHostRoutes } from './routes/hosts.js';
 import { registerExtensionRoutes } from './routes/extensions.js';
 import { registerMessageRoutes } from './routes/messages.js';
+import { QuotaEngine, quotaConfigOf } from '../quota/index.js';
+import { registerQuotaSetRoutes } from './routes/quota-sets.js';
+import { registerQuotaClassRoutes } from './routes/quota-classes.js';
+import { registerLimitRoutes } from './routes/limits.js';
 
 export interface BuildAppOptions {
   /** The attachments and admin-action methods are optional: without them those routes answer 500. */
@@ -105,6 +109,12 @@ export function buildApp({ volumeApi, config, logger, authenticator, db }: Build
   if (db) registerHostRoutes(app, db, config);
   if (db) registerMessageRoutes(app, db);
   registerExtensionRoutes(app);
+  if (db) {
+    const quotas = new QuotaEngine(db, quotaConfigOf(config.DEFAULT));
+    registerQuotaSetRoutes(app, quotas);
+    registerQuotaClassRoutes(app, quotas);
+    registerLimitRoutes(app, quotas);
+  }
   return app;
 }
 

@@ -2,6 +2,7 @@
 // Fastify on osapi_volume_listen:osapi_volume_listen_port, the volume API over the shared DB,
 // and RPC calls to the volume services through RabbitMQ; osapi_volume_workers processes share
 // the port, each with its own DB pool and RPC client (src/common/launcher.ts).
+import { QuotaEngine, quotaConfigOf } from '../quota/index.js';
 import cluster from 'node:cluster';
 import { loadConfigFromArgv, transportOptions } from '../common/config.js';
 import { authenticatorFor, type Authenticator } from '../api/auth.js';
@@ -56,6 +57,7 @@ async function main() {
     // Cinder reads [keystone_authtoken] service_token_roles whatever the auth_strategy.
     serviceTokenRoles: cfg.keystone_authtoken.service_token_roles,
     nova,
+    quotas: new QuotaEngine(db, quotaConfigOf(cfg.DEFAULT)),
   });
   const app = buildApp({ volumeApi, config: cfg, logger, authenticator, db });
   await app.listen({ host: cfg.DEFAULT.osapi_volume_listen, port: cfg.DEFAULT.osapi_volume_listen_port });

@@ -84,6 +84,21 @@ export const defaultSectionSchema = z.object({
   allocated_capacity_weight_multiplier: z.union([z.number(), z.string()]).transform(Number).default(-1.0),
   /** cinder/scheduler/manager.py: seconds the scheduler waits at start for every volume service's capabilities. */
   scheduler_driver_init_wait_time: int(0).default(60),
+  /** cinder/quota.py quota_opts: the defaults when neither the project nor the 'default' class sets a limit (-1: unlimited). */
+  quota_volumes: int(-1).default(10),
+  quota_snapshots: int(-1).default(10),
+  quota_consistencygroups: int(-1).default(10),
+  quota_groups: int(-1).default(10),
+  quota_gigabytes: int(-1).default(1000),
+  quota_backups: int(-1).default(10),
+  quota_backup_gigabytes: int(-1).default(1000),
+  per_volume_size_limit: int(-1).default(-1),
+  /** Seconds until a reservation expires; reservations a usage refresh counts down; seconds between usage refreshes (0: never). */
+  reservation_expire: int(0).default(86400),
+  until_refresh: int(0).default(0),
+  max_age: int(0).default(0),
+  /** Use the 'default' quota class's limits as the defaults (else the quota_* options). */
+  use_default_quota_class: bool.default(true),
 });
 
 export const backendSectionSchema = z.object({

@@ -129,6 +129,15 @@ export const RULES: Record<string, Check> = {
   'message:get_all': or(systemAdminOrProjectReader, adminOrOwner),
   'message:get': or(systemAdminOrProjectReader, adminOrOwner),
   'message:delete': memberOrOwner,
+  // cinder/policies/quotas.py, quota_class.py (each OR'ed with the deprecated
+  // 'volume_extension:quota_classes', admin_api) and limits.py.
+  'volume_extension:quotas:show': or(systemAdminOrProjectReader, adminOrOwner),
+  'volume_extension:quotas:update': adminApi,
+  'volume_extension:quotas:delete': adminApi,
+  'volume_extension:quota_classes': adminApi,
+  'volume_extension:quota_classes:get': adminApi,
+  'volume_extension:quota_classes:update': adminApi,
+  'limits_extension:used_limits': or(systemAdminOrProjectReader, adminOrOwner),
   'context_is_admin': (ctx) => hasRole(ctx, 'admin'),
   // Not Cinder's: the stale report (src/volume-api/stale.ts) names every project's volumes.
   'cinder-ts:stale_report': adminApi,

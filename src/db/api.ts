@@ -12,3 +12,4 @@ export * from './type-access.js';
 export * from './default-types.js';
 export * from './volume-filters.js';
 export * from './volume-metadata.js';
+export * from './quotas.js';

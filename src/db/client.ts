@@ -32,6 +32,7 @@ export type Tables = Pick<
   | 'volumes' | 'volumeAttachment' | 'volumeAdminMetadata' | 'volumeMetadata' | 'services' | 'workers'
   | 'volumeTypes' | 'volumeTypeExtraSpecs' | 'volumeTypeProjects' | 'defaultVolumeTypes' | 'qualityOfServiceSpecs' | 'encryption'
   | 'messages'
+  | 'quotas' | 'quotaClasses' | 'quotaUsages' | 'reservations' | 'transfers'
 >;
 export type Dialect = 'sqlite' | 'mysql';
 

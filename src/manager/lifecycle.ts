@@ -8,6 +8,7 @@ import { dbNow } from '../db/client.js';
 import * as dbapi from '../db/api.js';
 import type { Volume } from '../objects/volume.js';
 import type { VolumeManagerDeps } from './manager.js';
+import { releaseDeltas, type QuotaEngine } from '../quota/index.js';
 import { errText, requireDriverInitialized } from './utils.js';
 
 /** What the scheduler passed along with a create (create_volume's request_spec, filter_properties, allow_reschedule). */
@@ -21,6 +22,7 @@ export interface CreateRequest {
 export type LifecycleDeps = Pick<VolumeManagerDeps, 'db' | 'driver' | 'locks' | 'notifier' | 'logger' | 'host' | 'pool' | 'capacity' | 'reschedule'> & {
   reinitDriverCount: number;
   sleep: (ms: number) => Promise<void>;
+  quotas: QuotaEngine;
   /** self.service_id and self.service_uuid, read when used: the service sets them as it reports. */
   readonly serviceId: number | null;
   readonly serviceUuid: string | null;
@@ -250,7 +252,16 @@ async function deleteVolumeLocked(d: LifecycleDeps, ctx: RequestContext, volume:
     await dbapi.volumeUpdate(d.db, volume.id, { status: unmanageOnly ? 'error_unmanaging' : 'error_deleting' });
     return;
   }
+  // volume/manager.py delete_volume: reserve the negative deltas, destroy, then commit them.
+  let reservations: string[] | null = null;
+  if (doQuota && current.status !== 'error_managing_deleting') {
+    const projectId = current.project_id;
+    reservations = await releaseDeltas(d.quotas, current)
+      .then((deltas) => d.quotas.reserve(ctx, deltas, { projectId }))
+      .catch((e: unknown) => (log.error({ err: errText(e) }, 'Failed to update usages deleting volume.'), null));
+  }
   await dbapi.volumeDestroy(d.db, volume.id);
+  if (reservations) await d.quotas.commit(ctx, reservations, { projectId: current.project_id });
   // The object as volume.destroy() leaves it: status 'deleted', its attachments gone with it.
   if (doQuota) {
     d.notifier.info(ctx, { ...current, status: 'deleted', migration_status: null, volume_attachment: [] }, `${event}.end`);

@@ -22,6 +22,7 @@ import type { Notifier } from './notifier.js';
 import { errText, requireDriverInitialized, sanitizeHostname } from './utils.js';
 import { isUuidLike } from '../common/uuid.js';
 import { retypeVolume, type RetypeHost } from './retype.js';
+import { QuotaEngine } from '../quota/index.js';
 import { createVolume, deleteVolume, initHost, type CreateRequest, type LifecycleDeps } from './lifecycle.js';
 import { exportAndConnect } from './connection.js';
 import type { MessageApi } from '../message/api.js';
@@ -69,6 +70,8 @@ export interface VolumeManagerDeps {
   reschedule?: (ctx: RequestContext, volume: Volume, requestSpec: Record<string, unknown>, filterProperties: Record<string, unknown>) => Promise<void>;
   /** User messages (cinder/message/api.py); without it none are written. */
   messages?: MessageApi;
+  /** cinder/quota.py QUOTAS (default: the quota options' defaults on `db`). */
+  quotas?: QuotaEngine;
 }
 
 /** dict.get(key, default) on a connector, as text for a text column (None stays NULL). */
@@ -118,6 +121,7 @@ export class VolumeManager {
       sleep: d.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
       capacity: d.capacity,
       reschedule: d.reschedule,
+      quotas: d.quotas ?? new QuotaEngine(d.db),
       get serviceId() {
         return self.serviceId;
       },

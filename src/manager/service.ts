@@ -2,6 +2,7 @@
 // its executor, the manager, the RPC server on the backend's queues, and the services-table
 // heartbeat that tells the API (and Python peers) this backend is up.
 import { MessageApi } from '../message/api.js';
+import { QuotaEngine, quotaConfigOf } from '../quota/index.js';
 import path from 'node:path';
 import type { BackendConfig, CinderConfig } from '../common/config.js';
 import { poolName, serviceHost } from '../common/config.js';
@@ -89,6 +90,7 @@ export async function startVolumeService(
     pool: poolName(backend),
     reinitDriverCount: cfg.DEFAULT.reinit_driver_count,
     messages: new MessageApi(deps.db, logger, cfg.DEFAULT.message_ttl),
+    quotas: new QuotaEngine(deps.db, quotaConfigOf(cfg.DEFAULT)),
   });
   // The row of an earlier run, if any: init_host cleans up the work it left (the first heartbeat,
   // after the RPC server is consuming, creates the row on a first start).

@@ -35,6 +35,7 @@ import { getByNameOrId, getDefaultVolumeType, provisionFilterOnSize } from './vo
 import { qosSpecsGet } from '../db/qos-specs.js';
 import { getBoolParam } from './volume-filters.js';
 import { VolumeEdits } from './volume-update.js';
+import { QuotaEngine, releaseDeltas, reserveForCreate } from '../quota/index.js';
 
 export interface CreateVolumeRequest {
   size: number;
@@ -183,6 +184,8 @@ export interface VolumeApiDeps {
    * the identity endpoint of the caller's service catalog (none under noauth: EndpointNotFound).
    */
   nova?: Pick<NovaAPI, 'getServerVolume'>;
+  /** cinder/quota.py QUOTAS (default: the quota options' defaults on `db`). */
+  quotas?: QuotaEngine;
 }
 
 export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminApiSurface {
@@ -199,6 +202,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
   private readonly nova: Pick<NovaAPI, 'getServerVolume'>;
   /** Update, the metadata API, readonly flag, summary and count: src/volume-api/volume-update.ts. */
   readonly edits: VolumeEdits;
+  readonly quotas: QuotaEngine;
 
   constructor(deps: VolumeApiDeps) {
     this.db = deps.db;
@@ -212,6 +216,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     this.locks = deps.locks;
     this.notifier = deps.notifier ?? new LogNotifier(deps.logger, deps.host ?? 'localhost');
     this.edits = new VolumeEdits({ db: this.db, notifier: this.notifier, logger: this.log });
+    this.quotas = deps.quotas ?? new QuotaEngine(deps.db);
     this.nova = deps.nova ?? new NovaAPI({ interface: 'public' }, { requester: nodeRequester(), logger: deps.logger });
   }
 
@@ -269,6 +274,8 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     if (multiattach) authorize(ctx, 'volume:multiattach');
     const qos = volumeType.qos_specs_id ? await qosSpecsGet(this.db, volumeType.qos_specs_id) : null;
     const qosSpecs = qos && Object.keys(qos.specs).length > 0 ? qos.specs : null;
+    // QuotaReserveTask; QuotaCommitTask once the row exists (rollback if it could not be made).
+    const reservations = await reserveForCreate(this.quotas, ctx, req.size, volumeType.id);
     const volumeId = randomUUID();
     const volume = await dbapi.volumeCreate(
       this.db,
@@ -294,7 +301,11 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
       // scheduler/rpcapi.py create_volume's create_worker (no service yet): a volume-manager claims
       // it when it starts the work, and its restart finds it (doCleanup).
       (q) => dbapi.workerSetIn(this.db, q, volumeId, 'creating', null).then(() => undefined),
-    );
+    ).catch(async (e: unknown) => {
+      await this.quotas.rollback(ctx, reservations).catch((re: unknown) => this.log.error({ err: re }, 'Failed rolling back quota'));
+      throw e;
+    });
+    await this.quotas.commit(ctx, reservations);
     const spec: RequestSpec = {
       volume_id: volume.id,
       volume_properties: {
@@ -350,7 +361,16 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     if (!volume.host) {
       // Scheduling never happened (or failed): nothing on a backend to clean up. Beyond Cinder, the
       // create's workers row goes too, so no row is left that no service will ever claim.
+      // volume/api.py delete: the quota is given back unless the volume was error_managing.
+      let reservations: string[] | null = null;
+      if (volume.status !== 'error_managing' && volume.use_quota !== false) {
+        const projectId = volume.project_id;
+        reservations = await releaseDeltas(this.quotas, volume)
+          .then((d) => this.quotas.reserve(ctx, d, { projectId }))
+          .catch((e: unknown) => (this.log.error({ err: e }, 'Failed to update quota while deleting volume.'), null));
+      }
       await dbapi.volumeDestroy(this.db, volume.id);
+      if (reservations) await this.quotas.commit(ctx, reservations, { projectId: volume.project_id });
       await dbapi.workerDestroyFor(this.db, volume.id, 'creating');
       this.log.info({ volume_id: volume.id }, 'Delete volume request issued successfully.');
       return;
