@@ -19,6 +19,8 @@ import { buildApp } from '../api/app.js';
 import { novaFromConfig, type NovaAPI } from '../compute/nova.js';
 import { launchWorkers } from '../common/launcher.js';
 import { joinClusterMetrics } from '../common/metrics.js';
+import { createNotifier } from '../notifier/index.js';
+import { VolumeUsageNotifier } from '../manager/notifier.js';
 
 const cfg = loadConfigFromArgv(process.argv);
 const logger = createLogger('cinder-api', cfg.DEFAULT.log_level);
@@ -42,6 +44,8 @@ async function main() {
   // A broker that is not up yet (boot order, a restart) is waited for, as oslo.messaging does.
   await transport.connect({ retryForever: true });
   const client = new RpcClient(transport, { timeoutMs }, logger);
+  // cinder/rpc.py init: notifications ([oslo_messaging_notifications]; noop by default).
+  const notifier = createNotifier(cfg, transport, logger);
   const volumeApi = new VolumeAPI({
     db,
     rpc: new VolumeRpcApi(client, { timeoutMs }),
@@ -50,6 +54,7 @@ async function main() {
     // The API's coordination lock (cinder-attachment_update-<volume>-<host>) and notifier host.
     locks: new LockManager(cfg.coordination.lock_dir),
     host: cfg.DEFAULT.host,
+    notifier: new VolumeUsageNotifier(notifier, cfg.DEFAULT.host),
     storageAvailabilityZone: cfg.DEFAULT.storage_availability_zone,
     defaultAvailabilityZone: cfg.DEFAULT.default_availability_zone,
     allowAvailabilityZoneFallback: cfg.DEFAULT.allow_availability_zone_fallback,
@@ -66,6 +71,7 @@ async function main() {
   onShutdown(logger, 'api service', async () => {
     await app.close();
     await client.close();
+    await notifier.close();
     await transport.close();
     await db.close();
   });

@@ -7,6 +7,7 @@ import { onShutdown } from '../common/shutdown.js';
 import { openDb } from '../db/client.js';
 import { Transport } from '../rpc/transport.js';
 import { startSchedulerService } from '../scheduler/service.js';
+import { createNotifier } from '../notifier/index.js';
 
 const cfg = loadConfigFromArgv(process.argv);
 const logger = createLogger('cinder-scheduler', cfg.DEFAULT.log_level);
@@ -16,10 +17,12 @@ async function main() {
   const transport = new Transport(transportOptions(cfg), logger);
   // A broker that is not up yet (boot order, a restart) is waited for, as oslo.messaging does.
   await transport.connect({ retryForever: true });
-  const service = await startSchedulerService(cfg, { db, transport, logger });
+  const notifier = createNotifier(cfg, transport, logger);
+  const service = await startSchedulerService(cfg, { db, transport, logger, notifier });
   logger.info({ host: service.host }, 'scheduler service ready');
   onShutdown(logger, 'scheduler service', async () => {
     await service.stop();
+    await notifier.close();
     await transport.close();
     await db.close();
   });

@@ -8,6 +8,7 @@ import { openDb } from '../db/client.js';
 import { Transport } from '../rpc/transport.js';
 import { startVolumeService, type VolumeService } from '../manager/service.js';
 import { startMetricsServer } from '../common/metrics.js';
+import { createNotifier } from '../notifier/index.js';
 
 const cfg = loadConfigFromArgv(process.argv);
 const logger = createLogger('cinder-volume', cfg.DEFAULT.log_level);
@@ -22,9 +23,11 @@ async function main() {
   const transport = new Transport(transportOptions(cfg), logger);
   // A broker that is not up yet (boot order, a restart) is waited for, as oslo.messaging does.
   await transport.connect({ retryForever: true });
+  // cinder/rpc.py init: the process's notifier ([oslo_messaging_notifications]; noop by default).
+  const notifier = createNotifier(cfg, transport, logger);
   const services: VolumeService[] = [];
   for (const backend of cfg.backends) {
-    services.push(await startVolumeService(cfg, backend, { db, transport, logger }));
+    services.push(await startVolumeService(cfg, backend, { db, transport, logger, notifier }));
   }
   // /metrics, and /outlived: the calls whose work finished after their caller gave up (a hung
   // storage command), the volumes to check against their backend.
@@ -39,6 +42,7 @@ async function main() {
   onShutdown(logger, 'volume service', async () => {
     metrics?.close();
     await Promise.all(services.map((s) => s.stop()));
+    await notifier.close();
     await transport.close();
     await db.close();
   });

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { parse as parseIni } from 'ini';
 import { z } from 'zod';
+import { notificationSettings, type NotificationSettings } from '../notifier/options.js';
 
 const bool = z
   .union([z.boolean(), z.string()])
@@ -275,6 +276,8 @@ export interface CinderConfig {
   nova: z.infer<typeof novaSectionSchema>;
   service_user: z.infer<typeof serviceUserSectionSchema>;
   metrics: z.infer<typeof metricsSectionSchema>;
+  /** oslo.messaging's notifier options (src/notifier/options.ts). */
+  oslo_messaging_notifications: NotificationSettings;
 }
 
 export class ConfigError extends Error {
@@ -334,7 +337,13 @@ export function parseConfig(text: string): CinderConfig {
   };
   const metrics = sectionOf(metricsSectionSchema, raw.metrics, 'metrics');
   const coordination = coordinationSection(raw.coordination?.backend_url, vars);
-  return { DEFAULT, oslo_messaging_rabbit, database, oslo_concurrency, coordination, backends, keystone_authtoken, nova, service_user, metrics };
+  let oslo_messaging_notifications: NotificationSettings;
+  try {
+    oslo_messaging_notifications = notificationSettings(text);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+  return { DEFAULT, oslo_messaging_rabbit, database, oslo_concurrency, coordination, backends, keystone_authtoken, nova, service_user, metrics, oslo_messaging_notifications };
 }
 
 /**

@@ -1,9 +1,12 @@
 // volume_utils.notify_about_volume_usage: event type volume.<suffix>, priority INFO, publisher
-// volume.<host>. Emitted as a structured log line (event_type + payload) — the notification bus
-// of a Cinder deployment is optional, and the log is where operators look first.
+// volume.<host> (the manager passes its host@backend, the API CONF.host), payload
+// _usage_from_volume. Sent through the process's oslo Notifier (src/notifier/notifier.ts), which
+// does nothing, as Cinder, unless [oslo_messaging_notifications] driver is set
+// (@utils.if_notifications_enabled).
 import type { RequestContext } from '../common/context.js';
-import type { Logger } from '../common/log.js';
-import type { Volume } from '../objects/volume.js';
+import { pyJsonDumps } from '../common/pyjson.js';
+import type { OsloNotifier } from '../notifier/notifier.js';
+import type { Volume, VolumeAttachment } from '../objects/volume.js';
 
 export interface Notifier {
   info(ctx: RequestContext, volume: Volume, suffix: string): void;
@@ -24,10 +27,57 @@ function isoNaive(v: string): string {
   return `${date}T${hms}${/^0+$/.test(micro) ? '' : `.${micro}`}`;
 }
 
+/** jsonutils.to_primitive of a naive DB datetime: strftime('%Y-%m-%dT%H:%M:%S.%f'). */
+function perfectTime(v: string | null | undefined): string | null {
+  if (!v) return null;
+  const [date, time = '00:00:00'] = v.replace('T', ' ').replace(/Z|\+00:00$/, '').split(' ');
+  const [hms, frac = ''] = time.split('.');
+  return `${date}T${hms}.${frac.padEnd(6, '0').slice(0, 6)}`;
+}
+
+const VOLUME_TIMES = ['created_at', 'updated_at', 'deleted_at', 'scheduled_at', 'launched_at', 'terminated_at'];
+const VOLUME_EXTRAS = new Set(['volume_attachment', 'admin_metadata', 'metadata', 'volume_type']);
+
+/** The joined `volume` of an attachment model, as to_primitive renders it: its columns. */
+function volumeColumns(volume: Volume): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(volume)) {
+    if (VOLUME_EXTRAS.has(k)) continue;
+    out[k] = VOLUME_TIMES.includes(k) ? perfectTime(v as string | null) : v;
+  }
+  return out;
+}
+
 /**
- * The usage payload of volume_utils._usage_from_volume, minus glance metadata. `metadata` is
- * null as in Cinder (it asks the Volume object for `volume_metadata`, which it does not have), and
- * an attachment's connection_info stays out of it: these payloads go to the log, CHAP secrets never.
+ * One volume_attachment model of db.volume_attachment_get_all_by_volume_id through to_primitive:
+ * its columns (connector and connection_info are the JSON text the DB holds), then the joined volume.
+ */
+function attachmentPrimitive(a: VolumeAttachment, volume: Volume): Record<string, unknown> {
+  return {
+    created_at: perfectTime(a.created_at),
+    updated_at: perfectTime(a.updated_at),
+    deleted_at: perfectTime(a.deleted_at),
+    deleted: a.deleted,
+    id: a.id,
+    volume_id: a.volume_id,
+    attached_host: a.attached_host,
+    instance_uuid: a.instance_uuid,
+    mountpoint: a.mountpoint,
+    attach_time: perfectTime(a.attach_time),
+    detach_time: perfectTime(a.detach_time),
+    attach_mode: a.attach_mode,
+    attach_status: a.attach_status,
+    connection_info: a.connection_info === null ? null : pyJsonDumps(a.connection_info),
+    connector: a.connector === null ? null : pyJsonDumps(a.connector),
+    volume: volumeColumns(volume),
+  };
+}
+
+/**
+ * volume_utils._usage_from_volume. `metadata` is null as in Cinder (it asks the Volume object for
+ * `volume_metadata`, which is not one of its fields); `volume_attachment` is the volume's
+ * attachments that are not 'detached'; no glance_metadata (this port keeps none, and Cinder leaves
+ * the key out when there is none).
  */
 export function usagePayload(volume: Volume) {
   return {
@@ -40,7 +90,7 @@ export function usagePayload(volume: Volume) {
     display_name: volume.display_name,
     launched_at: iso(volume.launched_at),
     created_at: iso(volume.created_at),
-    status: volume.status,
+    status: volume.status === 'error_managing_deleting' ? 'deleting' : volume.status,
     snapshot_id: volume.snapshot_id,
     size: volume.size,
     replication_status: volume.replication_status,
@@ -48,29 +98,20 @@ export function usagePayload(volume: Volume) {
     replication_driver_data: volume.replication_driver_data,
     metadata: null,
     volume_attachment: volume.volume_attachment
-      .filter((a) => a.attach_status !== 'detached')
-      .map(({ connection_info: _secret, ...row }) => row),
+      .filter((a) => a.attach_status !== 'detached' && !a.deleted)
+      .map((a) => attachmentPrimitive(a, volume)),
   };
 }
 
-export class LogNotifier implements Notifier {
+/** rpc.get_notifier('volume', host).info(context, 'volume.<suffix>', usage). */
+export class VolumeUsageNotifier implements Notifier {
   constructor(
-    private readonly logger: Logger,
+    private readonly notifier: OsloNotifier,
     private readonly host: string,
   ) {}
 
   info(ctx: RequestContext, volume: Volume, suffix: string): void {
-    this.logger.info(
-      {
-        notification: true,
-        event_type: `volume.${suffix}`,
-        priority: 'INFO',
-        publisher_id: `volume.${this.host}`,
-        request_id: ctx.request_id,
-        volume_id: volume.id,
-        payload: usagePayload(volume),
-      },
-      `notification volume.${suffix}`,
-    );
+    if (!this.notifier.enabled) return; // @utils.if_notifications_enabled: not even the payload is built
+    this.notifier.info(ctx, `volume.${this.host}`, `volume.${suffix}`, usagePayload(volume));
   }
 }

@@ -23,7 +23,8 @@ import { RpcClient } from '../rpc/client.js';
 import { SchedulerRpcApi } from '../rpc/scheduler-rpcapi.js';
 import { plainFromWire, requestSpecToPrimitive } from '../rpc/request-spec.js';
 import type { RequestSpec } from '../rpc/request-spec.js';
-import { LogNotifier } from './notifier.js';
+import { VolumeUsageNotifier } from './notifier.js';
+import { noopNotifier, type OsloNotifier } from '../notifier/notifier.js';
 import { detachOutcomes } from '../common/metrics.js';
 import type { OutlivedCall } from '../rpc/server.js';
 
@@ -54,7 +55,7 @@ function countDetach<T>(path: string, work: Promise<T>): Promise<T> {
 export async function startVolumeService(
   cfg: CinderConfig,
   backend: BackendConfig,
-  deps: { db: Db; transport: RpcTransport; logger: Logger },
+  deps: { db: Db; transport: RpcTransport; logger: Logger; notifier?: OsloNotifier },
 ): Promise<VolumeService> {
   const host = serviceHost(cfg, backend);
   const logger = deps.logger.child({ host });
@@ -84,7 +85,7 @@ export async function startVolumeService(
     db: deps.db,
     driver,
     locks: new LockManager(cfg.coordination.lock_dir),
-    notifier: new LogNotifier(logger, host),
+    notifier: new VolumeUsageNotifier(deps.notifier ?? noopNotifier(logger), host),
     logger,
     host,
     pool: poolName(backend),

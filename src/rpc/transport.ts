@@ -175,6 +175,9 @@ export interface PublishRequest {
   body: Buffer;
   /** Declared on the publish channel before its first use there (oslo declares before publishing). */
   declare?: ExchangeDecl;
+  /** A queue declared and bound (once per channel) before the publish: impl_rabbit's
+   * _publish_and_creates_default_queue for notifications, so none is lost before a listener binds. */
+  declareQueue?: QueueDecl;
   /** Per-message TTL in ms, as a string: calls only. */
   expiration?: string;
   /** true for replies only. */
@@ -522,6 +525,13 @@ export class Transport implements RpcTransport {
         if (req.declare && !s.declared.has(req.declare.name)) {
           await s.ch.assertExchange(req.declare.name, req.declare.type, req.declare.options);
           s.declared.add(req.declare.name);
+        }
+        if (req.declareQueue && !s.declared.has(`queue:${req.declareQueue.name}`)) {
+          const q = req.declareQueue;
+          for (const b of q.bindings) await s.ch.assertExchange(b.exchange.name, b.exchange.type, b.exchange.options);
+          await s.ch.assertQueue(q.name, q.options);
+          for (const b of q.bindings) await s.ch.bindQueue(q.name, b.exchange.name, b.routingKey);
+          s.declared.add(`queue:${q.name}`);
         }
         return await this.publishOn(s, req);
       } catch (err) {

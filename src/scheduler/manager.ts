@@ -3,6 +3,8 @@
 // (scheduler/flows/create_volume.py, filter_scheduler.py schedule_create_volume), and answers
 // get_pools from what it holds. The filters, weighers and pool arithmetic are the pure modules
 // beside this one; this one reads the services table and sends the RPCs.
+import type { OsloNotifier } from '../notifier/notifier.js';
+import { pyExceptionRepr } from '../notifier/repr.js';
 import type { RequestContext } from '../common/context.js';
 import { NoValidBackend, ParameterNotFound } from '../common/exceptions.js';
 import type { Logger } from '../common/log.js';
@@ -26,6 +28,8 @@ export interface SchedulerManagerDeps {
   sleep?: (ms: number) => Promise<void>;
   /** User messages (cinder/message/api.py); without it none are written. */
   messages?: MessageApi;
+  /** rpc.get_notifier('scheduler'): publisher scheduler.<host> (none: Cinder's noop driver). */
+  notifier?: { notifier: OsloNotifier; host: string };
 }
 
 const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -151,7 +155,16 @@ export class SchedulerManager {
       log.error(msg ?? `Failed to schedule_retype: ${ex.message}`);
       const volumeId = spec.volume_id as string | undefined;
       if (volumeId) await dbapi.volumeUpdate(this.db, volumeId, state);
-      log.error({ notification: true, event_type: 'scheduler.retype', priority: 'ERROR', payload: { volume_id: volumeId ?? null, state, method: 'retype', reason: ex.message } }, 'notification scheduler.retype');
+      const n = this.d.notifier;
+      n?.notifier.error(ctx, `scheduler.${n.host}`, 'scheduler.retype', {
+        request_spec: spec,
+        volume_properties: spec.volume_properties ?? {},
+        volume_id: volumeId ?? null,
+        state,
+        method: 'retype',
+        // reason=ex: to_primitive renders an exception as its repr().
+        reason: pyExceptionRepr(ex),
+      });
     };
     const newType = spec.volume_type as { id: string } | null | undefined;
     if (newType === null || newType === undefined) {

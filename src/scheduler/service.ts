@@ -1,6 +1,7 @@
 // cinder-scheduler as cinder/service.py runs it: the manager, an RPC server on topic
 // `cinder-scheduler` (its own server queue and fanout queue beside the shared topic queue), and the
 // services-table heartbeat. Method and argument names are SchedulerManager's (RPC API 3.12).
+import type { OsloNotifier } from '../notifier/notifier.js';
 import type { CinderConfig } from '../common/config.js';
 import type { Logger } from '../common/log.js';
 import { adminContext } from '../common/context.js';
@@ -21,7 +22,10 @@ export interface SchedulerService {
   stop(): Promise<void>;
 }
 
-export async function startSchedulerService(cfg: CinderConfig, deps: { db: Db; transport: RpcTransport; logger: Logger }): Promise<SchedulerService> {
+export async function startSchedulerService(
+  cfg: CinderConfig,
+  deps: { db: Db; transport: RpcTransport; logger: Logger; notifier?: OsloNotifier },
+): Promise<SchedulerService> {
   const host = cfg.DEFAULT.host;
   const logger = deps.logger.child({ host });
   const timeoutMs = cfg.DEFAULT.rpc_response_timeout * 1000;
@@ -32,6 +36,7 @@ export async function startSchedulerService(cfg: CinderConfig, deps: { db: Db; t
     messages,
     volumeRpc,
     logger,
+    notifier: deps.notifier ? { notifier: deps.notifier, host } : undefined,
     options: {
       ...cfg.DEFAULT,
       // The global default for pools that report none (cinder/volume/driver.py volume_opts).

@@ -27,7 +27,8 @@ import type { Logger } from '../common/log.js';
 import type { VolumeRpcApi } from '../rpc/volume-rpcapi.js';
 import type { SchedulerRpcApi } from '../rpc/scheduler-rpcapi.js';
 import { requestSpecToPrimitive, type RequestSpec } from '../rpc/request-spec.js';
-import { LogNotifier, type Notifier } from '../manager/notifier.js';
+import { VolumeUsageNotifier, type Notifier } from '../manager/notifier.js';
+import { noopNotifier } from '../notifier/notifier.js';
 import { staleReport, type StaleReport } from './stale.js';
 import { retype as retypeVolume } from './retype.js';
 import { createEncryptionKey } from './key-manager.js';
@@ -177,7 +178,7 @@ export interface VolumeApiDeps {
   locks?: { withLock<T>(name: string, fn: () => Promise<T>): Promise<T> };
   /** [DEFAULT] host: notifications sent by the API are published as `volume.<host>`. */
   host?: string;
-  /** Where the API's notifications go (default: log lines on `logger`, publisher volume.<host>). */
+  /** Where the API's notifications go (default: nowhere, Cinder's noop driver; publisher volume.<host>). */
   notifier?: Notifier;
   /**
    * Nova, asked by the deletion guard (cinder/compute/nova.py). Default: `[nova]`'s defaults, i.e.
@@ -214,7 +215,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     this.azFallback = deps.allowAvailabilityZoneFallback ?? false;
     this.defaultVolumeType = deps.defaultVolumeType ?? '__DEFAULT__';
     this.locks = deps.locks;
-    this.notifier = deps.notifier ?? new LogNotifier(deps.logger, deps.host ?? 'localhost');
+    this.notifier = deps.notifier ?? new VolumeUsageNotifier(noopNotifier(deps.logger), deps.host ?? 'localhost');
     this.edits = new VolumeEdits({ db: this.db, notifier: this.notifier, logger: this.log });
     this.quotas = deps.quotas ?? new QuotaEngine(deps.db);
     this.nova = deps.nova ?? new NovaAPI({ interface: 'public' }, { requester: nodeRequester(), logger: deps.logger });

@@ -4,6 +4,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { Cluster, CinderClient, sleep, iqnOf } from '../support/cluster.js';
+import { LOG_DRIVER_CONFIG, loggedNotifications } from '../support/notifications.js';
 
 const PROJECT = 'ad31ac7100000000000000000000a0a0';
 const CONNECTOR = { initiator: 'iqn.1994-05.com.redhat:compute9', host: 'compute9', ip: '192.0.2.39', multipath: false };
@@ -14,7 +15,8 @@ let cluster: Cluster;
 let api: CinderClient;
 
 beforeAll(async () => {
-  cluster = new Cluster();
+  // The log driver, so the notifications can be read from the services' logs.
+  cluster = new Cluster({ extraConfig: LOG_DRIVER_CONFIG });
   await cluster.start();
   api = new CinderClient(cluster.baseUrl, PROJECT);
 });
@@ -49,9 +51,7 @@ async function expect202(id: string, body: unknown, headers: Record<string, stri
 /** The volume's notifications in the API's log, once `count` events of type `last` have arrived. */
 async function apiEvents(volumeId: string, last: string, count = 1) {
   const read = () =>
-    cluster.logs.api
-      .filter((l) => l.includes('"notification":true') && l.includes(volumeId))
-      .map((l) => JSON.parse(l) as { event_type: string; publisher_id: string; payload: { status: string } });
+    loggedNotifications(cluster.logs.api).filter((n) => n.payload.volume_id === volumeId);
   // The log pipe may lag behind the HTTP answer: wait for the last expected event itself.
   for (let i = 0; i < 100 && read().filter((e) => e.event_type === last).length < count; i++) await sleep(50);
   return read();

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Cluster, CinderClient, sleep, iqnOf } from '../support/cluster.js';
+import { LOG_DRIVER_CONFIG, loggedNotifications } from '../support/notifications.js';
 
 const PROJECT = 'a77ac4ed000000000000000000000003';
 const CONNECTOR = {
@@ -27,7 +28,8 @@ let cluster: Cluster;
 let api: CinderClient;
 
 beforeAll(async () => {
-  cluster = new Cluster();
+  // The log driver, so the notifications can be read from the services' logs.
+  cluster = new Cluster({ extraConfig: LOG_DRIVER_CONFIG });
   await cluster.start();
   api = new CinderClient(cluster.baseUrl, PROJECT);
 });
@@ -45,9 +47,7 @@ function attachmentRow(id: string) {
 /** Notification event types for a volume in one process's log (the pipe may lag a little). */
 async function events(which: 'api' | 'volume', volumeId: string, last?: string): Promise<{ event_type: string; publisher_id: string }[]> {
   const read = () =>
-    cluster.logs[which]
-      .filter((l) => l.includes('"notification":true') && l.includes(volumeId))
-      .map((l) => JSON.parse(l) as { event_type: string; publisher_id: string });
+    loggedNotifications(cluster.logs[which]).filter((n) => n.payload.volume_id === volumeId);
   for (let i = 0; i < 40 && last !== undefined && read().at(-1)?.event_type !== last; i++) await sleep(50);
   return read();
 }

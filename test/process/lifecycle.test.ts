@@ -6,6 +6,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { Cluster, CinderClient, sleep } from '../support/cluster.js';
+import { LOG_DRIVER_CONFIG, loggedNotifications } from '../support/notifications.js';
 
 const PROJECT = 'c0ffee0000000000000000000000beef';
 const INSTANCE = '0d9c8b7a-6f5e-4d3c-9b2a-1f0e9d8c7b6a';
@@ -24,7 +25,8 @@ let cluster: Cluster;
 let api: CinderClient;
 
 beforeAll(async () => {
-  cluster = new Cluster();
+  // The log driver, so the notifications can be read from the services' logs.
+  cluster = new Cluster({ extraConfig: LOG_DRIVER_CONFIG });
   await cluster.start();
   api = new CinderClient(cluster.baseUrl, PROJECT);
 });
@@ -183,7 +185,7 @@ describe('legacy volume lifecycle across two processes', () => {
     // notifications volume.detach.start / volume.detach.end from the manager
     // (the manager's stdout reaches us through a pipe: give the last line a moment to arrive)
     const events = () =>
-      cluster.logs.volume.filter((l) => l.includes('"notification":true') && l.includes(volumeId)).map((l) => JSON.parse(l).event_type);
+      loggedNotifications(cluster.logs.volume).filter((n) => n.payload.volume_id === volumeId).map((n) => n.event_type);
     for (let i = 0; i < 40 && events().at(-1) !== 'volume.detach.end'; i++) await sleep(50);
     expect(events().slice(-2)).toEqual(['volume.detach.start', 'volume.detach.end']);
   });

@@ -6,6 +6,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { Cluster, CinderClient, sleep } from '../support/cluster.js';
+import { LOG_DRIVER_CONFIG, loggedNotifications } from '../support/notifications.js';
 
 const PROJECT = 'c0ffee0000000000000000000000be7a';
 const CONNECTOR = { initiator: 'iqn.2004-10.com.ubuntu:01:retype0001', host: 'compute-r', ip: '192.0.2.31', platform: 'x86_64', os_type: 'linux', multipath: false };
@@ -26,7 +27,8 @@ function createType(name: string, specs: Record<string, string>): string {
 }
 
 beforeAll(async () => {
-  cluster = new Cluster();
+  // The log driver, so the notifications can be read from the services' logs.
+  cluster = new Cluster({ extraConfig: LOG_DRIVER_CONFIG });
   await cluster.start();
   api = new CinderClient(cluster.baseUrl, PROJECT);
   types.A = createType('A', { volume_backend_name: 'lvm' });
@@ -70,7 +72,7 @@ describe('os-retype across the processes', () => {
     const view = await api.get(id);
     expect(view.json.volume).toMatchObject({ status: 'available', volume_type: 'B' });
     // The notification and the capability report (a stats refresh: vgs/lvs) follow the DB write.
-    await until('no retype notification', () => cluster.logs.volume.find((l) => l.includes('"event_type":"volume.retype"')));
+    await until('no retype notification', () => loggedNotifications(cluster.logs.volume).find((n) => n.event_type === 'volume.retype'));
     await until('no completion line', () => cluster.logs.volume.find((l) => l.includes('Retype volume completed successfully.')));
     expect(changingCommands()).toEqual([]);
   }, 60_000);

@@ -7,7 +7,8 @@ import { parseConfig } from '../../src/common/config.js';
 import { InterProcessLock, LockManager } from '../../src/common/lock.js';
 import { createLvmDriver, type LVMVolumeDriver } from '../../src/drivers/lvm.js';
 import { VolumeManager, type VolumeManagerDeps } from '../../src/manager/manager.js';
-import { LogNotifier } from '../../src/manager/notifier.js';
+import { VolumeUsageNotifier } from '../../src/manager/notifier.js';
+import { OsloNotifier } from '../../src/notifier/notifier.js';
 import type { FakeExecutor } from './fake-executor.js';
 
 export const LVM_HOST = 'node1@lvm';
@@ -53,7 +54,8 @@ export function lvmManager(
 ): VolumeManager {
   return new VolumeManager({
     locks: new LockManager(path.join(dir, 'state')),
-    notifier: new LogNotifier(logger, LVM_HOST),
+    // The log driver: the unit tests read the notifications from the captured log lines.
+    notifier: new VolumeUsageNotifier(new OsloNotifier({ driver: ['log'], transport_url: undefined, topics: ['notifications'], retry: -1 }, logger), LVM_HOST),
     logger,
     host: LVM_HOST,
     pool: 'lvm',

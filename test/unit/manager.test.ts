@@ -17,6 +17,7 @@ import type { VolumeManager } from '../../src/manager/manager.js';
 import { makeContext } from '../../src/common/context.js';
 import { FakeExecutor } from '../support/fake-executor.js';
 import { capturingLogger, lvmDriver, lvmManager } from '../support/lvm-manager.js';
+import { loggedNotifications } from '../support/notifications.js';
 
 const IQN = (id: string) => `iqn.2010-10.org.openstack:volume-${id}`;
 const CONNECTOR = { initiator: 'iqn.1994-05.com.redhat:compute1', host: 'compute1', ip: '192.168.0.20' };
@@ -68,7 +69,7 @@ async function attached(over: Partial<typeof volumes.$inferInsert> = {}) {
   return { volume: await dbapi.volumeGetOrThrow(db, v.id), attachment: att };
 }
 
-const notifications = () => logLines.filter((l) => l.notification).map((l) => l.event_type);
+const notifications = () => loggedNotifications(logLines).map((n) => n.event_type);
 
 describe('initialize_connection', () => {
   // _parse_connection_options: the type's front-end QoS, per-GB options scaled by the size.
@@ -351,9 +352,9 @@ describe('init_host', () => {
 });
 
 describe('usage notifications (volume_utils._usage_from_volume)', () => {
-  const payloads = (event: string) => logLines.filter((l) => l.notification && l.event_type === event).map((l) => l.payload as Record<string, any>);
+  const payloads = (event: string) => loggedNotifications(logLines).filter((n) => n.event_type === event).map((n) => n.payload as Record<string, any>);
 
-  it("host is the volume's host@backend#pool, dates are isoformat, metadata null, no connection_info", async () => {
+  it("host is the volume's host@backend#pool, dates are isoformat, metadata null, the attachment rows as to_primitive renders them", async () => {
     const { volume: v } = await attached();
     const [p] = payloads('volume.attach.end');
     expect(v.created_at).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$/);
@@ -363,7 +364,11 @@ describe('usage notifications (volume_utils._usage_from_volume)', () => {
     expect(p.launched_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?$/); // unset: utcnow(), naive
     expect(p.volume_attachment).toHaveLength(1);
     expect(p.volume_attachment[0]).toMatchObject({ volume_id: v.id, attach_status: 'attached', mountpoint: '/dev/vdb' });
-    expect(p.volume_attachment[0]).not.toHaveProperty('connection_info');
+    // Every column of the row (the legacy attach path stores no connection_info: null).
+    expect(p.volume_attachment[0]).toMatchObject({ connection_info: null, connector: null, deleted: false });
+    expect(p.volume_attachment[0].attach_time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
+    expect(p.volume_attachment[0].volume).toMatchObject({ id: v.id, host: 'node1@lvm#lvm' });
+    expect(JSON.stringify(p)).not.toMatch(/"auth_password": "(?!\*\*\*)/);
   });
 
   it('delete.end carries the destroyed object (status deleted, no attachments); unmanage and temporary volumes differ', async () => {

@@ -35,6 +35,8 @@ import { VolumeAPI } from '../../src/volume-api/api.js';
 import { testApp, tokenAuthenticator } from '../support/api.js';
 import { FakeExecutor } from '../support/fake-executor.js';
 import { capturingLogger, lvmDriver, lvmManager } from '../support/lvm-manager.js';
+import { loggedNotifications } from '../support/notifications.js';
+import { OsloNotifier } from '../../src/notifier/notifier.js';
 import { createDatabase, dropDatabase, mysqlConnectionUrl } from '../support/mariadb.js';
 
 const P = '0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a';
@@ -87,6 +89,7 @@ beforeEach(async () => {
     volumeRpc,
     logger,
     options: { service_down_time: 60, scheduler_driver_init_wait_time: 0 },
+    notifier: { notifier: new OsloNotifier({ driver: ['log'], transport_url: undefined, topics: ['notifications'], retry: -1 }, logger), host: 'schedhost' },
   });
   await scheduler.initHostWithRpc(async () => {});
   await dbapi.serviceReport(db, { host: HOST, binary: 'cinder-volume', topic: 'cinder-volume', availability_zone: 'nova', rpc: '3.18', objects: '1.39' });
@@ -344,7 +347,11 @@ describe('scheduler retype (scheduler/manager.py retype, find_retype_backend)', 
         `{'id': '${b.id}', 'name': 'B', 'description': None, 'is_public': True, 'projects': [], 'extra_specs': {'volume_backend_name': 'elsewhere'}, ` +
         `'qos_specs_id': None, 'created_at': '${b.created_at!.replace(' ', 'T')}', 'updated_at': None, 'deleted_at': None, 'deleted': False}`,
     );
-    expect(logLines.find((l) => l.event_type === 'scheduler.retype')).toMatchObject({ priority: 'ERROR', payload: { volume_id: v.id, state: { status: 'in-use' }, method: 'retype' } });
+    expect(loggedNotifications(logLines).find((l) => l.event_type === 'scheduler.retype')).toMatchObject({
+      priority: 'ERROR',
+      publisher_id: 'scheduler.schedhost',
+      payload: { volume_id: v.id, state: { status: 'in-use' }, method: 'retype', reason: expect.stringMatching(/^NoValidBackend\("No valid backend was found\. /) },
+    });
   });
 
   it('another backend fits but migration is never allowed: "Current backend not valid"', async () => {
@@ -402,7 +409,7 @@ describe('volume-manager retype with the LVM driver (volume/manager.py retype, d
     expect(logLines.some((l) => l.msg === `LVM retype called for volume ${v.id}. No action required for LVM volumes.`)).toBe(true);
     expect(logLines.some((l) => l.msg === `Volume ${v.id}: retyped successfully.`)).toBe(true);
     expect(logLines.some((l) => l.msg === 'Retype volume completed successfully.')).toBe(true);
-    const note = logLines.find((l) => l.event_type === 'volume.retype');
+    const note = loggedNotifications(logLines).find((l) => l.event_type === 'volume.retype');
     expect(note).toMatchObject({ publisher_id: `volume.${HOST}`, payload: { volume_id: v.id, volume_type: b.id, status: 'available' } });
   });
 
