@@ -24,6 +24,7 @@ import { isUuidLike } from '../common/uuid.js';
 import { retypeVolume, type RetypeHost } from './retype.js';
 import { createVolume, deleteVolume, initHost, type CreateRequest, type LifecycleDeps } from './lifecycle.js';
 import { exportAndConnect } from './connection.js';
+import { extendVolume, type ExtendDeps } from './extend.js';
 
 export type { CreateRequest } from './lifecycle.js';
 
@@ -63,6 +64,10 @@ export interface VolumeManagerDeps {
     add(host: string | null, sizeGb: number | null): void;
     publishServiceCapabilities(ctx: RequestContext): Promise<void>;
   };
+  /** quota: QUOTAS.commit/rollback of an operation's reservations (extend_volume); none until wired. */
+  quota?: ExtendDeps['quota'];
+  /** message_api.create (user messages); none until wired. */
+  messages?: ExtendDeps['messages'];
   /** scheduler_rpcapi.create_volume, for a create that failed here and may go to another backend. */
   reschedule?: (ctx: RequestContext, volume: Volume, requestSpec: Record<string, unknown>, filterProperties: Record<string, unknown>) => Promise<void>;
 }
@@ -91,7 +96,10 @@ export class VolumeManager {
   /** What lifecycle.ts works with: this manager's parts, service_id/service_uuid read when used. */
   private readonly lifecycle: LifecycleDeps;
 
+  private readonly deps: VolumeManagerDeps;
+
   constructor(d: VolumeManagerDeps) {
+    this.deps = d;
     this.capacity = d.capacity;
     this.db = d.db;
     this.driver = d.driver;
@@ -424,6 +432,12 @@ export class VolumeManager {
       const done = this.terminated.get(vref.id) ?? new Set<string>();
       this.terminated.set(vref.id, done.add(attachmentId));
     });
+  }
+
+  /** extend_volume (cast 3.0): see src/manager/extend.ts. */
+  extendVolume(ctx: RequestContext, volume: Volume, newSize: number, reservations: unknown = null): Promise<void> {
+    const { db, driver, notifier, log: logger, capacity, deps } = this;
+    return extendVolume({ db, driver, notifier, logger, capacity, quota: deps.quota, messages: deps.messages }, ctx, volume, newSize, reservations);
   }
 
   /** retype (cast 3.5): see src/manager/retype.ts. */

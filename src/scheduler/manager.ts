@@ -167,6 +167,46 @@ export class SchedulerManager {
     await this.d.volumeRpc.retype(ctx, volume, newType.id, backend, migrationPolicy, spec.quota_reservations ?? null, spec.old_reservations ?? null);
   }
 
+  /**
+   * extend_volume (cast 3.0; @append_operation_type()): the volume's own backend must still pass
+   * the filters with `new_size` (CapacityFilter counts the growth), then volume_rpcapi.extend_volume
+   * to it. No backend: the reservations are rolled back and the volume returns to its
+   * previous_status (_extend_volume_set_error), with the scheduler.extend_volume error notification.
+   */
+  async extendVolume(
+    ctx: RequestContext,
+    volume: Volume,
+    newSize: number,
+    reservations: unknown,
+    rawSpec: unknown,
+    rawFilterProperties: unknown,
+    rollback: (reservations: unknown, projectId: string | null) => Promise<void> = async () => undefined,
+  ): Promise<void> {
+    await this.waitForScheduler();
+    const spec = (plainFromWire(rawSpec) ?? {}) as Record<string, unknown>;
+    spec.operation = 'extend_volume';
+    const props = { ...((rawFilterProperties as FilterProperties | null) ?? {}) } as FilterProperties;
+    props.new_size = newSize;
+    const log = this.log.child({ request_id: ctx.request_id, volume_id: volume.id });
+    let backend;
+    try {
+      const queue = volume.cluster_name || volume.host || '';
+      backend = this.driver.backendPassesFilters(queue, normalizeRequestSpec(spec), props, await this.volumeServices());
+    } catch (e) {
+      if (!(e instanceof NoValidBackend)) throw e;
+      // quota: QUOTAS.rollback(context, reservations, project_id=volume.project_id)
+      await rollback(reservations, volume.project_id);
+      const state = { status: volume.previous_status, previous_status: null };
+      log.error(`Failed to schedule_extend_volume: ${e.message}`);
+      const volumeId = spec.volume_id as string | undefined;
+      if (volumeId) await dbapi.volumeUpdate(this.db, volumeId, state);
+      log.error({ notification: true, event_type: 'scheduler.extend_volume', priority: 'ERROR', payload: { volume_id: volumeId ?? null, state, method: 'extend_volume', reason: e.message } }, 'notification scheduler.extend_volume');
+      return;
+    }
+    backend.consumeFromVolume({ size: newSize - (volume.size ?? 0) });
+    await this.d.volumeRpc.extendVolume(ctx, volume, newSize, reservations);
+  }
+
   /** validate_host_capacity (3.8): can `backend` take the request now? */
   async validateHostCapacity(backend: string, rawSpec: unknown, rawFilterProperties: unknown): Promise<boolean> {
     const spec = normalizeRequestSpec(plainFromWire(rawSpec));

@@ -44,6 +44,7 @@ export async function startSchedulerService(cfg: CinderConfig, deps: { db: Db; t
       methods: {
         create_volume: (ctx, a) => manager.createVolume(ctx, a.volume as Volume, a.request_spec, a.filter_properties),
         get_pools: (_ctx, a) => manager.getPools((a.filters as Record<string, unknown> | null) ?? null),
+        extend_volume: (ctx, a) => manager.extendVolume(ctx, a.volume as Volume, Number(a.new_size), a.reservations ?? null, a.request_spec, a.filter_properties),
         retype: (ctx, a) => manager.retype(ctx, a.volume as Volume, a.request_spec, a.filter_properties),
         update_service_capabilities: (_ctx, a) => manager.updateServiceCapabilities(a),
         notify_service_capabilities: (_ctx, a) => manager.notifyServiceCapabilities(a),

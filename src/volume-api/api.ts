@@ -30,6 +30,7 @@ import { requestSpecToPrimitive, type RequestSpec } from '../rpc/request-spec.js
 import { LogNotifier, type Notifier } from '../manager/notifier.js';
 import { staleReport, type StaleReport } from './stale.js';
 import { retype as retypeVolume } from './retype.js';
+import { extend as extendVolume, extendAttached, type ExtendDeps } from './extend.js';
 import { createEncryptionKey } from './key-manager.js';
 import { getByNameOrId, getDefaultVolumeType, provisionFilterOnSize } from './volume-types.js';
 import { qosSpecsGet } from '../db/qos-specs.js';
@@ -156,7 +157,7 @@ export interface VolumeApiDeps {
   db: Db;
   rpc: VolumeRpcApi;
   /** Where creates go to be placed (cinder/scheduler/rpcapi.py). */
-  scheduler: Pick<SchedulerRpcApi, 'createVolume' | 'getPools'> & Partial<Pick<SchedulerRpcApi, 'retype'>>;
+  scheduler: Pick<SchedulerRpcApi, 'createVolume' | 'getPools'> & Partial<Pick<SchedulerRpcApi, 'retype' | 'extendVolume'>>;
   logger: Logger;
   /** [keystone_authtoken] service_token_roles (default ['service']). */
   serviceTokenRoles?: string[];
@@ -222,6 +223,20 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     const { allTenants, ...page } = opts;
     const projectId = ctx.is_admin && allTenants ? undefined : ctx.project_id;
     return await dbapi.volumeGetAll(this.db, { ...page, projectId });
+  }
+
+  /** os-extend: src/volume-api/extend.ts (volume/api.py extend). */
+  extend(ctx: RequestContext, volume: Volume, newSize: number): Promise<void> {
+    return extendVolume(this.extendDeps(), ctx, volume, newSize);
+  }
+
+  /** os-extend at 3.42 on an in-use volume (volume/api.py extend_attached_volume). */
+  extendAttachedVolume(ctx: RequestContext, volume: Volume, newSize: number): Promise<void> {
+    return extendAttached(this.extendDeps(), ctx, volume, newSize);
+  }
+
+  private extendDeps(): ExtendDeps {
+    return { db: this.db, scheduler: this.scheduler as Pick<SchedulerRpcApi, 'extendVolume'>, logger: this.log };
   }
 
   /** os-retype: src/volume-api/retype.ts (volume/api.py retype). */
