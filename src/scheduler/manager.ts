@@ -200,6 +200,7 @@ export class SchedulerManager {
       log.error(`Failed to schedule_extend_volume: ${e.message}`);
       const volumeId = spec.volume_id as string | undefined;
       if (volumeId) await dbapi.volumeUpdate(this.db, volumeId, state);
+      // message: message_api.create(context, Action.EXTEND_VOLUME ('007'), resource_uuid=volume.id, exception=ex)
       log.error({ notification: true, event_type: 'scheduler.extend_volume', priority: 'ERROR', payload: { volume_id: volumeId ?? null, state, method: 'extend_volume', reason: e.message } }, 'notification scheduler.extend_volume');
       return;
     }
