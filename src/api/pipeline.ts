@@ -361,6 +361,8 @@ export async function runResource(
     }
     reply.code(result.status).header('Content-Type', accept);
     commonHeaders(req, reply, true);
+    // A 204 (os-complete) keeps webob's Content-Type; Fastify drops it when a payload is given.
+    if (result.status === 204) return reply.send();
     // Buffers, so Fastify leaves Cinder's bare `application/json` (no charset) alone.
     return reply.send(result.body === null || result.body === undefined ? EMPTY : Buffer.from(JSON.stringify(result.body)));
   } catch (err) {

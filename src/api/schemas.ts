@@ -126,6 +126,25 @@ const retypeNode = {
   additionalProperties: false,
 } as const;
 export const retypeSchema = compile(retypeNode);
+
+// os-extend: new_size is parameter_types.volume_size (no null).
+const extendNode = {
+  type: 'object',
+  properties: {
+    'os-extend': {
+      type: 'object',
+      properties: {
+        new_size: { type: ['integer', 'string'], pattern: '^[0-9]+$', minimum: 1, maximum: DB_MAX_INT },
+      },
+      required: ['new_size'],
+      additionalProperties: false,
+    },
+  },
+  required: ['os-extend'],
+  additionalProperties: false,
+} as const;
+export const extendSchema = compile(extendNode);
+export type ExtendBody = Infer<typeof extendNode>;
 export type RetypeBody = Infer<typeof retypeNode>;
 
 export type AttachBody = Infer<typeof attachNode>;

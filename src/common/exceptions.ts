@@ -62,6 +62,9 @@ export class ExportFailure extends Invalid {
 export class VolumeAttached extends Invalid {
   static override template = 'Volume %(volume_id)s is still attached, detach volume first.';
 }
+export class TargetUpdateFailed extends CinderException {
+  static override template = 'Failed to update target for volume %(volume_id)s.';
+}
 export class VolumeIsBusy extends CinderException {
   static override code = 500;
   static override template = 'deleting volume %(volume_name)s that has snapshot';

@@ -186,6 +186,11 @@ export class InterProcessLock {
    * Delete the lock files of `names` that nobody in this process holds or waits for (files of other
    * processes' held locks are deleted too, as Cinder does; acquirers re-check the inode after locking).
    */
+  /** Whether this process holds or waits for `name`. */
+  isHeldHere(name: string): boolean {
+    return this.mutex.isHeld(name);
+  }
+
   removeLockFiles(names: readonly string[]): void {
     for (const name of names) {
       if (this.mutex.isHeld(name)) continue;
@@ -253,5 +258,28 @@ export class LockManager {
       `${LOCK_FILE_PREFIX}${volumeId}-detach_volume`,
       `${LOCK_FILE_PREFIX}${volumeId}-attachment_connection`,
     ]);
+  }
+
+  /**
+   * utils.api_clean_volume_file_locks (the API, when it deletes a volume): every
+   * `cinder-attachment_update-<id>-*` file of the lock directory (coordination.synchronized_remove's
+   * glob), ENOENT ignored; other failures are only warned about, as Cinder's remove_lock.
+   */
+  removeApiVolumeLocks(volumeId: string, warn: (msg: string) => void = () => undefined): void {
+    const prefix = `${LOCK_FILE_PREFIX}attachment_update-${volumeId}-`;
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.lockDir).filter((n) => n.startsWith(prefix));
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (this.locks.isHeldHere(name)) continue;
+      try {
+        fs.unlinkSync(path.join(this.lockDir, name));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') warn(`Failed to cleanup lock ${path.join(this.lockDir, name)}: ${(e as Error).message}`);
+      }
+    }
   }
 }

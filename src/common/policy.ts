@@ -58,6 +58,9 @@ export const RULES: Record<string, Check> = {
   'volume:multiattach_bootable_volume': memberOrOwner,
   // cinder/policies/volume_actions.py RETYPE_POLICY and volumes.py MULTIATTACH_POLICY.
   'volume:retype': memberOrOwner,
+  // volume_actions.py EXTEND_POLICY / EXTEND_ATTACHED_POLICY.
+  'volume:extend': memberOrOwner,
+  'volume:extend_attached_volume': memberOrOwner,
   'volume:multiattach': memberOrOwner,
   'volume:get': or(systemAdminOrProjectReader, adminOrOwner),
   'volume:get_all': or(systemAdminOrProjectReader, adminOrOwner),

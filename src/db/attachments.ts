@@ -27,6 +27,7 @@ export async function attachmentGet(db: Db, attachmentId: string): Promise<Volum
   return row ? toAttachment(row) : null;
 }
 
+/** volume_attachment_update: VolumeAttachmentNotFound when no live row has that id. */
 export async function attachmentUpdate(
   db: Db,
   attachmentId: string,
@@ -41,7 +42,9 @@ export async function attachmentUpdate(
   if ('connection_info' in values)
     v.connection_info = values.connection_info == null ? null : pyJsonDumps(values.connection_info);
   const { volumeAttachment: a } = db.t;
-  await db.run((q) => q.update(a).set(v).where(eq(a.id, attachmentId)));
+  // volume_attachment_update: live rows only (model_query's deleted = 0); no match is an error.
+  const res = await db.run((q) => q.update(a).set(v).where(and(eq(a.id, attachmentId), eq(a.deleted, false))));
+  if (db.matched(res) === 0) throw new VolumeAttachmentNotFound({ filter: `attachment_id = ${attachmentId}` });
 }
 
 /** Volume.begin_attach(mode): INSERT an 'attaching' attachment, then admin md attached_mode=mode. */

@@ -167,6 +167,13 @@ export async function workerDestroy(db: Db, id: number): Promise<void> {
 }
 
 /** worker_destroy of a volume's row when it is still for `status`. */
+/** worker_destroy(resource_type, resource_id) (no soft delete): how many rows went. */
+export async function workerDestroyByResource(db: Db, resourceType: string, resourceId: string): Promise<number> {
+  const { workers: w } = db.t;
+  const res = await db.run((q) => q.delete(w).where(and(eq(w.resource_type, resourceType), eq(w.resource_id, resourceId), eq(w.deleted, false))));
+  return db.matched(res);
+}
+
 export async function workerDestroyFor(db: Db, resourceId: string, status: string): Promise<void> {
   const { workers: w } = db.t;
   await db.run((q) => q.delete(w).where(and(eq(w.resource_type, 'Volume'), eq(w.resource_id, resourceId), eq(w.status, status))));

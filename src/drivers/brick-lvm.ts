@@ -404,4 +404,40 @@ export class BrickLVM {
     const attr = stdout.trim();
     return attr.startsWith('o') || attr.startsWith('O');
   }
+
+  /** os_brick LVM.deactivate_lv: `lvchange -a n <vg>/<lv>` (root, no env prefix), then wait for udev. */
+  async deactivateLv(name: string): Promise<void> {
+    try {
+      await this.root(['lvchange', '-a', 'n', `${this.vgName}/${this.mangleLvName(name)}`]);
+    } catch (e) {
+      if (isPEE(e)) this.logger.error({ cmd: e.cmd, stdout: e.stdout, stderr: e.stderr }, 'Error deactivating LV');
+      throw e;
+    }
+    // _wait_for_volume_deactivation: _lv_is_active (attr[4] == 'a') retried 5 times, backoff 2.
+    const stillActive = new Error(`Volume ${name} was not deactivated in time.`);
+    await retry(
+      async () => {
+        const { stdout } = await this.runLvm([...this.cmdPrefix, 'lvdisplay', '--noheading', '-C', '-o', 'Attr', `${this.vgName}/${name}`]);
+        if (stdout.trim()[4] === 'a') throw stillActive;
+      },
+      { retries: 5, interval: 1, backoff: 2, retryIf: (e) => e === stillActive },
+      this.sleep,
+      this.logger,
+      'lvdisplay',
+    );
+  }
+
+  /**
+   * os_brick LVM.extend_volume: a snapshot origin is deactivated first, then
+   * `env LC_ALL=C lvextend -L <size> <vg>/<lv>` as root (no retry).
+   */
+  async extendVolume(lvName: string, newSize: string): Promise<void> {
+    if (await this.lvHasSnapshot(lvName)) await this.deactivateLv(lvName);
+    try {
+      await this.root([...this.cmdPrefix, 'lvextend', '-L', newSize, `${this.vgName}/${lvName}`]);
+    } catch (e) {
+      if (isPEE(e)) this.logger.error({ cmd: e.cmd, stdout: e.stdout, stderr: e.stderr }, 'Error extending Volume');
+      throw e;
+    }
+  }
 }

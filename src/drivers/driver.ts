@@ -198,5 +198,7 @@ export interface VolumeDriver {
    * retype(context, volume, new_type, diff, host): whether the driver changed the type in place,
    * optionally with a model update. A driver without it is BaseVD's: (False, None), i.e. migrate.
    */
+  /** extend_volume(volume, new_size): grow the volume to new_size GiB (TargetUpdateFailed: grown, target not updated). */
+  extendVolume?(volume: Volume, newSize: number): Promise<void>;
   retype?(volume: Volume, newType: Record<string, unknown>, diff: unknown, host: Record<string, unknown>): Promise<boolean | [boolean, ModelUpdate | null]>;
 }

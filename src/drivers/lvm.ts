@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { CommandExecutor } from '../common/executor.js';
 import { ProcessExecutionError } from '../common/executor.js';
 import { type BackendConfig, type DefaultSection, poolName as backendPoolName } from '../common/config.js';
-import { Invalid, VolumeBackendAPIException, VolumeGroupNotFound, VolumeIsBusy } from '../common/exceptions.js';
+import { Invalid, VolumeBackendAPIException, TargetUpdateFailed, VolumeGroupNotFound, VolumeIsBusy } from '../common/exceptions.js';
 import { externalLock, type InterProcessLock } from '../common/lock.js';
 import type { Logger } from '../common/log.js';
 import type { Connector, Volume } from '../objects/volume.js';
@@ -398,6 +398,21 @@ export class LVMVolumeDriver implements VolumeDriver {
 
   initializeConnection(volume: Volume, connector: Connector): Promise<ConnectionInfo> {
     return this.target.initializeConnection(volume, connector);
+  }
+
+  /**
+   * lvm.py extend_volume: `lvextend -L <n>g` through brick, then the target's extend_target; a
+   * target failure is logged and raised as TargetUpdateFailed (the manager still commits).
+   */
+  async extendVolume(volume: Volume, newSize: number): Promise<void> {
+    const vg = this.requireVg('extend_volume');
+    await vg.extendVolume(volumeName(volume), `${newSize}g`);
+    try {
+      await this.target.extendTarget(volume);
+    } catch (e) {
+      this.logger.error({ volume_id: volume.id, err: (e as Error).message }, 'Error extending target after volume resize.');
+      throw new TargetUpdateFailed({ volume_id: volume.id });
+    }
   }
 
   /**

@@ -27,6 +27,7 @@ import { createVolume, deleteVolume, initHost, type CreateRequest, type Lifecycl
 import { exportAndConnect } from './connection.js';
 import type { MessageApi } from '../message/api.js';
 import { Action } from '../message/message-field.js';
+import { extendVolume, type ExtendDeps } from './extend.js';
 
 export type { CreateRequest } from './lifecycle.js';
 
@@ -436,6 +437,13 @@ export class VolumeManager {
       const done = this.terminated.get(vref.id) ?? new Set<string>();
       this.terminated.set(vref.id, done.add(attachmentId));
     });
+  }
+
+  /** extend_volume (cast 3.0): see src/manager/extend.ts. */
+  extendVolume(ctx: RequestContext, volume: Volume, newSize: number, reservations: string[] | null = null): Promise<void> {
+    const { db, driver, notifier, log: logger, capacity, messages } = this;
+    const quota = this.lifecycle.quotas;
+    return extendVolume({ db, driver, notifier, logger, capacity, quota, messages }, ctx, volume, newSize, reservations);
   }
 
   /** retype (cast 3.5): see src/manager/retype.ts. */

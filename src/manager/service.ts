@@ -112,6 +112,7 @@ export async function startVolumeService(
             allowReschedule: a.allow_reschedule !== false,
           }),
         delete_volume: (ctx, a) => manager.deleteVolume(ctx, a.volume as Volume, Boolean(a.unmanage_only)),
+        extend_volume: (ctx, a) => manager.extendVolume(ctx, a.volume as Volume, Number(a.new_size), (a.reservations as string[] | null) ?? null),
         // reservations / old_reservations: no quotas in this port.
         retype: (ctx, a) =>
           manager.retype(ctx, a.volume as Volume, String(a.new_type_id), a.host as RetypeHost, a.migration_policy === undefined ? 'never' : (a.migration_policy as string | null)),

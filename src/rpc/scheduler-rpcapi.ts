@@ -51,6 +51,27 @@ export class SchedulerRpcApi {
     );
   }
 
+  /**
+   * extend_volume, cast 3.0: the request spec as jsonutils.to_primitive makes it (a plain dict:
+   * volume_properties, volume_type, volume_id), the reservations as the API got them.
+   */
+  extendVolume(
+    ctx: RequestContext,
+    volume: Volume,
+    newSize: number,
+    reservations: unknown,
+    requestSpec: Record<string, unknown>,
+    filterProperties: Record<string, unknown> | null = null,
+  ): Promise<void> {
+    return this.client.cast(
+      { topic: SCHEDULER_TOPIC },
+      ctx,
+      'extend_volume',
+      { volume, new_size: newSize, reservations, request_spec: new WirePrimitive(requestSpec), filter_properties: filterProperties },
+      { version: '3.0' },
+    );
+  }
+
   /** call 3.0 → [{name, capabilities}]. */
   getPools(ctx: RequestContext, filters: Record<string, unknown> | null = null): Promise<Array<{ name: string; capabilities: Record<string, unknown> }>> {
     return this.client.call({ topic: SCHEDULER_TOPIC }, ctx, 'get_pools', { filters }, { version: '3.0', timeoutMs: this.opts.timeoutMs });

@@ -148,6 +148,11 @@ export class VolumeRpcApi {
     await this.call(vref, ctx, 'attachment_delete', { attachment_id: attachmentId, vref }, '3.9');
   }
 
+  /** extend_volume, cast 3.0 to the volume's service_topic_queue (reservations relayed as given). */
+  extendVolume(ctx: RequestContext, volume: Volume, newSize: number, reservations: string[] | null): Promise<void> {
+    return this.cast(volume, ctx, 'extend_volume', { volume, new_size: newSize, reservations }, '3.0');
+  }
+
   /**
    * retype, cast 3.5 to the volume's service_topic_queue: `host` is the backend the scheduler chose
    * ({host, cluster_name, capabilities}); under a cap below 3.5, 3.0 without cluster_name.

@@ -17,6 +17,7 @@ import type { Volume } from '../objects/volume.js';
 import { plainFromWire, requestSpecToPrimitive, type RequestSpec as WireRequestSpec } from '../rpc/request-spec.js';
 import type { VolumeRpcApi } from '../rpc/volume-rpcapi.js';
 import { FilterScheduler } from './filter-scheduler.js';
+import type { QuotaEngine } from '../quota/index.js';
 import { HostManager } from './host-manager.js';
 import { normalizeRequestSpec, type FilterProperties, type SchedulerOptions, type ServiceInfo } from './types.js';
 
@@ -30,6 +31,8 @@ export interface SchedulerManagerDeps {
   messages?: MessageApi;
   /** rpc.get_notifier('scheduler'): publisher scheduler.<host> (none: Cinder's noop driver). */
   notifier?: { notifier: OsloNotifier; host: string };
+  /** cinder/quota.py QUOTAS: a failed retype or extend rolls its reservations back. */
+  quotas?: Pick<QuotaEngine, 'rollback'>;
 }
 
 const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -141,8 +144,8 @@ export class SchedulerManager {
   /**
    * retype (cast 3.0; @append_operation_type(name='retype_volume')): the volume's own backend if it
    * passes the filters with the new type (find_retype_backend), then volume_rpcapi.retype to it; no
-   * backend puts the volume back to its previous status (_retype_volume_set_error). No quotas in
-   * this port, so no reservations to roll back.
+   * backend rolls the new type's reservations back and puts the volume back to its previous
+   * status (_retype_volume_set_error).
    */
   async retype(ctx: RequestContext, volume: Volume, rawSpec: unknown, rawFilterProperties: unknown): Promise<void> {
     await this.waitForScheduler();
@@ -151,6 +154,8 @@ export class SchedulerManager {
     const log = this.log.child({ request_id: ctx.request_id, volume_id: volume.id });
     // _set_volume_state_and_notify('retype', {'volume_state': {'status': previous}}, ...).
     const setError = async (ex: Error, msg?: string) => {
+      const reservations = spec.quota_reservations as string[] | null | undefined;
+      if (reservations?.length) await this.d.quotas?.rollback(ctx, reservations);
       const state = { status: volume.previous_status || volume.status };
       log.error(msg ?? `Failed to schedule_retype: ${ex.message}`);
       const volumeId = spec.volume_id as string | undefined;
@@ -184,6 +189,45 @@ export class SchedulerManager {
       throw e;
     }
     await this.d.volumeRpc.retype(ctx, volume, newType.id, backend, migrationPolicy, spec.quota_reservations ?? null, spec.old_reservations ?? null);
+  }
+
+  /**
+   * extend_volume (cast 3.0; @append_operation_type()): the volume's own backend must still pass
+   * the filters with `new_size` (CapacityFilter counts the growth), then volume_rpcapi.extend_volume
+   * to it. No backend: the reservations are rolled back and the volume returns to its
+   * previous_status (_extend_volume_set_error), with the scheduler.extend_volume error notification.
+   */
+  async extendVolume(
+    ctx: RequestContext,
+    volume: Volume,
+    newSize: number,
+    reservations: string[] | null,
+    rawSpec: unknown,
+    rawFilterProperties: unknown,
+  ): Promise<void> {
+    await this.waitForScheduler();
+    const spec = (plainFromWire(rawSpec) ?? {}) as Record<string, unknown>;
+    spec.operation = 'extend_volume';
+    const props = { ...((rawFilterProperties as FilterProperties | null) ?? {}) } as FilterProperties;
+    props.new_size = newSize;
+    const log = this.log.child({ request_id: ctx.request_id, volume_id: volume.id });
+    let backend;
+    try {
+      const queue = volume.cluster_name || volume.host || '';
+      backend = this.driver.backendPassesFilters(queue, normalizeRequestSpec(spec), props, await this.volumeServices());
+    } catch (e) {
+      if (!(e instanceof NoValidBackend)) throw e;
+      await this.d.quotas?.rollback(ctx, reservations, { projectId: volume.project_id });
+      const state = { status: volume.previous_status, previous_status: null };
+      log.error(`Failed to schedule_extend_volume: ${e.message}`);
+      const volumeId = spec.volume_id as string | undefined;
+      if (volumeId) await dbapi.volumeUpdate(this.db, volumeId, state);
+      // message: message_api.create(context, Action.EXTEND_VOLUME ('007'), resource_uuid=volume.id, exception=ex)
+      log.error({ notification: true, event_type: 'scheduler.extend_volume', priority: 'ERROR', payload: { volume_id: volumeId ?? null, state, method: 'extend_volume', reason: e.message } }, 'notification scheduler.extend_volume');
+      return;
+    }
+    backend.consumeFromVolume({ size: newSize - (volume.size ?? 0) });
+    await this.d.volumeRpc.extendVolume(ctx, volume, newSize, reservations);
   }
 
   /** validate_host_capacity (3.8): can `backend` take the request now? */

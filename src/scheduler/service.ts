@@ -7,6 +7,7 @@ import type { Logger } from '../common/log.js';
 import { adminContext } from '../common/context.js';
 import type { Db } from '../db/client.js';
 import * as dbapi from '../db/api.js';
+import { QuotaEngine, quotaConfigOf } from '../quota/index.js';
 import { MessageApi } from '../message/api.js';
 import { RpcClient } from '../rpc/client.js';
 import { RpcServer } from '../rpc/server.js';
@@ -34,6 +35,7 @@ export async function startSchedulerService(
   const manager = new SchedulerManager({
     db: deps.db,
     messages,
+    quotas: new QuotaEngine(deps.db, quotaConfigOf(cfg.DEFAULT)),
     volumeRpc,
     logger,
     notifier: deps.notifier ? { notifier: deps.notifier, host } : undefined,
@@ -52,6 +54,7 @@ export async function startSchedulerService(
       methods: {
         create_volume: (ctx, a) => manager.createVolume(ctx, a.volume as Volume, a.request_spec, a.filter_properties),
         get_pools: (_ctx, a) => manager.getPools((a.filters as Record<string, unknown> | null) ?? null),
+        extend_volume: (ctx, a) => manager.extendVolume(ctx, a.volume as Volume, Number(a.new_size), (a.reservations as string[] | null) ?? null, a.request_spec, a.filter_properties),
         retype: (ctx, a) => manager.retype(ctx, a.volume as Volume, a.request_spec, a.filter_properties),
         update_service_capabilities: (_ctx, a) => manager.updateServiceCapabilities(a),
         notify_service_capabilities: (_ctx, a) => manager.notifyServiceCapabilities(a),

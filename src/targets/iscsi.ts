@@ -220,6 +220,18 @@ export abstract class ISCSITarget {
     return { driver_volume_type: this.iscsiProtocol, data };
   }
 
+  /**
+   * iscsi.py extend_target: re-initialize the target of an attached volume after the LV grew
+   * (_do_tgt_update(iqn, force=True)). Only tgtadm does anything there; for LIO, whose block
+   * backstore follows the device's size, it is ISCSITarget's no-op, so nothing runs.
+   */
+  async extendTarget(volume: TargetVolume & Pick<Volume, 'volume_attachment'>): Promise<void> {
+    if (volume.volume_attachment.length > 0) await this.doTgtUpdate(this.iscsiName(volume), true);
+  }
+
+  /** ISCSITarget._do_tgt_update: nothing (only TgtAdm overrides it). */
+  protected async doTgtUpdate(_name: string, _force = false): Promise<void> {}
+
   async terminateConnection(_volume: TargetVolume, _connector: unknown): Promise<void> {
     /* the base target keeps no per-initiator state */
   }

@@ -31,6 +31,7 @@ import { VolumeUsageNotifier, type Notifier } from '../manager/notifier.js';
 import { noopNotifier } from '../notifier/notifier.js';
 import { staleReport, type StaleReport } from './stale.js';
 import { retype as retypeVolume } from './retype.js';
+import { extend as extendVolume, extendAttached, type ExtendDeps } from './extend.js';
 import { createEncryptionKey } from './key-manager.js';
 import { getByNameOrId, getDefaultVolumeType, provisionFilterOnSize } from './volume-types.js';
 import { qosSpecsGet } from '../db/qos-specs.js';
@@ -160,7 +161,7 @@ export interface VolumeApiDeps {
   db: Db;
   rpc: VolumeRpcApi;
   /** Where creates go to be placed (cinder/scheduler/rpcapi.py). */
-  scheduler: Pick<SchedulerRpcApi, 'createVolume' | 'getPools'> & Partial<Pick<SchedulerRpcApi, 'retype'>>;
+  scheduler: Pick<SchedulerRpcApi, 'createVolume' | 'getPools'> & Partial<Pick<SchedulerRpcApi, 'retype' | 'extendVolume'>>;
   logger: Logger;
   /** [keystone_authtoken] service_token_roles (default ['service']). */
   serviceTokenRoles?: string[];
@@ -175,7 +176,7 @@ export interface VolumeApiDeps {
    * `cinder-attachment_update-<volume_id>-<connector host>`. Without it attachment updates run
    * unlocked (unit tests).
    */
-  locks?: { withLock<T>(name: string, fn: () => Promise<T>): Promise<T> };
+  locks?: { withLock<T>(name: string, fn: () => Promise<T>): Promise<T>; removeApiVolumeLocks?(volumeId: string, warn?: (m: string) => void): void };
   /** [DEFAULT] host: notifications sent by the API are published as `volume.<host>`. */
   host?: string;
   /** Where the API's notifications go (default: nowhere, Cinder's noop driver; publisher volume.<host>). */
@@ -246,6 +247,20 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     // volume_get_all_by_project: its project_id replaces any project_id filter.
     delete filters.project_id;
     return await dbapi.volumeGetAll(this.db, { ...page, filters, projectId: ctx.project_id });
+  }
+
+  /** os-extend: src/volume-api/extend.ts (volume/api.py extend). */
+  extend(ctx: RequestContext, volume: Volume, newSize: number): Promise<void> {
+    return extendVolume(this.extendDeps(), ctx, volume, newSize);
+  }
+
+  /** os-extend at 3.42 on an in-use volume (volume/api.py extend_attached_volume). */
+  extendAttachedVolume(ctx: RequestContext, volume: Volume, newSize: number): Promise<void> {
+    return extendAttached(this.extendDeps(), ctx, volume, newSize);
+  }
+
+  private extendDeps(): ExtendDeps {
+    return { db: this.db, quotas: this.quotas, scheduler: this.scheduler as Pick<SchedulerRpcApi, 'extendVolume'>, logger: this.log };
   }
 
   /** os-retype: src/volume-api/retype.ts (volume/api.py retype). */
@@ -357,8 +372,9 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
   }
 
   async delete(ctx: RequestContext, volume: Volume, opts: { cascade?: boolean; force?: boolean } = {}): Promise<void> {
+    // Only volume:delete here: the caller checked its own force rule (DELETE ?force at 3.23:
+    // volume:force_delete; os-force_delete: volume_extension:volume_admin_actions:force_delete).
     authorize(ctx, 'volume:delete', volume);
-    if (opts.force) authorize(ctx, 'volume:force_delete', volume);
     if (!volume.host) {
       // Scheduling never happened (or failed): nothing on a backend to clean up. Beyond Cinder, the
       // create's workers row goes too, so no row is left that no service will ever claim.
@@ -374,6 +390,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
       if (reservations) await this.quotas.commit(ctx, reservations, { projectId: volume.project_id });
       await dbapi.workerDestroyFor(this.db, volume.id, 'creating');
       this.log.info({ volume_id: volume.id }, 'Delete volume request issued successfully.');
+      this.cleanVolumeFileLocks(volume.id);
       return;
     }
     const expected: Record<string, dbapi.Expected> = {
@@ -397,7 +414,13 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     }
     const refreshed = await dbapi.volumeGetOrThrow(this.db, volume.id);
     await this.rpc.deleteVolume(ctx, refreshed);
+    this.cleanVolumeFileLocks(volume.id);
     this.log.info({ volume_id: volume.id }, 'Delete volume request issued successfully.');
+  }
+
+  /** utils.api_clean_volume_file_locks: the volume's `cinder-attachment_update-<id>-*` lock files. */
+  private cleanVolumeFileLocks(volumeId: string): void {
+    this.locks?.removeApiVolumeLocks?.(volumeId, (m) => this.log.warn(m));
   }
 
   async reserveVolume(ctx: RequestContext, volume: Volume): Promise<void> {
@@ -757,11 +780,15 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
    * UPDATE, and for attach_status=detached volume_detached for every live attachment (which
    * recomputes the status, so the status just set can become 'available') and the attached_mode
    * soft delete; then volume.reset_status.end. Nothing on the backend changes (the export and the
-   * ACL stay, field failure F1). No workers table here, so no worker row to remove.
+   * ACL stay, field failure F1). The volume's `workers` row goes (_remove_worker).
    */
   async resetStatus(ctx: RequestContext, volumeId: string, update: ResetStatusUpdate): Promise<void> {
     this.notifier.info(ctx, await this.getVolumeById(ctx, volumeId), 'reset_status.start');
     await dbapi.volumeUpdate(this.db, volumeId, update as Record<string, unknown>);
+    // _remove_worker: the cleanup entry is useless once an admin set the status.
+    if (await dbapi.workerDestroyByResource(this.db, 'Volume', volumeId)) {
+      this.log.debug({ volume_id: volumeId }, `Worker entry for volumes with id ${volumeId} has been deleted.`);
+    }
     if (update.attach_status === 'detached') {
       for (const a of await dbapi.attachmentGetAllByVolumeId(this.db, volumeId)) await dbapi.volumeDetached(this.db, volumeId, a.id);
       await dbapi.adminMetadataDelete(this.db, volumeId, 'attached_mode');

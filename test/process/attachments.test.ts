@@ -171,6 +171,8 @@ describe("Nova's new-style attach and detach (3.44)", () => {
     const r = await req('POST', `${A}/${attachmentId}/action`, { 'os-complete': null });
     expect(r.status, r.text).toBe(204);
     expect(r.text).toBe('');
+    // Cinder's 204 carries the negotiated Content-Type (ResponseObject.serialize).
+    expect(r.headers.get('content-type')).toBe('application/json');
     expect(r.headers.get('openstack-api-version')).toBe('volume 3.44');
     expect(attachmentRow(attachmentId).attach_status).toBe('attached');
     expect(cluster.volumeRow(volumeId)).toMatchObject({ status: 'in-use', attach_status: 'attached' });

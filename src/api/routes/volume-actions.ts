@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import {
   InvalidInput,
+  InvalidVolume,
   RemoteError,
   VolumeBackendAPIException,
 } from '../../common/exceptions.js';
@@ -25,7 +26,11 @@ import {
   type TerminateConnectionBody,
   retypeSchema,
   type RetypeBody,
+  extendSchema,
+  type ExtendBody,
 } from '../schemas.js';
+import { MV } from '../microversion.js';
+import type { ExtendApiSurface } from '../../volume-api/extend.js';
 import type { RetypeApiSurface } from '../../volume-api/retype.js';
 
 const ACCEPTED: ResourceResult = { kind: 'object', status: 202, body: null };
@@ -122,6 +127,28 @@ export function volumeActions(api: VolumeApiSurface): Map<string, Controller> {
     const retyper = api as VolumeApiSurface & Partial<RetypeApiSurface>;
     if (!retyper.retype) throw new Error('volume API has no retype');
     await retyper.retype(c.ctx, volume, body.new_type, body.migration_policy ?? null);
+    return ACCEPTED;
+  });
+
+  // _extend: the schema, the volume (404), then at 3.42 an in-use volume goes to
+  // extend_attached_volume, any other to extend (each checks its policy first). InvalidVolume is
+  // the controller's 400 with the exception's text; InvalidInput keeps its own 400.
+  actions.set('os-extend', async (c) => {
+    const body = validateBody<ExtendBody>(extendSchema, c.body, c.bodyText)['os-extend'];
+    const volume = await lookup(c);
+    const size = Number.parseInt(String(body.new_size), 10);
+    const extender = api as VolumeApiSurface & Partial<ExtendApiSurface>;
+    if (!extender.extend || !extender.extendAttachedVolume) throw new Error('volume API has no extend');
+    try {
+      if (c.version >= MV.VOLUME_EXTEND_INUSE && volume.status === 'in-use') {
+        await extender.extendAttachedVolume(c.ctx, volume, size);
+      } else {
+        await extender.extend(c.ctx, volume, size);
+      }
+    } catch (err) {
+      if (err instanceof InvalidVolume) throw new HttpFault(400, err.msg);
+      throw err;
+    }
     return ACCEPTED;
   });
 
