@@ -67,14 +67,14 @@ describe('cinder CLI volume list filters, metadata and show', () => {
       expect(listed).toEqual(dbIds('project_id = ? AND status = ?', P1, status));
       expect(listed.length).toBe(1);
     }
-  });
+  }, 180_000);
 
   it('list --name', async () => {
     const listed = rows(await ok(P1, ['list', '--name', 'cli-one']));
     expect(listed.map((r) => r.ID)).toEqual(dbIds('project_id = ? AND display_name = ?', P1, 'cli-one'));
     expect(listed[0].Name).toBe('cli-one');
     expect(rows(await ok(P1, ['list', '--name', 'nope']))).toEqual([]);
-  });
+  }, 180_000);
 
   it('list --all-tenants --tenant', async () => {
     const listed = rows(await ok(P1, ['list', '--all-tenants', '--tenant', P2]));
@@ -82,7 +82,7 @@ describe('cinder CLI volume list filters, metadata and show', () => {
     expect(listed[0]['Tenant ID']).toBe(P2);
     const all = rows(await ok(P1, ['list', '--all-tenants'])).map((r) => r.ID).sort();
     expect(all).toEqual(dbIds('1 = 1'));
-  });
+  }, 180_000);
 
   it('metadata set / unset, then show', async () => {
     const id = ids['cli-one'];
@@ -100,5 +100,5 @@ describe('cinder CLI volume list filters, metadata and show', () => {
     expect(shown).toMatchObject({ id, name: row.display_name, status: row.status, size: String(row.size), bootable: 'false' });
     // cinderclient prints the metadata dict as `key : value` lines.
     expect(shown.metadata).toBe('k2 : v2');
-  });
+  }, 180_000);
 });
