@@ -78,6 +78,11 @@ describe('list filters', () => {
     const r = await a.request('GET', `/v3/${P1}/volumes?with_count=true&name=alpha`, undefined, { 'OpenStack-API-Version': 'volume 3.45' });
     expect(r.json.count).toBe(1);
     expect(names(r)).toEqual(['alpha']);
+    const v345 = { 'OpenStack-API-Version': 'volume 3.45' };
+    const own = await a.request('GET', `/v3/${P1}/volumes?with_count=1&limit=1`, undefined, v345);
+    expect([own.json.count, own.json.volumes.length, own.json.volumes_links.length]).toEqual([2, 1, 1]);
+    const all = await a.request('GET', `/v3/${P1}/volumes?with_count=1&all_tenants=1`, undefined, v345);
+    expect(all.json.count).toBe(3);
   });
 });
 
