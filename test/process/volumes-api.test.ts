@@ -3,6 +3,7 @@
 // processes, each checked against the DB rows (cinder/api/v3/volumes.py, volume_metadata.py,
 // contrib/volume_actions.py).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { createHash } from 'node:crypto';
 import { Cluster, CinderClient, sleep } from '../support/cluster.js';
 
 const P1 = 'aaaa0000000000000000000000000001';
@@ -131,6 +132,20 @@ describe('PUT /volumes/{id} and the metadata API', () => {
     expect(r.json).toEqual({ metadata: {} });
     const live = cluster.sql<any>('SELECT COUNT(*) AS n FROM volume_metadata WHERE volume_id = ? AND deleted = 0', ids.beta);
     expect(Number(live[0].n)).toBe(0);
+  });
+
+  it('from 3.15 the index carries an Etag (md5 of json.dumps) and If-Match guards the PUTs', async () => {
+    const base = `/v3/${P1}/volumes/${ids.beta}/metadata`;
+    const v315 = { 'OpenStack-API-Version': 'volume 3.15' };
+    await a.request('POST', base, { metadata: { e: 'f' } });
+    const r = await a.request('GET', base, undefined, v315);
+    const text = '{"metadata": {"e": "f"}}';
+    expect([r.status, r.text]).toEqual([200, text]);
+    expect(r.headers.get('etag')).toBe(createHash('md5').update(text).digest('hex'));
+    const stale = await a.request('PUT', base, { metadata: { g: 'h' } }, { ...v315, 'If-Match': '"nope"' });
+    expect(stale.status).toBe(412);
+    const fresh = await a.request('PUT', base, { metadata: { g: 'h' } }, { ...v315, 'If-Match': `"${r.headers.get('etag')}"` });
+    expect([fresh.status, fresh.json]).toEqual([200, { metadata: { g: 'h' } }]);
   });
 });
 
