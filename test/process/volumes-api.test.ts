@@ -164,3 +164,16 @@ describe('os-set_bootable and os-update_readonly_flag', () => {
     expect(v.json.volume).toMatchObject({ bootable: 'true', metadata: { readonly: 'True' }, replication_status: null });
   });
 });
+
+describe('replication_status', () => {
+  it('NULL for a volume of a replication_enabled type too (EntryCreateTask never stores it)', async () => {
+    const t = await a.request('POST', `/v3/${P1}/types`, { volume_type: { name: 'replicated', extra_specs: { replication_enabled: '<is> True' } } });
+    expect(t.status, t.text).toBe(200);
+    const r = await a.create({ volume: { size: 1, name: 'rep', volume_type: 'replicated' } });
+    expect(r.status, r.text).toBe(202);
+    expect(r.json.volume.replication_status).toBeNull();
+    expect(cluster.volumeRow(r.json.volume.id).replication_status).toBeNull();
+    const shown = await a.get(r.json.volume.id);
+    expect(shown.json.volume.replication_status).toBeNull();
+  });
+});
