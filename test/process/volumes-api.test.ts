@@ -177,3 +177,25 @@ describe('replication_status', () => {
     expect(shown.json.volume.replication_status).toBeNull();
   });
 });
+
+describe('status conditions', () => {
+  it('maintenance refuses update and metadata writes; readonly needs an available volume', async () => {
+    const id = ids.gamma;
+    const c = b;
+    cluster.write("UPDATE volumes SET status = 'maintenance' WHERE id = ?", id);
+    let r = await c.request('PUT', `/v3/${P2}/volumes/${id}`, { volume: { name: 'x' } });
+    expect([r.status, r.json.badRequest.message]).toEqual([400, 'Invalid volume: The volume cannot be updated during maintenance.']);
+    r = await c.request('POST', `/v3/${P2}/volumes/${id}/metadata`, { metadata: { a: 'b' } });
+    expect([r.status, r.json.badRequest.message]).toEqual([
+      400,
+      'Invalid volume: Updating volume metadata is not allowed for volumes in maintenance status.',
+    ]);
+    r = await c.action(id, { 'os-update_readonly_flag': { readonly: false } });
+    expect([r.status, r.json.badRequest.message]).toEqual([
+      400,
+      `Invalid volume: Volume ${id} status must be available to update readonly flag, but current status is: maintenance.`,
+    ]);
+    expect(cluster.volumeRow(id).display_name).toBe('gamma');
+    cluster.write("UPDATE volumes SET status = 'available' WHERE id = ?", id);
+  });
+});
