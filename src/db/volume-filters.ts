@@ -129,8 +129,8 @@ export function volumeFilterConditions(db: Db, filters: VolumeFilters): SQL[] | 
 }
 
 /**
- * calculate_resource_count(context, 'volume', filters): _volume_get_query without project_only, so
- * every project's live volumes that match (Cinder's count is not scoped to the caller's project).
+ * calculate_resource_count(context, 'volume', filters): the live volumes that match (the volume
+ * API puts the project into the filters).
  */
 export async function volumeCount(db: Db, filters: VolumeFilters): Promise<number> {
   const { volumes } = db.t;

@@ -51,7 +51,14 @@ export function checkMetadataProperties(metadata: Record<string, string> | null 
 export class VolumeEdits implements VolumeEditSurface {
   constructor(private readonly deps: { db: Db; notifier: Notifier; logger: Logger }) {}
 
-  countVolumes(_ctx: RequestContext, filters: Record<string, unknown>): Promise<number> {
+  /**
+   * volume_api.calculate_resource_count: an admin's all_tenants widens it, otherwise the caller's
+   * project_id is added to the filters (no migration-target filter here, unlike get_all).
+   */
+  countVolumes(ctx: RequestContext, given: Record<string, unknown>): Promise<number> {
+    const filters = { ...given };
+    if (ctx.is_admin && getBoolParam(filters, 'all_tenants')) delete filters.all_tenants;
+    else filters.project_id = ctx.project_id;
     return dbapi.volumeCount(this.deps.db, filters);
   }
 

@@ -3,6 +3,7 @@
 // processes, each checked against the DB rows (cinder/api/v3/volumes.py, volume_metadata.py,
 // contrib/volume_actions.py).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { createHash } from 'node:crypto';
 import { Cluster, CinderClient, sleep } from '../support/cluster.js';
 
 const P1 = 'aaaa0000000000000000000000000001';
@@ -78,6 +79,11 @@ describe('list filters', () => {
     const r = await a.request('GET', `/v3/${P1}/volumes?with_count=true&name=alpha`, undefined, { 'OpenStack-API-Version': 'volume 3.45' });
     expect(r.json.count).toBe(1);
     expect(names(r)).toEqual(['alpha']);
+    const v345 = { 'OpenStack-API-Version': 'volume 3.45' };
+    const own = await a.request('GET', `/v3/${P1}/volumes?with_count=1&limit=1`, undefined, v345);
+    expect([own.json.count, own.json.volumes.length, own.json.volumes_links.length]).toEqual([2, 1, 1]);
+    const all = await a.request('GET', `/v3/${P1}/volumes?with_count=1&all_tenants=1`, undefined, v345);
+    expect(all.json.count).toBe(3);
   });
 });
 
@@ -127,6 +133,20 @@ describe('PUT /volumes/{id} and the metadata API', () => {
     const live = cluster.sql<any>('SELECT COUNT(*) AS n FROM volume_metadata WHERE volume_id = ? AND deleted = 0', ids.beta);
     expect(Number(live[0].n)).toBe(0);
   });
+
+  it('from 3.15 the index carries an Etag (md5 of json.dumps) and If-Match guards the PUTs', async () => {
+    const base = `/v3/${P1}/volumes/${ids.beta}/metadata`;
+    const v315 = { 'OpenStack-API-Version': 'volume 3.15' };
+    await a.request('POST', base, { metadata: { e: 'f' } });
+    const r = await a.request('GET', base, undefined, v315);
+    const text = '{"metadata": {"e": "f"}}';
+    expect([r.status, r.text]).toEqual([200, text]);
+    expect(r.headers.get('etag')).toBe(createHash('md5').update(text).digest('hex'));
+    const stale = await a.request('PUT', base, { metadata: { g: 'h' } }, { ...v315, 'If-Match': '"nope"' });
+    expect(stale.status).toBe(412);
+    const fresh = await a.request('PUT', base, { metadata: { g: 'h' } }, { ...v315, 'If-Match': `"${r.headers.get('etag')}"` });
+    expect([fresh.status, fresh.json]).toEqual([200, { metadata: { g: 'h' } }]);
+  });
 });
 
 describe('os-set_bootable and os-update_readonly_flag', () => {
@@ -142,5 +162,40 @@ describe('os-set_bootable and os-update_readonly_flag', () => {
     expect(md).toEqual([{ value: 'True' }]);
     const v = await a.get(ids.beta);
     expect(v.json.volume).toMatchObject({ bootable: 'true', metadata: { readonly: 'True' }, replication_status: null });
+  });
+});
+
+describe('replication_status', () => {
+  it('NULL for a volume of a replication_enabled type too (EntryCreateTask never stores it)', async () => {
+    const t = await a.request('POST', `/v3/${P1}/types`, { volume_type: { name: 'replicated', extra_specs: { replication_enabled: '<is> True' } } });
+    expect(t.status, t.text).toBe(200);
+    const r = await a.create({ volume: { size: 1, name: 'rep', volume_type: 'replicated' } });
+    expect(r.status, r.text).toBe(202);
+    expect(r.json.volume.replication_status).toBeNull();
+    expect(cluster.volumeRow(r.json.volume.id).replication_status).toBeNull();
+    const shown = await a.get(r.json.volume.id);
+    expect(shown.json.volume.replication_status).toBeNull();
+  });
+});
+
+describe('status conditions', () => {
+  it('maintenance refuses update and metadata writes; readonly needs an available volume', async () => {
+    const id = ids.gamma;
+    const c = b;
+    cluster.write("UPDATE volumes SET status = 'maintenance' WHERE id = ?", id);
+    let r = await c.request('PUT', `/v3/${P2}/volumes/${id}`, { volume: { name: 'x' } });
+    expect([r.status, r.json.badRequest.message]).toEqual([400, 'Invalid volume: The volume cannot be updated during maintenance.']);
+    r = await c.request('POST', `/v3/${P2}/volumes/${id}/metadata`, { metadata: { a: 'b' } });
+    expect([r.status, r.json.badRequest.message]).toEqual([
+      400,
+      'Invalid volume: Updating volume metadata is not allowed for volumes in maintenance status.',
+    ]);
+    r = await c.action(id, { 'os-update_readonly_flag': { readonly: false } });
+    expect([r.status, r.json.badRequest.message]).toEqual([
+      400,
+      `Invalid volume: Volume ${id} status must be available to update readonly flag, but current status is: maintenance.`,
+    ]);
+    expect(cluster.volumeRow(id).display_name).toBe('gamma');
+    cluster.write("UPDATE volumes SET status = 'available' WHERE id = ?", id);
   });
 });

@@ -82,6 +82,9 @@ export function volumeControllers(api: VolumeApiSurface) {
       if ('use_quota' in filters) filters.use_quota = getFilterBool(filters, 'use_quota');
       handleTimeComparisonFilters(filters);
       checkVolumeFilters(filters, c.version);
+      // volume_api.get_all reads all_tenants first thing (after its policy); checked here too so a
+      // bad value is the same 400 whatever volume API sits behind the route.
+      getFilterBool(filters, 'all_tenants');
       const volumes = await api.getAll(c.ctx, { marker, limit, offset, sortKeys: keys, sortDirs, filters: { ...filters } });
       const totalCount = showCount ? await (api as { edits?: VolumeCountSurface }).edits?.countVolumes(c.ctx, filters) : undefined;
       const vr = viewRequest(c.req, c.ctx, c.version);
