@@ -332,8 +332,11 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     if (!volume.host) {
       // Scheduling never happened (or failed): nothing on a backend to clean up. Beyond Cinder, the
       // create's workers row goes too, so no row is left that no service will ever claim.
+      this.notifier.info(ctx, volume, 'delete.start');
       await dbapi.volumeDestroy(this.db, volume.id);
       await dbapi.workerDestroyFor(this.db, volume.id, 'creating');
+      // Volume.destroy() leaves the object status 'deleted', migration_status None.
+      this.notifier.info(ctx, { ...volume, status: 'deleted', migration_status: null }, 'delete.end');
       this.log.info({ volume_id: volume.id }, 'Delete volume request issued successfully.');
       return;
     }
