@@ -5,6 +5,7 @@
 // (volume_utils._usage_from_volume) and publisher volume.<host@backend>; with the default (no
 // driver, i.e. noop) nothing reaches the listener and no process writes a notification log line.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { Cluster, CinderClient, sleep } from '../support/cluster.js';
 import { transportUrl } from '../support/rabbit.js';
 import { PyHelper, requirePythonModules } from '../python/py-helper.js';
@@ -125,6 +126,16 @@ describe('[oslo_messaging_notifications] driver = messagingv2', () => {
     // The bus is the only place they go: no notification log lines.
     expect(notificationLines(cluster)).toEqual([]);
   }, 60_000);
+
+  it('after the broker closes every connection of the vhost, the next detach is still notified', async () => {
+    execFileSync('rabbitmqctl', ['-q', 'close_all_connections', '--vhost', cluster.vhost, 'notification reconnect test'], { stdio: 'ignore' });
+    await sleep(1000);
+    // The services reconnect as the RPC client does (and oslo's listener as oslo does).
+    const id = await attachDetach(api, cluster);
+    const mine = () => received.filter((n) => n.payload?.volume_id === id).map((n) => n.event_type);
+    for (let i = 0; i < 300 && !mine().includes('volume.detach.end'); i++) await sleep(50);
+    expect(mine()).toEqual(['volume.create.start', 'volume.create.end', 'volume.attach.start', 'volume.attach.end', 'volume.detach.start', 'volume.detach.end']);
+  }, 90_000);
 });
 
 describe('default notifications (no driver: noop)', () => {
