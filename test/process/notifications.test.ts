@@ -57,7 +57,7 @@ async function waitForStatus(api: CinderClient, id: string, status: string) {
 
 /** The legacy Nova attach then detach of a new volume; returns its id. */
 async function attachDetach(api: CinderClient, cluster: Cluster): Promise<string> {
-  const r = await api.create({ volume: { size: 1, name: 'notified' } });
+  const r = await api.create({ volume: { size: 1, name: 'notified', metadata: { purpose: 'notified' } } });
   expect(r.status, r.text).toBe(202);
   const id = r.json.volume.id as string;
   await waitForStatus(api, id, 'available');
@@ -114,7 +114,7 @@ describe('[oslo_messaging_notifications] driver = messagingv2', () => {
       expect(n.metadata.message_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
       expect(n.metadata.timestamp).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?$/);
       expect(n.ctxt).toMatchObject({ project_id: PROJECT, read_deleted: 'no', auth_token: null });
-      expect(n.payload).toMatchObject({ volume_id: id, tenant_id: PROJECT, size: 1, display_name: 'notified', metadata: null, snapshot_id: null });
+      expect(n.payload).toMatchObject({ volume_id: id, tenant_id: PROJECT, size: 1, display_name: 'notified', metadata: [{ key: 'purpose', value: 'notified' }], snapshot_id: null });
     }
     const byType = Object.fromEntries(mine().map((n) => [n.event_type, n.payload]));
     expect(byType['volume.detach.start']).toMatchObject({ status: 'detaching', host: `${cluster.host}@${cluster.backend}#lvm` });
