@@ -289,6 +289,24 @@ export function resetPolicyFile(): void {
   active = null;
 }
 
+let resolver: (name: string) => ResolvedRule | undefined = () => undefined;
+
+/** policy.ts registers how `rule:<name>` is resolved (kept here so context.ts needs no policy.ts). */
+export function setRuleResolver(r: (name: string) => ResolvedRule | undefined): void {
+  resolver = r;
+}
+
+/**
+ * policy.check_is_admin for a context being built (RequestContext.__init__ with is_admin None):
+ * the file's context_is_admin with the context's own policy values as the target; undefined when
+ * the file does not define it (the caller applies the default, role:admin).
+ */
+export function fileContextIsAdmin(ctx: RequestContext): boolean | undefined {
+  const o = fileRule('context_is_admin');
+  if (!o) return undefined;
+  return o(ctx, { ...policyCreds(ctx), is_admin: null }, resolver);
+}
+
 /** The file's check for `name`, if the active policy file defines it. */
 export function fileRule(name: string): ParsedCheck | undefined {
   return active?.current().get(name);

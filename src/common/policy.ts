@@ -3,7 +3,7 @@
 // deprecated check string. Rules are written once here as small predicates over (context, target).
 import type { RequestContext } from './context.js';
 import { PolicyNotAuthorized } from './exceptions.js';
-import { CINDER_BASE_RULES, fileRule, parseRule, type ParsedCheck, type ResolvedRule, type Target } from './policy-file.js';
+import { CINDER_BASE_RULES, fileRule, parseRule, setRuleResolver, type ParsedCheck, type ResolvedRule, type Target } from './policy-file.js';
 
 export interface PolicyTarget {
   project_id?: string | null;
@@ -145,6 +145,8 @@ export function resolveRule(name: string): ResolvedRule | undefined {
   const p = parsedBase.get(name)!;
   return (ctx, t) => p(ctx, t, resolveRule);
 }
+
+setRuleResolver(resolveRule);
 
 export function isAllowed(ctx: RequestContext, rule: string, target: PolicyTarget = {}): boolean {
   const check = RULES[rule];

@@ -127,6 +127,16 @@ describe('authorize with a policy file', () => {
     expect(isAllowed(makeContext({ user_id: 's', project_id: 'x', roles: ['superuser'] }), 'volume_extension:volume_admin_actions:force_detach')).toBe(true);
   });
 
+  it("context_is_admin of the file decides a new context's is_admin (policy.check_is_admin)", () => {
+    withFile('"context_is_admin": "role:cloud_admin"\n');
+    expect(makeContext({ user_id: 'c', project_id: 'x', roles: ['cloud_admin'] }).is_admin).toBe(true);
+    expect(makeContext({ user_id: 'a', project_id: 'x', roles: ['admin'] }).is_admin).toBe(false);
+    // An explicit is_admin (noauth, elevated) stays.
+    expect(makeContext({ user_id: 'a', project_id: 'x', roles: [], is_admin: true }).is_admin).toBe(true);
+    resetPolicyFile();
+    expect(makeContext({ user_id: 'a', project_id: 'x', roles: ['admin'] }).is_admin).toBe(true);
+  });
+
   it('is re-read when its mtime changes', () => {
     const file = withFile(`"${DETACH}": "!"\n`);
     expect(isAllowed(admin, DETACH)).toBe(false);
