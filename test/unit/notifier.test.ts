@@ -5,6 +5,7 @@ import { parseConfig } from '../../src/common/config.js';
 import { OsloNotifier, pyUtcNowStr } from '../../src/notifier/notifier.js';
 import { notificationSettings, notificationsEnabled } from '../../src/notifier/options.js';
 import { maskDictPassword } from '../../src/notifier/mask.js';
+import { createNotifier } from '../../src/notifier/index.js';
 import { Topology, resolveTransportOptions, type PublishRequest, type RpcTransport } from '../../src/rpc/transport.js';
 import { capturingLogger } from '../support/lvm-manager.js';
 import { loggedNotifications } from '../support/notifications.js';
@@ -129,6 +130,33 @@ describe('drivers', () => {
     await until(() => sent.length === 1);
     expect(JSON.parse(JSON.parse(sent[0].body.toString())['oslo.message']).event_type).toBe('kept');
     expect(lines.some((l) => l.msg === 'Could not send notification to notifications.info.')).toBe(true);
+  });
+});
+
+describe('createNotifier (cinder/rpc.py init)', () => {
+  const conf = (extra: string) =>
+    parseConfig(`[DEFAULT]\ntransport_url = rabbit://guest:guest@127.0.0.1:5672/v\n[oslo_messaging_notifications]\ndriver = messagingv2\n${extra}`);
+
+  it('publishes on the RPC transport unless [oslo_messaging_notifications] transport_url names another', async () => {
+    const same = fakeTransport();
+    const n1 = createNotifier(conf(''), same.t, capturingLogger([]));
+    n1.info(ctx, 'p', 'e', {});
+    await until(() => same.sent.length === 1);
+    expect(same.sent).toHaveLength(1);
+
+    const other = fakeTransport();
+    // Nothing listens on port 1: the notifier's own transport keeps trying until it is closed.
+    const n2 = createNotifier(conf('transport_url = rabbit://guest:guest@127.0.0.1:1/elsewhere\n'), other.t, capturingLogger([]));
+    n2.info(ctx, 'p', 'e', {});
+    await new Promise((r) => setTimeout(r, 200));
+    expect(other.sent).toEqual([]);
+    await n2.close(0);
+  });
+
+  it('no driver: no transport is used at all', () => {
+    const f = fakeTransport();
+    createNotifier(parseConfig('[DEFAULT]\n'), f.t, capturingLogger([])).info(ctx, 'p', 'e', {});
+    expect(f.sent).toEqual([]);
   });
 });
 
