@@ -21,8 +21,14 @@ import { launchWorkers } from '../common/launcher.js';
 import { joinClusterMetrics } from '../common/metrics.js';
 import { createNotifier } from '../notifier/index.js';
 import { VolumeUsageNotifier } from '../manager/notifier.js';
+import { configurePolicyFile } from '../common/policy-file.js';
 
 const cfg = loadConfigFromArgv(process.argv);
+
+/** Every --config-file of the command line, in order (oslo.config's config_file). */
+function configFiles(argv: string[]): string[] {
+  return argv.flatMap((a, i) => (a === '--config-file' && argv[i + 1] ? [argv[i + 1]] : []));
+}
 const logger = createLogger('cinder-api', cfg.DEFAULT.log_level);
 
 // [DEFAULT] auth_strategy: with keystone, a missing or bad [keystone_authtoken] option stops the
@@ -44,8 +50,10 @@ async function main() {
   // A broker that is not up yet (boot order, a restart) is waited for, as oslo.messaging does.
   await transport.connect({ retryForever: true });
   const client = new RpcClient(transport, { timeoutMs }, logger);
-  // cinder/rpc.py init: notifications ([oslo_messaging_notifications]; noop by default).
+  // cinder/rpc.py init: notifications ([oslo_messaging_notifications]; noop by default) and the
+  // policy file ([oslo_policy] policy_file, beside the config file or in /etc/cinder).
   const notifier = createNotifier(cfg, transport, logger);
+  configurePolicyFile(cfg.oslo_policy.policy_file, configFiles(process.argv), logger);
   const volumeApi = new VolumeAPI({
     db,
     rpc: new VolumeRpcApi(client, { timeoutMs }),

@@ -5,6 +5,7 @@ import os from 'node:os';
 import { parse as parseIni } from 'ini';
 import { z } from 'zod';
 import { notificationSettings, type NotificationSettings } from '../notifier/options.js';
+import { policySettings, type PolicySettings } from './policy-options.js';
 
 const bool = z
   .union([z.boolean(), z.string()])
@@ -278,6 +279,8 @@ export interface CinderConfig {
   metrics: z.infer<typeof metricsSectionSchema>;
   /** oslo.messaging's notifier options (src/notifier/options.ts). */
   oslo_messaging_notifications: NotificationSettings;
+  /** oslo.policy's policy_file / policy_dirs (src/common/policy-options.ts). */
+  oslo_policy: PolicySettings;
 }
 
 export class ConfigError extends Error {
@@ -343,7 +346,8 @@ export function parseConfig(text: string): CinderConfig {
   } catch (e) {
     throw new ConfigError((e as Error).message);
   }
-  return { DEFAULT, oslo_messaging_rabbit, database, oslo_concurrency, coordination, backends, keystone_authtoken, nova, service_user, metrics, oslo_messaging_notifications };
+  const oslo_policy = policySettings(osloSection(text, 'oslo_policy'));
+  return { DEFAULT, oslo_messaging_rabbit, database, oslo_concurrency, coordination, backends, keystone_authtoken, nova, service_user, metrics, oslo_messaging_notifications, oslo_policy };
 }
 
 /**

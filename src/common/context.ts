@@ -1,5 +1,6 @@
 // cinder.context.RequestContext: who is calling, carried from the API through RPC to the manager.
 import { randomUUID } from 'node:crypto';
+import { fileContextIsAdmin } from './policy-file.js';
 
 /**
  * One service of a keystonemiddleware X-Service-Catalog (the v2 layout: endpoints grouped by region,
@@ -56,7 +57,7 @@ export function naiveIsoNow(d: Date = new Date()): string {
 
 export function makeContext(p: Partial<RequestContext> & Pick<RequestContext, 'user_id' | 'project_id'>): RequestContext {
   const roles = p.roles ?? [];
-  return {
+  const ctx: RequestContext = {
     project_name: null,
     is_admin: roles.some((r) => r.toLowerCase() === 'admin'),
     is_admin_project: true,
@@ -73,6 +74,9 @@ export function makeContext(p: Partial<RequestContext> & Pick<RequestContext, 'u
     ...p,
     roles,
   };
+  // is_admin not given: policy.check_is_admin, i.e. context_is_admin of policy.yaml when it has one.
+  if (p.is_admin === undefined) ctx.is_admin = fileContextIsAdmin(ctx) ?? ctx.is_admin;
+  return ctx;
 }
 
 /** context.elevated(): admin, and the 'admin' role added, as Cinder does for manager internals. */

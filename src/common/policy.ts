@@ -3,6 +3,7 @@
 // deprecated check string. Rules are written once here as small predicates over (context, target).
 import type { RequestContext } from './context.js';
 import { PolicyNotAuthorized } from './exceptions.js';
+import { CINDER_BASE_RULES, fileRule, parseRule, setRuleResolver, type ParsedCheck, type ResolvedRule, type Target } from './policy-file.js';
 
 export interface PolicyTarget {
   project_id?: string | null;
@@ -11,20 +12,32 @@ export interface PolicyTarget {
 
 type Check = (ctx: RequestContext, target: PolicyTarget) => boolean;
 
+/** A base rule a policy file may redefine by name (oslo resolves `rule:<name>` at every check). */
+const overridable =
+  (name: string, fallback: Check): Check =>
+  (ctx, t) => {
+    const o = fileRule(name);
+    return o ? o(ctx, t as Target, resolveRule) : fallback(ctx, t);
+  };
+
 const hasRole = (ctx: RequestContext, role: string) => ctx.roles.some((r) => r.toLowerCase() === role);
 const ownsTarget = (ctx: RequestContext, t: PolicyTarget) =>
   ctx.project_id !== null && ctx.project_id !== undefined && ctx.project_id === t.project_id;
 
 /** admin_api = is_admin:True or (role:admin and is_admin_project:True) */
-const adminApi: Check = (ctx) => ctx.is_admin || (hasRole(ctx, 'admin') && ctx.is_admin_project);
+const adminApi: Check = overridable('admin_api', (ctx) => ctx.is_admin || (hasRole(ctx, 'admin') && ctx.is_admin_project));
 /** admin_or_owner = admin_api or project_id:%(project_id)s */
-const adminOrOwner: Check = (ctx, t) => adminApi(ctx, t) || ownsTarget(ctx, t);
+const adminOrOwner: Check = overridable('admin_or_owner', (ctx, t) => adminApi(ctx, t) || ownsTarget(ctx, t));
 /** xena_system_admin_or_project_member = role:admin or (role:member and project_id:%(project_id)s) */
-const systemAdminOrProjectMember: Check = (ctx, t) =>
-  hasRole(ctx, 'admin') || (hasRole(ctx, 'member') && ownsTarget(ctx, t));
+const systemAdminOrProjectMember: Check = overridable(
+  'xena_system_admin_or_project_member',
+  (ctx, t) => hasRole(ctx, 'admin') || (hasRole(ctx, 'member') && ownsTarget(ctx, t)),
+);
 /** xena_system_admin_or_project_reader = role:admin or (role:reader and project_id:%(project_id)s) */
-const systemAdminOrProjectReader: Check = (ctx, t) =>
-  hasRole(ctx, 'admin') || (hasRole(ctx, 'reader') && ownsTarget(ctx, t));
+const systemAdminOrProjectReader: Check = overridable(
+  'xena_system_admin_or_project_reader',
+  (ctx, t) => hasRole(ctx, 'admin') || (hasRole(ctx, 'reader') && ownsTarget(ctx, t)),
+);
 const always: Check = () => true;
 
 const or =
@@ -146,12 +159,34 @@ export const RULES: Record<string, Check> = {
   'cinder-ts:stale_report': adminApi,
 };
 
+const parsedBase = new Map<string, ParsedCheck>();
+
+/**
+ * What `rule:<name>` finds (oslo's enforcer.rules): the policy file's rule of that name, else the
+ * port's default (RULES), else Cinder's base rule (cinder/policies/base.py); none: undefined.
+ */
+export function resolveRule(name: string): ResolvedRule | undefined {
+  const o = fileRule(name);
+  if (o) return (ctx, t) => o(ctx, t, resolveRule);
+  const d = RULES[name];
+  if (d) return (ctx, t) => d(ctx, t as PolicyTarget);
+  const base = CINDER_BASE_RULES[name];
+  if (base === undefined) return undefined;
+  if (!parsedBase.has(name)) parsedBase.set(name, parseRule(base));
+  const p = parsedBase.get(name)!;
+  return (ctx, t) => p(ctx, t, resolveRule);
+}
+
+setRuleResolver(resolveRule);
+
 export function isAllowed(ctx: RequestContext, rule: string, target: PolicyTarget = {}): boolean {
   const check = RULES[rule];
   if (!check) throw new Error(`unknown policy rule ${rule}`);
   // oslo.policy fills a target without project_id from the context (Cinder's authorize does so).
   const t: PolicyTarget = { project_id: ctx.project_id, user_id: ctx.user_id, ...target };
-  return check(ctx, t);
+  // A rule of the same name in policy.yaml replaces the default (src/common/policy-file.ts).
+  const o = fileRule(rule);
+  return o ? o(ctx, t as Target, resolveRule) : check(ctx, t);
 }
 
 /** context.authorize(): raises PolicyNotAuthorized (403) when the rule denies. */

@@ -378,6 +378,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     if (!volume.host) {
       // Scheduling never happened (or failed): nothing on a backend to clean up. Beyond Cinder, the
       // create's workers row goes too, so no row is left that no service will ever claim.
+      this.notifier.info(ctx, volume, 'delete.start');
       // volume/api.py delete: the quota is given back unless the volume was error_managing.
       let reservations: string[] | null = null;
       if (volume.status !== 'error_managing' && volume.use_quota !== false) {
@@ -389,6 +390,8 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
       await dbapi.volumeDestroy(this.db, volume.id);
       if (reservations) await this.quotas.commit(ctx, reservations, { projectId: volume.project_id });
       await dbapi.workerDestroyFor(this.db, volume.id, 'creating');
+      // Volume.destroy() leaves the object status 'deleted', migration_status None.
+      this.notifier.info(ctx, { ...volume, status: 'deleted', migration_status: null }, 'delete.end');
       this.log.info({ volume_id: volume.id }, 'Delete volume request issued successfully.');
       this.cleanVolumeFileLocks(volume.id);
       return;

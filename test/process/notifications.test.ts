@@ -5,6 +5,7 @@
 // (volume_utils._usage_from_volume) and publisher volume.<host@backend>; with the default (no
 // driver, i.e. noop) nothing reaches the listener and no process writes a notification log line.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { Cluster, CinderClient, sleep } from '../support/cluster.js';
 import { transportUrl } from '../support/rabbit.js';
 import { PyHelper, requirePythonModules } from '../python/py-helper.js';
@@ -56,7 +57,7 @@ async function waitForStatus(api: CinderClient, id: string, status: string) {
 
 /** The legacy Nova attach then detach of a new volume; returns its id. */
 async function attachDetach(api: CinderClient, cluster: Cluster): Promise<string> {
-  const r = await api.create({ volume: { size: 1, name: 'notified' } });
+  const r = await api.create({ volume: { size: 1, name: 'notified', metadata: { purpose: 'notified' } } });
   expect(r.status, r.text).toBe(202);
   const id = r.json.volume.id as string;
   await waitForStatus(api, id, 'available');
@@ -113,7 +114,7 @@ describe('[oslo_messaging_notifications] driver = messagingv2', () => {
       expect(n.metadata.message_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
       expect(n.metadata.timestamp).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?$/);
       expect(n.ctxt).toMatchObject({ project_id: PROJECT, read_deleted: 'no', auth_token: null });
-      expect(n.payload).toMatchObject({ volume_id: id, tenant_id: PROJECT, size: 1, display_name: 'notified', metadata: null, snapshot_id: null });
+      expect(n.payload).toMatchObject({ volume_id: id, tenant_id: PROJECT, size: 1, display_name: 'notified', metadata: [{ key: 'purpose', value: 'notified' }], snapshot_id: null });
     }
     const byType = Object.fromEntries(mine().map((n) => [n.event_type, n.payload]));
     expect(byType['volume.detach.start']).toMatchObject({ status: 'detaching', host: `${cluster.host}@${cluster.backend}#lvm` });
@@ -125,6 +126,16 @@ describe('[oslo_messaging_notifications] driver = messagingv2', () => {
     // The bus is the only place they go: no notification log lines.
     expect(notificationLines(cluster)).toEqual([]);
   }, 60_000);
+
+  it('after the broker closes every connection of the vhost, the next detach is still notified', async () => {
+    execFileSync('rabbitmqctl', ['-q', 'close_all_connections', '--vhost', cluster.vhost, 'notification reconnect test'], { stdio: 'ignore' });
+    await sleep(1000);
+    // The services reconnect as the RPC client does (and oslo's listener as oslo does).
+    const id = await attachDetach(api, cluster);
+    const mine = () => received.filter((n) => n.payload?.volume_id === id).map((n) => n.event_type);
+    for (let i = 0; i < 300 && !mine().includes('volume.detach.end'); i++) await sleep(50);
+    expect(mine()).toEqual(['volume.create.start', 'volume.create.end', 'volume.attach.start', 'volume.attach.end', 'volume.detach.start', 'volume.detach.end']);
+  }, 90_000);
 });
 
 describe('default notifications (no driver: noop)', () => {

@@ -354,13 +354,13 @@ describe('init_host', () => {
 describe('usage notifications (volume_utils._usage_from_volume)', () => {
   const payloads = (event: string) => loggedNotifications(logLines).filter((n) => n.event_type === event).map((n) => n.payload as Record<string, any>);
 
-  it("host is the volume's host@backend#pool, dates are isoformat, metadata null, the attachment rows as to_primitive renders them", async () => {
+  it("host is the volume's host@backend#pool, dates are isoformat, metadata [{key, value}], the attachment rows as to_primitive renders them", async () => {
     const { volume: v } = await attached();
     const [p] = payloads('volume.attach.end');
     expect(v.created_at).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$/);
     // datetime.isoformat(): microseconds only when there are any
     const created = `${v.created_at!.replace(' ', 'T').replace(/\.000000$/, '')}+00:00`;
-    expect(p).toMatchObject({ host: 'node1@lvm#lvm', volume_id: v.id, created_at: created, status: 'in-use', metadata: null });
+    expect(p).toMatchObject({ host: 'node1@lvm#lvm', volume_id: v.id, created_at: created, status: 'in-use', metadata: [] });
     expect(p.launched_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?$/); // unset: utcnow(), naive
     expect(p.volume_attachment).toHaveLength(1);
     expect(p.volume_attachment[0]).toMatchObject({ volume_id: v.id, attach_status: 'attached', mountpoint: '/dev/vdb' });

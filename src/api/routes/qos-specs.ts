@@ -2,8 +2,8 @@
 // in api/views/qos_specs.py and its schemas in api/schemas/qos_specs.py): list, create, show,
 // update (set keys), delete (?force), delete_keys, associations, associate, disassociate and
 // disassociate_all (all GET, with ?vol_type_id=). Every rule is admin_api (policies/qos_specs.py).
-// The controller's QoSSpecs notifications (rpc.get_notifier('QoSSpecs')) are not emitted: this port
-// has no notification bus, only the volume usage log lines of src/manager/notifier.ts.
+// The controller's QoSSpecs notifications (rpc.get_notifier('QoSSpecs')) are not emitted yet; the
+// volume usage ones are (src/manager/notifier.ts through src/notifier/).
 import type { FastifyInstance } from 'fastify';
 import { InvalidVolumeType, QoSSpecsAssociateFailed, QoSSpecsCreateFailed, QoSSpecsDisassociateFailed, QoSSpecsExists, InvalidQoSSpecs, QoSSpecsInUse, QoSSpecsUpdateFailed, CinderException, NotFound, InvalidParameterValue } from '../../common/exceptions.js';
 import { authorize } from '../../common/policy.js';
