@@ -49,6 +49,7 @@ async function main() {
     // The API's coordination lock (cinder-attachment_update-<volume>-<host>) and notifier host.
     locks: new LockManager(cfg.coordination.lock_dir),
     host: cfg.DEFAULT.host,
+    serviceDownTime: cfg.DEFAULT.service_down_time,
     storageAvailabilityZone: cfg.DEFAULT.storage_availability_zone,
     defaultAvailabilityZone: cfg.DEFAULT.default_availability_zone,
     allowAvailabilityZoneFallback: cfg.DEFAULT.allow_availability_zone_fallback,

@@ -181,6 +181,8 @@ export interface VolumeApiDeps {
    * the identity endpoint of the caller's service catalog (none under noauth: EndpointNotFound).
    */
   nova?: Pick<NovaAPI, 'getServerVolume'>;
+  /** [DEFAULT] service_down_time (60), for the stale report's up/down. */
+  serviceDownTime?: number;
 }
 
 export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminApiSurface {
@@ -195,6 +197,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
   private readonly locks: VolumeApiDeps['locks'];
   private readonly notifier: Notifier;
   private readonly nova: Pick<NovaAPI, 'getServerVolume'>;
+  private readonly serviceDownTime: number;
 
   constructor(deps: VolumeApiDeps) {
     this.db = deps.db;
@@ -206,6 +209,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     this.azFallback = deps.allowAvailabilityZoneFallback ?? false;
     this.defaultVolumeType = deps.defaultVolumeType ?? '__DEFAULT__';
     this.locks = deps.locks;
+    this.serviceDownTime = deps.serviceDownTime ?? 60;
     this.notifier = deps.notifier ?? new LogNotifier(deps.logger, deps.host ?? 'localhost');
     this.nova = deps.nova ?? new NovaAPI({ interface: 'public' }, { requester: nodeRequester(), logger: deps.logger });
   }
@@ -705,7 +709,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
 
   staleReport(ctx: RequestContext, olderThanS: number): Promise<StaleReport> {
     authorize(ctx, 'cinder-ts:stale_report');
-    return staleReport(this.db, olderThanS);
+    return staleReport(this.db, olderThanS, new Date(), this.serviceDownTime);
   }
 
   liveAttachments(volumeId: string): Promise<VolumeAttachment[]> {
