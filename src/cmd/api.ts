@@ -50,6 +50,7 @@ async function main() {
     locks: new LockManager(cfg.coordination.lock_dir),
     host: cfg.DEFAULT.host,
     serviceDownTime: cfg.DEFAULT.service_down_time,
+    azCacheDuration: cfg.DEFAULT.az_cache_duration,
     storageAvailabilityZone: cfg.DEFAULT.storage_availability_zone,
     defaultAvailabilityZone: cfg.DEFAULT.default_availability_zone,
     allowAvailabilityZoneFallback: cfg.DEFAULT.allow_availability_zone_fallback,

@@ -29,6 +29,7 @@ import type { SchedulerRpcApi } from '../rpc/scheduler-rpcapi.js';
 import { requestSpecToPrimitive, type RequestSpec } from '../rpc/request-spec.js';
 import { LogNotifier, type Notifier } from '../manager/notifier.js';
 import { staleReport, type StaleReport } from './stale.js';
+import { AvailabilityZones } from './availability-zones.js';
 import { retype as retypeVolume } from './retype.js';
 import { createEncryptionKey } from './key-manager.js';
 import { getByNameOrId, getDefaultVolumeType, provisionFilterOnSize } from './volume-types.js';
@@ -183,6 +184,8 @@ export interface VolumeApiDeps {
   nova?: Pick<NovaAPI, 'getServerVolume'>;
   /** [DEFAULT] service_down_time (60), for the stale report's up/down. */
   serviceDownTime?: number;
+  /** [DEFAULT] az_cache_duration (3600 s): how long create keeps the zone list. */
+  azCacheDuration?: number;
 }
 
 export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminApiSurface {
@@ -198,6 +201,8 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
   private readonly notifier: Notifier;
   private readonly nova: Pick<NovaAPI, 'getServerVolume'>;
   private readonly serviceDownTime: number;
+  private readonly azs: AvailabilityZones;
+  private readonly storageAz: string | undefined;
 
   constructor(deps: VolumeApiDeps) {
     this.db = deps.db;
@@ -210,6 +215,8 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     this.defaultVolumeType = deps.defaultVolumeType ?? '__DEFAULT__';
     this.locks = deps.locks;
     this.serviceDownTime = deps.serviceDownTime ?? 60;
+    this.azs = new AvailabilityZones(deps.db, deps.azCacheDuration ?? 3600);
+    this.storageAz = deps.storageAvailabilityZone;
     this.notifier = deps.notifier ?? new LogNotifier(deps.logger, deps.host ?? 'localhost');
     this.nova = deps.nova ?? new NovaAPI({ interface: 'public' }, { requester: nodeRequester(), logger: deps.logger });
   }
@@ -323,7 +330,12 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
    */
   private async availabilityZoneFor(requested: string | null): Promise<string> {
     const az = requested ?? this.az;
-    if ((await dbapi.volumeServiceZones(this.db)).includes(az)) return az;
+    // API.create: the cached zones (az_cache_duration) plus storage_availability_zone.
+    const zones = (await this.azs.list({ enableCache: true })).map((z) => z.name);
+    if (this.storageAz) zones.push(this.storageAz);
+    if (zones.includes(az)) return az;
+    // A zone not found refreshes the cache at once (create's refresh_az / InvalidAvailabilityZone).
+    await this.azs.list({ enableCache: true, refreshCache: true });
     if (!this.azFallback) throw new InvalidAvailabilityZone({ az });
     this.log.warn(`Availability zone '${az}' not found, falling back to '${this.az}'.`);
     return this.az;
