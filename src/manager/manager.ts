@@ -118,6 +118,7 @@ export class VolumeManager {
       sleep: d.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
       capacity: d.capacity,
       reschedule: d.reschedule,
+      messages: d.messages,
       get serviceId() {
         return self.serviceId;
       },
