@@ -104,6 +104,15 @@ describe('os-hosts, os-availability-zone, extensions', () => {
     expect([none.statusCode, JSON.parse(none.body).itemNotFound.message]).toEqual([404, 'Service cinder-volume could not be found on host nohost.']);
   });
 
+  it('update: unknown host 404, bad setting or status 400, a valid one 500 (NotImplementedError)', async () => {
+    const upd = (host: string, body: unknown) => app.inject({ method: 'PUT', url: `/v3/abc/os-hosts/${host}`, headers: HDRS, payload: JSON.stringify(body) });
+    const nf = await upd('nohost', { status: 'enable' });
+    expect([nf.statusCode, JSON.parse(nf.body).itemNotFound.message]).toEqual([404, 'Host nohost could not be found.']);
+    expect(JSON.parse((await upd('h1', { foo: 'x' })).body).badRequest.message).toBe("Invalid update setting: 'foo'");
+    expect(JSON.parse((await upd('h1', { status: 'Up' })).body).badRequest.message).toBe("Invalid status: 'Up'");
+    expect((await upd('h1', { status: ' Enable ' })).statusCode).toBe(500);
+  });
+
   it('lists zones and extensions', async () => {
     const az = await app.inject({ method: 'GET', url: '/v3/abc/os-availability-zone', headers: HDRS });
     expect(JSON.parse(az.body)).toEqual({ availabilityZoneInfo: [{ zoneName: 'nova', zoneState: { available: true } }] });
