@@ -2,6 +2,7 @@
 // Fastify on osapi_volume_listen:osapi_volume_listen_port, the volume API over the shared DB,
 // and RPC calls to the volume services through RabbitMQ; osapi_volume_workers processes share
 // the port, each with its own DB pool and RPC client (src/common/launcher.ts).
+import { LogLevelsRpc } from '../rpc/log-levels.js';
 import cluster from 'node:cluster';
 import { loadConfigFromArgv, transportOptions } from '../common/config.js';
 import { authenticatorFor, type Authenticator } from '../api/auth.js';
@@ -59,7 +60,7 @@ async function main() {
     serviceTokenRoles: cfg.keystone_authtoken.service_token_roles,
     nova,
   });
-  const app = buildApp({ volumeApi, config: cfg, logger, authenticator, db });
+  const app = buildApp({ volumeApi, config: cfg, logger, authenticator, db, logLevelsRpc: new LogLevelsRpc(client, timeoutMs) });
   await app.listen({ host: cfg.DEFAULT.osapi_volume_listen, port: cfg.DEFAULT.osapi_volume_listen_port });
   logger.info({ listen: `${cfg.DEFAULT.osapi_volume_listen}:${cfg.DEFAULT.osapi_volume_listen_port}` }, 'api service ready');
 

@@ -1,6 +1,7 @@
 // cinder-scheduler as cinder/service.py runs it: the manager, an RPC server on topic
 // `cinder-scheduler` (its own server queue and fanout queue beside the shared topic queue), and the
 // services-table heartbeat. Method and argument names are SchedulerManager's (RPC API 3.12).
+import { logLevelMethods } from '../rpc/log-levels.js';
 import type { CinderConfig } from '../common/config.js';
 import type { Logger } from '../common/log.js';
 import { adminContext } from '../common/context.js';
@@ -45,6 +46,7 @@ export async function startSchedulerService(cfg: CinderConfig, deps: { db: Db; t
     {
       version: SCHEDULER_RPC_API_VERSION,
       methods: {
+        ...logLevelMethods(logger),
         create_volume: (ctx, a) => manager.createVolume(ctx, a.volume as Volume, a.request_spec, a.filter_properties),
         get_pools: (_ctx, a) => manager.getPools((a.filters as Record<string, unknown> | null) ?? null),
         retype: (ctx, a) => manager.retype(ctx, a.volume as Volume, a.request_spec, a.filter_properties),

@@ -100,6 +100,23 @@ describe('cinder service-* CLI', () => {
     expect(v.host).toBe(`${backend()}#lvm`);
   });
 
+  it('service-set-log / service-get-log (3.32) reach the API, the scheduler and the volume service', async () => {
+    const get = async () => rows(await cinder(['service-get-log'], '3.32')).map((r) => [r.Binary, r.Host, r.Prefix, r.Level]);
+    expect(await get()).toEqual(
+      expect.arrayContaining([
+        ['cinder-api', cluster.host, 'cinder', 'INFO'],
+        ['cinder-scheduler', cluster.host, 'cinder', 'INFO'],
+        ['cinder-volume', backend(), 'cinder', 'INFO'],
+      ]),
+    );
+    await cinder(['service-set-log', 'DEBUG', '--binary', 'cinder-volume'], '3.32');
+    await sleep(500); // a cast
+    const after = rows(await cinder(['service-get-log', '--binary', 'cinder-volume'], '3.32'));
+    expect(after.map((r) => [r.Binary, r.Level])).toEqual([['cinder-volume', 'DEBUG']]);
+    expect((await get()).find((r) => r[0] === 'cinder-api')?.[3]).toBe('INFO');
+    await cinder(['service-set-log', 'INFO'], '3.32');
+  });
+
   it('an unknown host is a 404 with Cinder text', async () => {
     const env = { ...process.env };
     const r = await runCli(
