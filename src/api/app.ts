@@ -1,6 +1,7 @@
 // cinder-api for the attach/detach path: a Fastify app that answers like Cinder 21.3.1's v3 API.
 // Everything per-request is cheap: schemas are compiled at import, the body is read once and
 // parsed once, and the Python-exact re-parse only happens to word a 400.
+import type { LogLevelsRpc } from '../rpc/log-levels.js';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { CinderConfig } from '../common/config.js';
 import { adminContext, newRequestId } from '../common/context.js';
@@ -41,6 +42,8 @@ export interface BuildAppOptions {
   authenticator?: Authenticator;
   /** The database, for the routes that read it directly (types, QoS specs, encryption); without it they are not registered. */
   db?: Db;
+  /** os-services set-log/get-log's RPC to the other services; without it only the API's own level. */
+  logLevelsRpc?: LogLevelsRpc;
 }
 
 const VOLUME_IN_URL = /^\/v3\/(?:[^/]+\/)?volumes\/([^/?]+)/;
@@ -53,7 +56,7 @@ function safeDecode(s: string): string {
   }
 }
 
-export function buildApp({ volumeApi, config, logger, authenticator, db }: BuildAppOptions): FastifyInstance {
+export function buildApp({ volumeApi, config, logger, authenticator, db, logLevelsRpc }: BuildAppOptions): FastifyInstance {
   const log = logger ?? createLogger('cinder-api', config.DEFAULT.log_level);
   const app = Fastify({
     loggerInstance: log,
@@ -105,7 +108,7 @@ export function buildApp({ volumeApi, config, logger, authenticator, db }: Build
   if (db) registerTypeRoutes(app, db, config);
   if (db) registerQosSpecsRoutes(app, db);
   if (db) registerEncryptionTypeRoutes(app, db);
-  if (db) registerServiceRoutes(app, { db, config, log, volumeApi });
+  if (db) registerServiceRoutes(app, { db, config, log, volumeApi, logLevelsRpc });
   if (db) registerHostRoutes(app, db, config);
   if (db) registerMessageRoutes(app, db);
   registerExtensionRoutes(app);

@@ -196,13 +196,14 @@ function nonMandatoryLength(label: string) {
   };
 }
 
-/** _validate_string_length(mandatory=False, min 1, max 255, remove_whitespaces) of disabled_reason. */
-function disabledReasonChecker(v: unknown): void {
-  if (!pyTruthy(v)) return;
-  if (typeof v !== 'string') throw new InvalidInput({ reason: 'disabled_reason is not a string or unicode' });
+/**
+ * _validate_disabled_reason: _validate_string_length(mandatory=False, 1..255 after strip). Cinder
+ * registers it with raises=InvalidInput, so a failure is the plain format error, not its text.
+ */
+function disabledReasonChecker(v: unknown): boolean {
+  if (!pyTruthy(v) || typeof v !== 'string') return true;
   const len = pyLen(pyStrip(v));
-  if (len < 1) throw new InvalidInput({ reason: `disabled_reason has ${len} characters, less than 1.` });
-  if (len > 255) throw new InvalidInput({ reason: `disabled_reason has ${len} characters, more than 255.` });
+  return len >= 1 && len <= 255;
 }
 
 /** Python truthiness of a value from the request body (None, False, 0, '', [], {} are false). */

@@ -3,6 +3,7 @@
 // and RPC calls to the volume services through RabbitMQ; osapi_volume_workers processes share
 // the port, each with its own DB pool and RPC client (src/common/launcher.ts).
 import { QuotaEngine, quotaConfigOf } from '../quota/index.js';
+import { LogLevelsRpc } from '../rpc/log-levels.js';
 import cluster from 'node:cluster';
 import { loadConfigFromArgv, transportOptions } from '../common/config.js';
 import { authenticatorFor, type Authenticator } from '../api/auth.js';
@@ -63,6 +64,8 @@ async function main() {
     locks: new LockManager(cfg.coordination.lock_dir),
     host: cfg.DEFAULT.host,
     notifier: new VolumeUsageNotifier(notifier, cfg.DEFAULT.host),
+    serviceDownTime: cfg.DEFAULT.service_down_time,
+    azCacheDuration: cfg.DEFAULT.az_cache_duration,
     storageAvailabilityZone: cfg.DEFAULT.storage_availability_zone,
     defaultAvailabilityZone: cfg.DEFAULT.default_availability_zone,
     allowAvailabilityZoneFallback: cfg.DEFAULT.allow_availability_zone_fallback,
@@ -72,7 +75,7 @@ async function main() {
     nova,
     quotas: new QuotaEngine(db, quotaConfigOf(cfg.DEFAULT)),
   });
-  const app = buildApp({ volumeApi, config: cfg, logger, authenticator, db });
+  const app = buildApp({ volumeApi, config: cfg, logger, authenticator, db, logLevelsRpc: new LogLevelsRpc(client, timeoutMs) });
   await app.listen({ host: cfg.DEFAULT.osapi_volume_listen, port: cfg.DEFAULT.osapi_volume_listen_port });
   logger.info({ listen: `${cfg.DEFAULT.osapi_volume_listen}:${cfg.DEFAULT.osapi_volume_listen_port}` }, 'api service ready');
 

@@ -43,7 +43,7 @@ async function main(): Promise<number> {
   }
   // Read-only: never migrate a database an operator points this at.
   const db = await openDb(cfg.database.connection, { ...cfg.database, migrate: false });
-  const report = await staleReport(db, raw === undefined ? cfg.metrics.stale_after : Number(raw));
+  const report = await staleReport(db, raw === undefined ? cfg.metrics.stale_after : Number(raw), new Date(), cfg.DEFAULT.service_down_time);
   await db.close();
   process.stdout.write(`${argv.includes('--json') ? JSON.stringify(report, null, 2) : formatStaleReport(report)}\n`);
   return report.volumes.length + report.attachments.length > 0 ? 3 : 0;

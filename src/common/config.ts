@@ -72,6 +72,8 @@ export const defaultSectionSchema = z.object({
   /** cinder/message/api.py: seconds a user message is kept, and between the scheduler's cleanups of expired ones. */
   message_ttl: int(0).default(2592000),
   message_reap_interval: int(1).default(86400),
+  /** cinder/volume/api.py: seconds the create path keeps the availability zone list. */
+  az_cache_duration: int(0).default(3600),
   /** Seconds between a manager's periodic tasks, e.g. publishing capabilities to the schedulers. */
   periodic_interval: int(1).default(60),
   /** Seconds between get_volume_stats polls of each backend (volume/manager.py). */

@@ -2,6 +2,7 @@
 // init_host with its re-exports and CleanableManager.do_cleanup, the @set_workers bookkeeping of
 // create_volume and delete_volume, create_volume with the flow's reschedule
 // (volume/flows/manager/create_volume.py OnFailureRescheduleTask), and delete_volume.
+import { Action, Detail } from '../message/message-field.js';
 import { adminContext, type RequestContext } from '../common/context.js';
 import { DriverNotInitialized, VolumeAttached, VolumeIsBusy } from '../common/exceptions.js';
 import { dbNow } from '../db/client.js';
@@ -19,7 +20,7 @@ export interface CreateRequest {
 }
 
 /** The manager's own deps (manager.ts), with the defaults filled in, and its service identity. */
-export type LifecycleDeps = Pick<VolumeManagerDeps, 'db' | 'driver' | 'locks' | 'notifier' | 'logger' | 'host' | 'pool' | 'capacity' | 'reschedule'> & {
+export type LifecycleDeps = Pick<VolumeManagerDeps, 'db' | 'driver' | 'locks' | 'notifier' | 'logger' | 'host' | 'pool' | 'capacity' | 'reschedule' | 'messages'> & {
   reinitDriverCount: number;
   sleep: (ms: number) => Promise<void>;
   quotas: QuotaEngine;
@@ -169,7 +170,11 @@ async function createVolumeWorked(d: LifecycleDeps, ctx: RequestContext, volume:
   d.notifier.info(ctx, volume, 'create.start');
   try {
     requireDriverInitialized(d.driver);
-    const update = await d.driver.createVolume(volume);
+    // _create_raw_volume: a driver failure is a user message (CREATE_VOLUME_FROM_BACKEND).
+    const update = await d.driver.createVolume(volume).catch(async (e: unknown) => {
+      await d.messages?.create(ctx, Action.CREATE_VOLUME_FROM_BACKEND, { resourceUuid: volume.id, detail: Detail.DRIVER_FAILED_CREATE, exception: e });
+      throw e;
+    });
     await dbapi.volumeUpdate(d.db, volume.id, {
       ...(update ?? {}),
       status: 'available',

@@ -123,6 +123,7 @@ export class VolumeManager {
       capacity: d.capacity,
       reschedule: d.reschedule,
       quotas: d.quotas ?? new QuotaEngine(d.db),
+      messages: d.messages,
       get serviceId() {
         return self.serviceId;
       },

@@ -1,6 +1,7 @@
 // One volume backend as cinder-volume runs it (cinder/service.py + cmd/volume.py): the driver and
 // its executor, the manager, the RPC server on the backend's queues, and the services-table
 // heartbeat that tells the API (and Python peers) this backend is up.
+import { logLevelMethods } from '../rpc/log-levels.js';
 import { MessageApi } from '../message/api.js';
 import { QuotaEngine, quotaConfigOf } from '../quota/index.js';
 import path from 'node:path';
@@ -105,6 +106,7 @@ export async function startVolumeService(
     {
       version: VOLUME_RPC_API_VERSION,
       methods: {
+        ...logLevelMethods(logger),
         create_volume: (ctx, a) =>
           manager.createVolume(ctx, a.volume as Volume, {
             requestSpec: (plainFromWire(a.request_spec) as Record<string, unknown> | null) ?? null,

@@ -2,6 +2,7 @@
 // `cinder-scheduler` (its own server queue and fanout queue beside the shared topic queue), and the
 // services-table heartbeat. Method and argument names are SchedulerManager's (RPC API 3.12).
 import type { OsloNotifier } from '../notifier/notifier.js';
+import { logLevelMethods } from '../rpc/log-levels.js';
 import type { CinderConfig } from '../common/config.js';
 import type { Logger } from '../common/log.js';
 import { adminContext } from '../common/context.js';
@@ -52,6 +53,7 @@ export async function startSchedulerService(
     {
       version: SCHEDULER_RPC_API_VERSION,
       methods: {
+        ...logLevelMethods(logger),
         create_volume: (ctx, a) => manager.createVolume(ctx, a.volume as Volume, a.request_spec, a.filter_properties),
         get_pools: (_ctx, a) => manager.getPools((a.filters as Record<string, unknown> | null) ?? null),
         extend_volume: (ctx, a) => manager.extendVolume(ctx, a.volume as Volume, Number(a.new_size), (a.reservations as string[] | null) ?? null, a.request_spec, a.filter_properties),

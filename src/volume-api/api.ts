@@ -30,6 +30,7 @@ import { requestSpecToPrimitive, type RequestSpec } from '../rpc/request-spec.js
 import { VolumeUsageNotifier, type Notifier } from '../manager/notifier.js';
 import { noopNotifier } from '../notifier/notifier.js';
 import { staleReport, type StaleReport } from './stale.js';
+import { AvailabilityZones } from './availability-zones.js';
 import { retype as retypeVolume } from './retype.js';
 import { extend as extendVolume, extendAttached, type ExtendDeps } from './extend.js';
 import { createEncryptionKey } from './key-manager.js';
@@ -188,6 +189,10 @@ export interface VolumeApiDeps {
   nova?: Pick<NovaAPI, 'getServerVolume'>;
   /** cinder/quota.py QUOTAS (default: the quota options' defaults on `db`). */
   quotas?: QuotaEngine;
+  /** [DEFAULT] service_down_time (60), for the stale report's up/down. */
+  serviceDownTime?: number;
+  /** [DEFAULT] az_cache_duration (3600 s): how long create keeps the zone list. */
+  azCacheDuration?: number;
 }
 
 export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminApiSurface {
@@ -205,6 +210,9 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
   /** Update, the metadata API, readonly flag, summary and count: src/volume-api/volume-update.ts. */
   readonly edits: VolumeEdits;
   readonly quotas: QuotaEngine;
+  private readonly serviceDownTime: number;
+  private readonly azs: AvailabilityZones;
+  private readonly storageAz: string | undefined;
 
   constructor(deps: VolumeApiDeps) {
     this.db = deps.db;
@@ -216,6 +224,9 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     this.azFallback = deps.allowAvailabilityZoneFallback ?? false;
     this.defaultVolumeType = deps.defaultVolumeType ?? '__DEFAULT__';
     this.locks = deps.locks;
+    this.serviceDownTime = deps.serviceDownTime ?? 60;
+    this.azs = new AvailabilityZones(deps.db, deps.azCacheDuration ?? 3600);
+    this.storageAz = deps.storageAvailabilityZone;
     this.notifier = deps.notifier ?? new VolumeUsageNotifier(noopNotifier(deps.logger), deps.host ?? 'localhost');
     this.edits = new VolumeEdits({ db: this.db, notifier: this.notifier, logger: this.log });
     this.quotas = deps.quotas ?? new QuotaEngine(deps.db);
@@ -365,7 +376,12 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
    */
   private async availabilityZoneFor(requested: string | null): Promise<string> {
     const az = requested ?? this.az;
-    if ((await dbapi.volumeServiceZones(this.db)).includes(az)) return az;
+    // API.create: the cached zones (az_cache_duration) plus storage_availability_zone.
+    const zones = (await this.azs.list({ enableCache: true })).map((z) => z.name);
+    if (this.storageAz) zones.push(this.storageAz);
+    if (zones.includes(az)) return az;
+    // A zone not found refreshes the cache at once (create's refresh_az / InvalidAvailabilityZone).
+    await this.azs.list({ enableCache: true, refreshCache: true });
     if (!this.azFallback) throw new InvalidAvailabilityZone({ az });
     this.log.warn(`Availability zone '${az}' not found, falling back to '${this.az}'.`);
     return this.az;
@@ -771,7 +787,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
 
   staleReport(ctx: RequestContext, olderThanS: number): Promise<StaleReport> {
     authorize(ctx, 'cinder-ts:stale_report');
-    return staleReport(this.db, olderThanS);
+    return staleReport(this.db, olderThanS, new Date(), this.serviceDownTime);
   }
 
   liveAttachments(volumeId: string): Promise<VolumeAttachment[]> {

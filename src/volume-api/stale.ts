@@ -61,17 +61,15 @@ function attachmentRecovery(a: StaleAttachmentRow, down: string): string {
   }
 }
 
-/** Services whose heartbeat is older than this are down (Cinder's service_down_time). */
-const SERVICE_DOWN_TIME_S = 60;
-
-export async function staleReport(db: Db, olderThanS: number, now = new Date()): Promise<StaleReport> {
+/** `serviceDownTimeS`: services whose heartbeat is older than this are down ([DEFAULT] service_down_time). */
+export async function staleReport(db: Db, olderThanS: number, now = new Date(), serviceDownTimeS = 60): Promise<StaleReport> {
   const before = dbNow(new Date(now.getTime() - olderThanS * 1000));
   const beats = await volumeServiceHeartbeats(db);
   const serviceOf = (host: string | null) => (host ?? '').split('#')[0];
   const isUp = (host: string | null): boolean | null => {
     const beat = beats.get(serviceOf(host));
     if (beat === undefined) return null;
-    return now.getTime() - parseDbTime(beat) <= SERVICE_DOWN_TIME_S * 1000;
+    return now.getTime() - parseDbTime(beat) <= serviceDownTimeS * 1000;
   };
   const age = (t: string | null) => Math.max(0, Math.round((now.getTime() - parseDbTime(t)) / 1000));
   return {

@@ -1,6 +1,9 @@
 // The volume manager's decision trees (Cinder's detach_volume, attach_volume, initialize/terminate
 // connection, delete_volume) with the real LVM driver, LIO target, locks and SQLite; only the
 // command executor is a recording fake.
+import pino from 'pino';
+import { MessageApi } from '../../src/message/api.js';
+import { messageGetAll } from '../../src/db/messages.js';
 import { DEFAULT_VOLUME_TYPE, volumeTypeGetByName } from '../../src/db/volume-types.js';
 import { qosSpecsAssociate, qosSpecsCreate } from '../../src/db/qos-specs.js';
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
@@ -420,6 +423,17 @@ describe('workers: cleanable work survives a crash (CleanableManager)', () => {
     await manager.deleteVolume(ctx, await dbapi.volumeGetOrThrow(db, v.id));
     expect((await dbapi.volumeGetOrThrow(db, v.id)).status).toBe('error_deleting');
     expect(await workerRows()).toEqual([]);
+  });
+
+  it('a driver create failure is a user message (_create_raw_volume: CREATE_VOLUME_FROM_BACKEND, DRIVER_FAILED_CREATE)', async () => {
+    const m = lvmManager(dir, { db, driver, messages: new MessageApi(db, pino({ level: 'silent' })) });
+    await m.initHost();
+    exec.fail('env LC_ALL=C lvcreate');
+    const bad = await volume({ status: 'creating' });
+    await m.createVolume(ctx, bad);
+    expect((await dbapi.volumeGetOrThrow(db, bad.id)).status).toBe('error');
+    const msgs = await messageGetAll(db, { projectId: null, filters: { resource_uuid: bad.id } });
+    expect(msgs).toMatchObject([{ project_id: 'p1', event_id: 'VOLUME_VOLUME_008_012', action_id: '008', detail_id: '012' }]);
   });
 
   it('while the work runs the row names this service and the status', async () => {

@@ -5,6 +5,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { Db } from '../../src/db/client.js';
 import { serviceReport, servicesUp } from '../../src/db/services.js';
 import { serviceConditionalFrozen, serviceGetAll, serviceGetByArgs, serviceUpdate } from '../../src/db/services-admin.js';
+import { AvailabilityZones } from '../../src/volume-api/availability-zones.js';
 import { DB_ENGINES, openFreshDb } from '../support/db.js';
 
 const VERSIONS = { rpc: '3.18', objects: '1.39' };
@@ -50,5 +51,31 @@ describe.each(DB_ENGINES)('%s', (engine) => {
     expect(await serviceConditionalFrozen(db, s.id, false, true)).toBe(false);
     expect((await servicesUp(db, 'cinder-volume')).map((r) => r.host)).toEqual(['h2@lvm']);
     expect(await serviceConditionalFrozen(db, s.id, true, false)).toBe(true);
+  });
+});
+
+describe('list_availability_zones cache (az_cache_duration)', () => {
+  it('keeps the list for the duration, refreshes when asked or when it is old', async () => {
+    const handle = await openFreshDb('sqlite');
+    try {
+      const db = handle.db;
+      let now = 1_000_000;
+      const azs = new AvailabilityZones(db, 60, () => now);
+      await serviceReport(db, { host: 'a@lvm', binary: 'cinder-volume', topic: 'cinder-volume', availability_zone: 'z1', ...VERSIONS });
+      expect(await azs.list({ enableCache: true })).toEqual([{ name: 'z1', available: true }]);
+      await serviceReport(db, { host: 'b@lvm', binary: 'cinder-volume', topic: 'cinder-volume', availability_zone: 'z2', ...VERSIONS });
+      expect((await azs.list({ enableCache: true })).map((z) => z.name)).toEqual(['z1']);
+      expect((await azs.list()).map((z) => z.name)).toEqual(['z1', 'z2']);
+      now += 60_000;
+      expect((await azs.list({ enableCache: true })).map((z) => z.name)).toEqual(['z1', 'z2']);
+      const b = (await serviceGetByArgs(db, 'b@lvm', 'cinder-volume'))!;
+      await serviceUpdate(db, b.id, { disabled: true });
+      expect(await azs.list({ enableCache: true, refreshCache: true })).toEqual([
+        { name: 'z1', available: true },
+        { name: 'z2', available: false },
+      ]);
+    } finally {
+      await handle.remove();
+    }
   });
 });

@@ -2,7 +2,7 @@
 // volume_extension:hosts = admin_api), and GET /os-availability-zone
 // (api/contrib/availability_zones.py with volume/api.py list_availability_zones and
 // api/views/availability_zones.py). The hosts update action (enable/disable, which Cinder's
-// HostAPI answers with NotImplementedError) is not ported.
+// HostAPI answers with NotImplementedError) checks its body as Cinder's and then answers 500.
 import type { FastifyInstance } from 'fastify';
 import type { CinderConfig } from '../../common/config.js';
 import { HostNotFound, ServiceNotFound } from '../../common/exceptions.js';
@@ -13,6 +13,8 @@ import { serviceGetAll, type ServiceRow } from '../../db/services-admin.js';
 import { lastParam, queryPairs } from '../pagination.js';
 import { resourceRoutes, type Controller, type ResourceCall } from '../pipeline.js';
 import { apiDateTime } from '../views.js';
+import { HttpFault } from '../faults.js';
+import { pyStrip } from '../python.js';
 
 const VOLUME_TOPIC = 'cinder-volume';
 
@@ -67,15 +69,28 @@ export function registerHostRoutes(app: FastifyInstance, db: Db, config: CinderC
   const route = resourceRoutes(app, '/os-hosts');
   route('GET', '', { kind: 'method', takesBody: 'none', controller: index });
   route('GET', '/:id', { kind: 'method', takesBody: 'none', controller: show });
-  // check_host-wrapped update: an unknown host is HostNotFound; a known one is not ported.
+  // update (check_host first, then the policy): only `status` = enable/disable is a valid
+  // setting, and Cinder's HostAPI.set_host_enabled is NotImplementedError (500) for it.
   route('PUT', '/:id', {
     kind: 'method',
     takesBody: 'required',
     controller: async (c) => {
-      authorize(c.ctx, 'volume_extension:hosts');
       const hosts = await listHosts(db, c, downTime);
       if (!hosts.some((h) => h.host_name === c.params.id)) throw new HostNotFound({ host: c.params.id });
-      throw new Error('os-hosts update is not ported');
+      authorize(c.ctx, 'volume_extension:hosts');
+      const body = c.body;
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new Error('body has no items()');
+      let setStatus = false;
+      for (const [rawKey, rawVal] of Object.entries(body)) {
+        if (typeof rawVal !== 'string') throw new Error(`${typeof rawVal} has no lower()`);
+        const key = pyStrip(rawKey.toLowerCase());
+        const val = pyStrip(rawVal.toLowerCase());
+        if (key !== 'status') throw new HttpFault(400, `Invalid update setting: '${rawKey}'`);
+        if (val !== 'enable' && val !== 'disable') throw new HttpFault(400, `Invalid status: '${rawVal}'`);
+        setStatus = true;
+      }
+      if (setStatus) throw new Error('NotImplementedError: HostAPI.set_host_enabled');
+      return { kind: 'object', status: 200, body: {} };
     },
   });
 

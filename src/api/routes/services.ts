@@ -1,8 +1,8 @@
 // /v3/{project_id}/os-services (cinder/api/contrib/services.py ServiceController, its schemas in
 // api/schemas/services.py, policies/services.py): index, and update's actions enable, disable,
 // disable-log-reason, freeze, thaw, failover_host/failover, set-log and get-log (3.32).
-// Not ported: the RPC fan-out of set-log/get-log to the scheduler and volume services (only the
-// API process's own level is read and set), and freeze/thaw's RPC to the volume-manager: the
+// set-log/get-log reach the scheduler and volume services over RPC (src/rpc/log-levels.ts). Not
+// ported: freeze/thaw's RPC to the volume-manager: the
 // manager's part (volume/manager.py freeze_host/thaw_host with LVM's no-op freeze_backend) is the
 // service row's disabled/disabled_reason, written here.
 import type { FastifyInstance } from 'fastify';
@@ -19,6 +19,7 @@ import { lastParam, queryPairs } from '../pagination.js';
 import { validateBody } from '../schemas.js';
 import { apiDateTime } from '../views.js';
 import { pyRepr } from '../python.js';
+import { getLevels, setLevels, type LogLevelsRpc } from '../../rpc/log-levels.js';
 
 const POLICY = {
   getAll: 'volume_extension:services:index',
@@ -104,15 +105,10 @@ export interface ServiceRoutesDeps {
   config: CinderConfig;
   log: Logger;
   volumeApi: VolumeApiSurface & Partial<AdminApiSurface>;
+  logLevelsRpc?: LogLevelsRpc;
 }
 
-/** pino levels for Python's names (utils.get_log_levels answers logging's names). */
-const PINO_OF: Record<string, string> = { DEBUG: 'debug', INFO: 'info', WARNING: 'warn', ERROR: 'error' };
-const PY_OF: Record<string, string> = { trace: 'DEBUG', debug: 'DEBUG', info: 'INFO', warn: 'WARNING', error: 'ERROR', fatal: 'CRITICAL' };
-/** The API process's one logger, named as Cinder's package logger. */
-const API_LOGGER = 'cinder';
-
-export function servicesControllers({ db, config, log, volumeApi }: ServiceRoutesDeps) {
+export function servicesControllers({ db, config, log, volumeApi, logLevelsRpc }: ServiceRoutesDeps) {
   const ok = (body: unknown): ResourceResult => ({ kind: 'object', status: 200, body });
   const accepted: ResourceResult = { kind: 'raw', status: 202 };
   const downTime = config.DEFAULT.service_down_time;
@@ -224,21 +220,24 @@ export function servicesControllers({ db, config, log, volumeApi }: ServiceRoute
 
   async function setLogLevels(c: ResourceCall): Promise<ResourceResult> {
     const body = validateBody<Body>(setLog, c.body, c.bodyText);
-    const { binaries } = await logTargets(body);
-    const prefix = body.prefix ?? '';
-    // utils.set_log_levels: every logger whose name starts with the prefix.
-    if (binaries.includes(API_BINARY) && API_LOGGER.startsWith(prefix)) log.level = PINO_OF[String(body.level).toUpperCase()];
+    const { binaries, services } = await logTargets(body);
+    if (binaries.includes(API_BINARY)) setLevels(log, body.prefix, body.level);
+    for (const s of services) await logLevelsRpc?.set(c.ctx, s, body.prefix ?? null, body.level ?? null);
     return accepted;
   }
 
   async function getLogLevels(c: ResourceCall): Promise<ResourceResult> {
     const body = validateBody<Body>(getLog, c.body, c.bodyText);
-    const { binaries } = await logTargets(body);
-    const prefix = body.prefix ?? '';
+    const { binaries, services } = await logTargets(body);
     const result: unknown[] = [];
     if ((!body.server || body.server === config.DEFAULT.host) && binaries.includes(API_BINARY)) {
-      const levels = API_LOGGER.startsWith(prefix) ? { [API_LOGGER]: PY_OF[log.level] ?? 'NOTSET' } : {};
-      result.push({ host: config.DEFAULT.host, binary: API_BINARY, levels });
+      result.push({ host: config.DEFAULT.host, binary: API_BINARY, levels: getLevels(log, body.prefix) });
+    }
+    if (logLevelsRpc) {
+      for (const s of services) {
+        if (s.binary !== VOLUME_BINARY && s.binary !== 'cinder-scheduler') continue;
+        result.push({ host: s.host, binary: s.binary, levels: await logLevelsRpc.get(c.ctx, s, body.prefix ?? null) });
+      }
     }
     return ok({ log_levels: result });
   }
