@@ -11,3 +11,4 @@ export * from './type-extra-specs.js';
 export * from './type-access.js';
 export * from './default-types.js';
 export * from './quotas.js';
+export * from './transfers.js';

@@ -21,7 +21,7 @@ import type { Logger } from '../common/log.js';
 import type { Notifier } from './notifier.js';
 import { errText, requireDriverInitialized, sanitizeHostname } from './utils.js';
 import { isUuidLike } from '../common/uuid.js';
-import { retypeVolume, type RetypeHost } from './retype.js';
+import { retypeVolume, type RetypeHost, type RetypeReservations } from './retype.js';
 import { QuotaEngine } from '../quota/index.js';
 import { createVolume, deleteVolume, initHost, type CreateRequest, type LifecycleDeps } from './lifecycle.js';
 import { exportAndConnect } from './connection.js';
@@ -431,9 +431,17 @@ export class VolumeManager {
   }
 
   /** retype (cast 3.5): see src/manager/retype.ts. */
-  retype(ctx: RequestContext, volume: Volume, newTypeId: string, host: RetypeHost, migrationPolicy: string | null = 'never'): Promise<void> {
+  retype(
+    ctx: RequestContext,
+    volume: Volume,
+    newTypeId: string,
+    host: RetypeHost,
+    migrationPolicy: string | null = 'never',
+    res: RetypeReservations = {},
+  ): Promise<void> {
     const { db, driver, locks, notifier, log: logger, host: self, capacity } = this;
-    return retypeVolume({ db, driver, locks, notifier, logger, host: self, capacity }, ctx, volume, newTypeId, host, migrationPolicy);
+    const quotas = this.lifecycle.quotas;
+    return retypeVolume({ db, driver, locks, notifier, logger, host: self, capacity, quotas }, ctx, volume, newTypeId, host, migrationPolicy, res);
   }
 
   async removeExport(ctx: RequestContext, volumeId: string): Promise<void> {

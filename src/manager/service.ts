@@ -2,6 +2,7 @@
 // its executor, the manager, the RPC server on the backend's queues, and the services-table
 // heartbeat that tells the API (and Python peers) this backend is up.
 import { QuotaEngine, quotaConfigOf } from '../quota/index.js';
+import { requireDriverInitialized } from './utils.js';
 import path from 'node:path';
 import type { BackendConfig, CinderConfig } from '../common/config.js';
 import { poolName, serviceHost } from '../common/config.js';
@@ -109,9 +110,11 @@ export async function startVolumeService(
             allowReschedule: a.allow_reschedule !== false,
           }),
         delete_volume: (ctx, a) => manager.deleteVolume(ctx, a.volume as Volume, Boolean(a.unmanage_only)),
-        // reservations / old_reservations: no quotas in this port.
         retype: (ctx, a) =>
-          manager.retype(ctx, a.volume as Volume, String(a.new_type_id), a.host as RetypeHost, a.migration_policy === undefined ? 'never' : (a.migration_policy as string | null)),
+          manager.retype(ctx, a.volume as Volume, String(a.new_type_id), a.host as RetypeHost, a.migration_policy === undefined ? 'never' : (a.migration_policy as string | null), {
+            reservations: (a.reservations as string[] | null | undefined) ?? null,
+            oldReservations: (a.old_reservations as string[] | null | undefined) ?? null,
+          }),
         attach_volume: (ctx, a) =>
           manager.attachVolume(
             ctx,
@@ -128,6 +131,11 @@ export async function startVolumeService(
         terminate_connection: (ctx, a) =>
           manager.terminateConnection(ctx, String(a.volume_id), a.connector, Boolean(a.force)),
         remove_export: (ctx, a) => manager.removeExport(ctx, String(a.volume_id)),
+        // volume/manager.py accept_transfer: the LVM driver's accept_transfer changes nothing (no model update).
+        accept_transfer: async () => {
+          requireDriverInitialized(driver);
+          return null;
+        },
         attachment_update: (ctx, a) =>
           manager.attachmentUpdate(ctx, a.vref as Volume, (a.connector ?? {}) as Connector, String(a.attachment_id)),
         attachment_delete: (ctx, a) =>

@@ -34,6 +34,7 @@ import { createEncryptionKey } from './key-manager.js';
 import { getByNameOrId, getDefaultVolumeType, provisionFilterOnSize } from './volume-types.js';
 import { qosSpecsGet } from '../db/qos-specs.js';
 import { QuotaEngine, releaseDeltas, reserveForCreate } from '../quota/index.js';
+import { TransferAPI } from './transfer.js';
 
 export interface CreateVolumeRequest {
   size: number;
@@ -199,6 +200,8 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
   private readonly notifier: Notifier;
   private readonly nova: Pick<NovaAPI, 'getServerVolume'>;
   readonly quotas: QuotaEngine;
+  /** cinder/transfer/api.py API (src/volume-api/transfer.ts). */
+  readonly transfers: TransferAPI;
 
   constructor(deps: VolumeApiDeps) {
     this.db = deps.db;
@@ -212,6 +215,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     this.locks = deps.locks;
     this.notifier = deps.notifier ?? new LogNotifier(deps.logger, deps.host ?? 'localhost');
     this.quotas = deps.quotas ?? new QuotaEngine(deps.db);
+    this.transfers = new TransferAPI({ db: deps.db, quotas: this.quotas, rpc: deps.rpc, notifier: this.notifier, logger: deps.logger });
     this.nova = deps.nova ?? new NovaAPI({ interface: 'public' }, { requester: nodeRequester(), logger: deps.logger });
   }
 
@@ -232,7 +236,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
   /** os-retype: src/volume-api/retype.ts (volume/api.py retype). */
   retype(ctx: RequestContext, volume: Volume, newType: string, migrationPolicy: string | null = null): Promise<void> {
     const scheduler = this.scheduler as Pick<SchedulerRpcApi, 'retype'>;
-    return retypeVolume({ db: this.db, scheduler, logger: this.log }, ctx, volume, newType, migrationPolicy);
+    return retypeVolume({ db: this.db, scheduler, logger: this.log, quotas: this.quotas }, ctx, volume, newType, migrationPolicy);
   }
 
   getVolumeType(ctx: RequestContext, nameOrId: string): Promise<VolumeTypeData> {
