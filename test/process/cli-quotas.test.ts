@@ -13,7 +13,7 @@ let cluster: Cluster;
 
 beforeAll(async () => {
   if (!fs.existsSync('/usr/bin/cinder')) throw new Error('the cinder CLI is missing: run scripts/ensure-python-deps.sh');
-  cluster = new Cluster();
+  cluster = new Cluster({ quotas: 'cinder' });
   await cluster.start();
 });
 afterAll(async () => {
