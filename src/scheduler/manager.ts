@@ -3,6 +3,7 @@
 // (scheduler/flows/create_volume.py, filter_scheduler.py schedule_create_volume), and answers
 // get_pools from what it holds. The filters, weighers and pool arithmetic are the pure modules
 // beside this one; this one reads the services table and sends the RPCs.
+import { QuotaEngine } from '../quota/index.js';
 import type { RequestContext } from '../common/context.js';
 import { NoValidBackend, ParameterNotFound } from '../common/exceptions.js';
 import type { Logger } from '../common/log.js';
@@ -131,8 +132,8 @@ export class SchedulerManager {
   /**
    * retype (cast 3.0; @append_operation_type(name='retype_volume')): the volume's own backend if it
    * passes the filters with the new type (find_retype_backend), then volume_rpcapi.retype to it; no
-   * backend puts the volume back to its previous status (_retype_volume_set_error). No quotas in
-   * this port, so no reservations to roll back.
+   * backend puts the volume back to its previous status and rolls back the new type's reservations
+   * (_retype_volume_set_error).
    */
   async retype(ctx: RequestContext, volume: Volume, rawSpec: unknown, rawFilterProperties: unknown): Promise<void> {
     await this.waitForScheduler();
@@ -145,6 +146,9 @@ export class SchedulerManager {
       log.error(msg ?? `Failed to schedule_retype: ${ex.message}`);
       const volumeId = spec.volume_id as string | undefined;
       if (volumeId) await dbapi.volumeUpdate(this.db, volumeId, state);
+      // _retype_volume_set_error: the new type's reservations rolled back.
+      const reservations = spec.quota_reservations as string[] | null | undefined;
+      if (reservations) await new QuotaEngine(this.db).rollback(ctx, reservations);
       log.error({ notification: true, event_type: 'scheduler.retype', priority: 'ERROR', payload: { volume_id: volumeId ?? null, state, method: 'retype', reason: ex.message } }, 'notification scheduler.retype');
     };
     const newType = spec.volume_type as { id: string } | null | undefined;

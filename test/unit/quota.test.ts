@@ -56,6 +56,17 @@ describe.each(DB_ENGINES)('quota engine on %s', (engine) => {
     expect((await dbapi.quotaUsageGetAllByProject(db, P)).volumes.in_use).toBe(0);
   });
 
+  it('concurrent reserves never exceed the limit (usage rows created once, then locked)', async () => {
+    await dbapi.quotaSet(db, P, 'volumes', 10);
+    const results = await Promise.allSettled(Array.from({ length: 14 }, () => quotas.reserve(ctx, { volumes: 1 })));
+    const ok = results.filter((r) => r.status === 'fulfilled') as PromiseFulfilledResult<string[]>[];
+    expect(ok.length).toBe(10);
+    expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof OverQuotaError)).toBe(true);
+    expect((await dbapi.quotaUsageGetAllByProject(db, P)).volumes).toEqual({ in_use: 0, reserved: 10 });
+    await Promise.all(ok.map((r) => quotas.commit(ctx, r.value)));
+    expect((await dbapi.quotaUsageGetAllByProject(db, P)).volumes).toEqual({ in_use: 10, reserved: 0 });
+  });
+
   it('answers over quota with Cinder exceptions', async () => {
     await dbapi.quotaSet(db, P, 'gigabytes', 4);
     await expect(reserveForCreate(quotas, ctx, 5, typeId)).rejects.toThrow(
