@@ -93,6 +93,8 @@ export class VolumeManager {
   private readonly capacity: VolumeManagerDeps['capacity'];
   /** What lifecycle.ts works with: this manager's parts, service_id/service_uuid read when used. */
   private readonly lifecycle: LifecycleDeps;
+  /** QUOTAS (cinder/quota.py): what delete_volume, retype and extend_volume commit or roll back. */
+  readonly quotas: QuotaEngine;
 
   constructor(d: VolumeManagerDeps) {
     this.capacity = d.capacity;
@@ -102,6 +104,7 @@ export class VolumeManager {
     this.notifier = d.notifier;
     this.log = d.logger;
     this.host = d.host;
+    this.quotas = d.quotas ?? new QuotaEngine(d.db);
     const self = this;
     this.lifecycle = {
       db: d.db,
@@ -115,7 +118,7 @@ export class VolumeManager {
       sleep: d.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
       capacity: d.capacity,
       reschedule: d.reschedule,
-      quotas: d.quotas ?? new QuotaEngine(d.db),
+      quotas: this.quotas,
       get serviceId() {
         return self.serviceId;
       },
