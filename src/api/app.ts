@@ -32,6 +32,8 @@ import { QuotaEngine, quotaConfigOf } from '../quota/index.js';
 import { registerQuotaSetRoutes } from './routes/quota-sets.js';
 import { registerQuotaClassRoutes } from './routes/quota-classes.js';
 import { registerLimitRoutes } from './routes/limits.js';
+import { registerTransferRoutes } from './routes/transfers.js';
+import type { TransferAPI } from '../volume-api/transfer.js';
 
 export interface BuildAppOptions {
   /** The attachments and admin-action methods are optional: without them those routes answer 500. */
@@ -118,6 +120,8 @@ export function buildApp({ volumeApi, config, logger, authenticator, db, logLeve
     registerQuotaClassRoutes(app, quotas);
     registerLimitRoutes(app, quotas);
   }
+  const transfers = (volumeApi as { transfers?: TransferAPI }).transfers;
+  if (transfers) registerTransferRoutes(app, transfers);
   return app;
 }
 

@@ -73,10 +73,15 @@ function projectInUrl(req: ViewRequest): string {
 }
 
 export function volumeLinks(req: ViewRequest, id: string): { rel: string; href: string }[] {
+  return resourceLinks(req, 'volumes', id);
+}
+
+/** ViewBuilder._get_links for any collection (self and bookmark). */
+export function resourceLinks(req: ViewRequest, collection: string, id: string): { rel: string; href: string }[] {
   const project = projectInUrl(req);
   return [
-    { rel: 'self', href: joinUrl(req.applicationUrl, project, 'volumes', id) },
-    { rel: 'bookmark', href: joinUrl(removeVersionFromHref(req.applicationUrl), project, 'volumes', id) },
+    { rel: 'self', href: joinUrl(req.applicationUrl, project, collection, id) },
+    { rel: 'bookmark', href: joinUrl(removeVersionFromHref(req.applicationUrl), project, collection, id) },
   ];
 }
 

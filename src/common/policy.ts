@@ -154,6 +154,12 @@ export const RULES: Record<string, Check> = {
   'volume_extension:quota_classes:get': adminApi,
   'volume_extension:quota_classes:update': adminApi,
   'limits_extension:used_limits': or(systemAdminOrProjectReader, adminOrOwner),
+  // cinder/policies/volume_transfer.py
+  'volume:get_all_transfers': or(systemAdminOrProjectReader, adminOrOwner),
+  'volume:create_transfer': memberOrOwner,
+  'volume:get_transfer': or(systemAdminOrProjectReader, adminOrOwner),
+  'volume:accept_transfer': or(systemAdminOrProjectMember, always),
+  'volume:delete_transfer': memberOrOwner,
   'context_is_admin': (ctx) => hasRole(ctx, 'admin'),
   // Not Cinder's: the stale report (src/volume-api/stale.ts) names every project's volumes.
   'cinder-ts:stale_report': adminApi,

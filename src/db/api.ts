@@ -13,3 +13,4 @@ export * from './default-types.js';
 export * from './volume-filters.js';
 export * from './volume-metadata.js';
 export * from './quotas.js';
+export * from './transfers.js';

@@ -233,13 +233,16 @@ export async function quotaReserve(db: Db, a: ReserveArgs): Promise<string[]> {
 }
 
 /** reservation_commit (commit) and reservation_rollback: applies or drops the reservations, deleting them. */
-export async function reservationFinish(db: Db, uuids: string[], projectId: string, commit: boolean): Promise<void> {
+export async function reservationFinish(db: Db, uuids: string[], _projectId: string, commit: boolean): Promise<void> {
   if (!uuids.length) return;
   const { quotaUsages: u, reservations: r } = db.t;
   await db.tx(async (q) => {
-    const resources = await q.selectDistinct({ resource: r.resource }).from(r).where(and(inArray(r.uuid, uuids), live(r)));
-    const usages = await lockUsages(db, q, projectId, resources.map((x) => x.resource!));
-    const byId = new Map([...usages.values()].map((row) => [row.id, row]));
+    // Cinder locks the project's usage rows of the reservations' resources; locking the rows the
+    // reservations point at (in id order, as _get_quota_usages) is the same set when the project
+    // passed is the reservations' one, and still right when a caller passes another context's.
+    const ids = (await q.selectDistinct({ id: r.usage_id }).from(r).where(and(inArray(r.uuid, uuids), live(r)))).map((x) => x.id!).filter((x) => x !== null);
+    const locked = ids.length ? await db.forUpdate(q.select().from(u).where(inArray(u.id, ids)).orderBy(asc(u.id))) : [];
+    const byId = new Map(locked.map((row) => [row.id, row]));
     const rows = await db.forUpdate(q.select().from(r).where(and(inArray(r.uuid, uuids), live(r))));
     const now = dbNow();
     const touched = new Set<number>();

@@ -21,7 +21,7 @@ import type { Logger } from '../common/log.js';
 import type { Notifier } from './notifier.js';
 import { errText, requireDriverInitialized, sanitizeHostname } from './utils.js';
 import { isUuidLike } from '../common/uuid.js';
-import { retypeVolume, type RetypeHost } from './retype.js';
+import { retypeVolume, type RetypeHost, type RetypeReservations } from './retype.js';
 import { QuotaEngine } from '../quota/index.js';
 import { createVolume, deleteVolume, initHost, type CreateRequest, type LifecycleDeps } from './lifecycle.js';
 import { exportAndConnect } from './connection.js';
@@ -99,6 +99,8 @@ export class VolumeManager {
   private readonly messages: MessageApi | undefined;
   /** What lifecycle.ts works with: this manager's parts, service_id/service_uuid read when used. */
   private readonly lifecycle: LifecycleDeps;
+  /** QUOTAS (cinder/quota.py): what delete_volume, retype and extend_volume commit or roll back. */
+  readonly quotas: QuotaEngine;
 
   constructor(d: VolumeManagerDeps) {
     this.capacity = d.capacity;
@@ -109,6 +111,7 @@ export class VolumeManager {
     this.notifier = d.notifier;
     this.log = d.logger;
     this.host = d.host;
+    this.quotas = d.quotas ?? new QuotaEngine(d.db);
     const self = this;
     this.lifecycle = {
       db: d.db,
@@ -122,7 +125,7 @@ export class VolumeManager {
       sleep: d.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
       capacity: d.capacity,
       reschedule: d.reschedule,
-      quotas: d.quotas ?? new QuotaEngine(d.db),
+      quotas: this.quotas,
       messages: d.messages,
       get serviceId() {
         return self.serviceId;
@@ -443,14 +446,21 @@ export class VolumeManager {
   /** extend_volume (cast 3.0): see src/manager/extend.ts. */
   extendVolume(ctx: RequestContext, volume: Volume, newSize: number, reservations: string[] | null = null): Promise<void> {
     const { db, driver, notifier, log: logger, capacity, messages } = this;
-    const quota = this.lifecycle.quotas;
-    return extendVolume({ db, driver, notifier, logger, capacity, quota, messages }, ctx, volume, newSize, reservations);
+    return extendVolume({ db, driver, notifier, logger, capacity, quota: this.quotas, messages }, ctx, volume, newSize, reservations);
   }
 
   /** retype (cast 3.5): see src/manager/retype.ts. */
-  retype(ctx: RequestContext, volume: Volume, newTypeId: string, host: RetypeHost, migrationPolicy: string | null = 'never'): Promise<void> {
+  retype(
+    ctx: RequestContext,
+    volume: Volume,
+    newTypeId: string,
+    host: RetypeHost,
+    migrationPolicy: string | null = 'never',
+    res: RetypeReservations = {},
+  ): Promise<void> {
     const { db, driver, locks, notifier, log: logger, host: self, capacity } = this;
-    return retypeVolume({ db, driver, locks, notifier, logger, host: self, capacity }, ctx, volume, newTypeId, host, migrationPolicy);
+    const quotas = this.lifecycle.quotas;
+    return retypeVolume({ db, driver, locks, notifier, logger, host: self, capacity, quotas }, ctx, volume, newTypeId, host, migrationPolicy, res);
   }
 
   async removeExport(ctx: RequestContext, volumeId: string): Promise<void> {

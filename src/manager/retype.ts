@@ -5,6 +5,7 @@
 // Otherwise a migration is needed: refused with migration_policy 'never' as in Cinder, and not
 // implemented in this port for 'on-demand' (it fails as a failed migration does in Cinder).
 // Quotas are not implemented in this port: there are no reservations to commit or roll back.
+import type { QuotaEngine } from '../quota/index.js';
 import type { RequestContext } from '../common/context.js';
 import { DriverNotInitialized, InvalidVolume, VolumeMigrationFailed } from '../common/exceptions.js';
 import * as dbapi from '../db/api.js';
@@ -26,7 +27,15 @@ export interface RetypeHost {
 export type RetypeDeps = Pick<VolumeManagerDeps, 'db' | 'driver' | 'locks' | 'notifier' | 'logger' | 'host'> & {
   cluster?: string | null;
   capacity?: Pick<NonNullable<VolumeManagerDeps['capacity']>, 'publishServiceCapabilities'>;
+  /** QUOTAS, for the reservations the API took (committed on success, rolled back on failure). */
+  quotas?: QuotaEngine;
 };
+
+/** The API's reservations for the new type and (negative) for the old one (volume/api.py retype). */
+export interface RetypeReservations {
+  reservations?: string[] | null;
+  oldReservations?: string[] | null;
+}
 
 /** volume_utils.hosts_are_equivalent: the same backend, pools aside (None only equals None). */
 function hostsAreEquivalent(h1: string | null | undefined, h2: string | null | undefined): boolean {
@@ -49,6 +58,7 @@ export async function retypeVolume(
   newTypeId: string,
   host: RetypeHost,
   migrationPolicy: string | null = 'never',
+  res: RetypeReservations = {},
 ): Promise<void> {
   // Beyond Cinder (whose retype takes no lock): the per-volume lock of attach_volume, so a retype
   // and the manager's other work on the volume do not interleave.
@@ -56,8 +66,12 @@ export async function retypeVolume(
     const log = d.logger.child({ request_id: ctx.request_id, volume_id: volume.id });
     const previousStatus = volume.previous_status || volume.status;
     const statusUpdate = { status: previousStatus };
-    // _retype_error: the status back (quota rollbacks would follow).
-    const retypeError = () => dbapi.volumeUpdate(d.db, volume.id, statusUpdate);
+    // _retype_error: the status back, then both reservations rolled back.
+    const retypeError = async () => {
+      await dbapi.volumeUpdate(d.db, volume.id, statusUpdate);
+      if (res.oldReservations) await d.quotas?.rollback(ctx, res.oldReservations);
+      if (res.reservations) await d.quotas?.rollback(ctx, res.reservations);
+    };
 
     if (!d.driver.initialized) {
       log.error(`Volume driver ${d.driver.constructor.name} not initialized`);
@@ -120,6 +134,9 @@ export async function retypeVolume(
     }
 
     // _notify_about_volume_usage(context, volume, "retype", extra_usage_info={'volume_type': new_type_id}).
+    const projectId = volume.project_id;
+    if (res.oldReservations) await d.quotas?.commit(ctx, res.oldReservations, { projectId });
+    if (res.reservations) await d.quotas?.commit(ctx, res.reservations, { projectId });
     const after = await dbapi.volumeGetOrThrow(d.db, volume.id);
     d.notifier.info(ctx, { ...after, volume_type_id: newTypeId }, 'retype');
     await d.capacity?.publishServiceCapabilities(ctx);

@@ -4,6 +4,7 @@
 import { logLevelMethods } from '../rpc/log-levels.js';
 import { MessageApi } from '../message/api.js';
 import { QuotaEngine, quotaConfigOf } from '../quota/index.js';
+import { requireDriverInitialized } from './utils.js';
 import path from 'node:path';
 import type { BackendConfig, CinderConfig } from '../common/config.js';
 import { poolName, serviceHost } from '../common/config.js';
@@ -115,9 +116,11 @@ export async function startVolumeService(
           }),
         delete_volume: (ctx, a) => manager.deleteVolume(ctx, a.volume as Volume, Boolean(a.unmanage_only)),
         extend_volume: (ctx, a) => manager.extendVolume(ctx, a.volume as Volume, Number(a.new_size), (a.reservations as string[] | null) ?? null),
-        // reservations / old_reservations: no quotas in this port.
         retype: (ctx, a) =>
-          manager.retype(ctx, a.volume as Volume, String(a.new_type_id), a.host as RetypeHost, a.migration_policy === undefined ? 'never' : (a.migration_policy as string | null)),
+          manager.retype(ctx, a.volume as Volume, String(a.new_type_id), a.host as RetypeHost, a.migration_policy === undefined ? 'never' : (a.migration_policy as string | null), {
+            reservations: (a.reservations as string[] | null | undefined) ?? null,
+            oldReservations: (a.old_reservations as string[] | null | undefined) ?? null,
+          }),
         attach_volume: (ctx, a) =>
           manager.attachVolume(
             ctx,
@@ -134,6 +137,11 @@ export async function startVolumeService(
         terminate_connection: (ctx, a) =>
           manager.terminateConnection(ctx, String(a.volume_id), a.connector, Boolean(a.force)),
         remove_export: (ctx, a) => manager.removeExport(ctx, String(a.volume_id)),
+        // volume/manager.py accept_transfer: the LVM driver's accept_transfer changes nothing (no model update).
+        accept_transfer: async () => {
+          requireDriverInitialized(driver);
+          return null;
+        },
         attachment_update: (ctx, a) =>
           manager.attachmentUpdate(ctx, a.vref as Volume, (a.connector ?? {}) as Connector, String(a.attachment_id)),
         attachment_delete: (ctx, a) =>

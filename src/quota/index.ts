@@ -224,14 +224,43 @@ export async function reserveForCreate(quotas: QuotaEngine, ctx: RequestContext,
 }
 
 /**
- * What os-extend needs (volume/api.py _extend): the deltas of growing a volume from its size to
- * newSize, {gigabytes: newSize - size, gigabytes_<type>: …}, to pass to `reserve` with the
- * volume's project; an OverQuotaError from it becomes processReserveOverQuota(e, newSize - size)
- * as Cinder's extend does (VolumeSizeExceedsAvailableQuota, 413). The manager commits them after
- * the driver extended the volume (rollback on failure).
+ * The deltas of growing a volume to newSize (volume/api.py _extend): {gigabytes: newSize - size,
+ * gigabytes_<type>: …}. reserveForExtend is the whole quota step; this is for callers that need
+ * the deltas alone (e.g. a manager's rollback bookkeeping).
  */
 export function extendDeltas(quotas: QuotaEngine, volume: { size: number | null; volume_type_id: string | null }, newSize: number): Promise<Record<string, number>> {
   return quotas.addVolumeTypeOpts({ gigabytes: newSize - (volume.size ?? 0) }, volume.volume_type_id);
+}
+
+/**
+ * volume/api.py _extend's quota step, after its status conditional update: limit_check of
+ * per_volume_gigabytes for the caller's project (VolumeSizeExceedsLimit, 413), then a reservation
+ * of the size increase (and the type's gigabytes) in the volume's project; over quota is
+ * VolumeSizeExceedsAvailableQuota (413) with the total gigabytes' usage and limit, as Cinder words
+ * it. On any throw the caller rolls the volume's status back (Cinder's _roll_back_status). The
+ * volume-manager's extend_volume commits the returned reservations with project_id =
+ * volume.project_id once the driver extended the volume, or rolls them back when it failed.
+ */
+export async function reserveForExtend(
+  quotas: QuotaEngine,
+  ctx: RequestContext,
+  volume: { size: number | null; volume_type_id: string | null; project_id: string | null },
+  newSize: number,
+): Promise<string[]> {
+  try {
+    await quotas.limitCheck(ctx, { per_volume_gigabytes: newSize }, { projectId: ctx.project_id });
+  } catch (e) {
+    if (e instanceof OverQuotaError) throw new VolumeSizeExceedsLimit({ size: newSize, limit: e.quotas.per_volume_gigabytes });
+    throw e;
+  }
+  const increase = newSize - (volume.size ?? 0);
+  try {
+    return await quotas.reserve(ctx, await extendDeltas(quotas, volume, newSize), { projectId: volume.project_id });
+  } catch (e) {
+    if (!(e instanceof OverQuotaError)) throw e;
+    const gb = e.usages.gigabytes ?? { in_use: 0, reserved: 0 };
+    throw new VolumeSizeExceedsAvailableQuota({ name: 'gigabytes', requested: increase, consumed: gb.reserved + gb.in_use, quota: e.quotas.gigabytes });
+  }
 }
 
 /** The deltas that give a deleted volume's quota back (delete_volume in volume/manager.py). */

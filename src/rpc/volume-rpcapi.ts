@@ -67,6 +67,14 @@ export class VolumeRpcApi {
     }
   }
 
+  /** call 3.16 (3.0 without no_snapshots) accept_transfer → the driver's model update or null (volume/rpcapi.py). */
+  acceptTransfer(ctx: RequestContext, volume: Volume, newUser: string | null, newProject: string | null, noSnapshots: boolean): Promise<unknown> {
+    const version = this.pick('3.16', '3.0');
+    const args: Record<string, unknown> = { volume_id: volume.id, new_user: newUser, new_project: newProject };
+    if (version === '3.16') args.no_snapshots = noSnapshots;
+    return this.call(volume, ctx, 'accept_transfer', args, version);
+  }
+
   /** call 3.0 → connection_info dict. */
   initializeConnection(ctx: RequestContext, volume: Volume, connector: Connector | unknown): Promise<Record<string, unknown>> {
     return this.call(volume, ctx, 'initialize_connection', { connector, volume }, '3.0');

@@ -39,6 +39,7 @@ import { qosSpecsGet } from '../db/qos-specs.js';
 import { getBoolParam } from './volume-filters.js';
 import { VolumeEdits } from './volume-update.js';
 import { QuotaEngine, releaseDeltas, reserveForCreate } from '../quota/index.js';
+import { TransferAPI } from './transfer.js';
 
 export interface CreateVolumeRequest {
   size: number;
@@ -213,6 +214,8 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
   private readonly serviceDownTime: number;
   private readonly azs: AvailabilityZones;
   private readonly storageAz: string | undefined;
+  /** cinder/transfer/api.py API (src/volume-api/transfer.ts). */
+  readonly transfers: TransferAPI;
 
   constructor(deps: VolumeApiDeps) {
     this.db = deps.db;
@@ -230,6 +233,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     this.notifier = deps.notifier ?? new VolumeUsageNotifier(noopNotifier(deps.logger), deps.host ?? 'localhost');
     this.edits = new VolumeEdits({ db: this.db, notifier: this.notifier, logger: this.log });
     this.quotas = deps.quotas ?? new QuotaEngine(deps.db);
+    this.transfers = new TransferAPI({ db: deps.db, quotas: this.quotas, rpc: deps.rpc, notifier: this.notifier, logger: deps.logger });
     this.nova = deps.nova ?? new NovaAPI({ interface: 'public' }, { requester: nodeRequester(), logger: deps.logger });
   }
 
@@ -277,7 +281,7 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
   /** os-retype: src/volume-api/retype.ts (volume/api.py retype). */
   retype(ctx: RequestContext, volume: Volume, newType: string, migrationPolicy: string | null = null): Promise<void> {
     const scheduler = this.scheduler as Pick<SchedulerRpcApi, 'retype'>;
-    return retypeVolume({ db: this.db, scheduler, logger: this.log }, ctx, volume, newType, migrationPolicy);
+    return retypeVolume({ db: this.db, scheduler, logger: this.log, quotas: this.quotas }, ctx, volume, newType, migrationPolicy);
   }
 
   getVolumeType(ctx: RequestContext, nameOrId: string): Promise<VolumeTypeData> {

@@ -4,7 +4,8 @@
 // per-type volume/gigabyte counts here (quota_utils.get_volume_type_reservation) and passes the
 // reservations on; here there are none, so quota_reservations and old_reservations are None.
 import { elevated, type RequestContext } from '../common/context.js';
-import { InvalidInput, InvalidVolume, InvalidVolumeType } from '../common/exceptions.js';
+import { CinderException, InvalidInput, InvalidVolume, InvalidVolumeType } from '../common/exceptions.js';
+import { OverQuotaError, processReserveOverQuota, type QuotaEngine } from '../quota/index.js';
 import type { Logger } from '../common/log.js';
 import { authorize } from '../common/policy.js';
 import type { Db } from '../db/client.js';
@@ -17,6 +18,8 @@ import type { SchedulerRpcApi } from '../rpc/scheduler-rpcapi.js';
 import { getByNameOrId, provisionFilterOnSize } from './volume-types.js';
 
 export interface RetypeDeps {
+  /** QUOTAS: the type quotas move from the old type to the new one. */
+  quotas?: QuotaEngine;
   db: Db;
   scheduler: Pick<SchedulerRpcApi, 'retype'>;
   logger: Logger;
@@ -139,11 +142,44 @@ export async function retype(
     throw new InvalidInput({ reason: 'Retype requested both encryption and multi-attach, which is not supported.' });
   }
 
-  // Quota reservations would be taken here (not implemented in this port).
+  // The old type's own quotas given back (volumes_<old>, gigabytes_<old>; the totals do not change).
+  let oldReservations: string[] | null = null;
+  if (d.quotas) {
+    try {
+      const opts = await d.quotas.addVolumeTypeOpts({ volumes: -1, gigabytes: -(volume.size ?? 0) }, volume.volume_type_id);
+      delete opts.volumes;
+      delete opts.gigabytes;
+      oldReservations = await d.quotas.reserve(ctx, opts, { projectId: volume.project_id });
+    } catch (e) {
+      log.error({ err: e }, 'Failed to update quota usage while retyping volume.');
+      throw new CinderException({}, 'Failed to update quota usage while retyping volume.');
+    }
+  }
 
   if (!(await volumeRetypeConditionalUpdate(d.db, volume.id, newTypeId))) {
     log.error(RETYPE_REFUSED);
+    await d.quotas?.rollback(ctx, oldReservations);
     throw new InvalidVolume({ reason: RETYPE_REFUSED });
+  }
+  // quota_utils.get_volume_type_reservation(reserve_vol_type_only=True) for the new type.
+  let reservations: string[] | null = null;
+  if (d.quotas) {
+    try {
+      const opts = await d.quotas.addVolumeTypeOpts({ volumes: 1, gigabytes: volume.size ?? 0 }, newTypeId);
+      delete opts.volumes;
+      delete opts.gigabytes;
+      try {
+        reservations = await d.quotas.reserve(ctx, opts, { projectId: volume.project_id });
+      } catch (e) {
+        if (e instanceof OverQuotaError) processReserveOverQuota(e, volume.size ?? 0);
+        throw e;
+      }
+    } catch (e) {
+      const cur = await dbapi.volumeGetOrThrow(d.db, volume.id);
+      await dbapi.volumeUpdate(d.db, volume.id, { status: cur.previous_status });
+      await d.quotas.rollback(ctx, oldReservations);
+      throw e;
+    }
   }
   // conditional_update reads back the fields it set from an ORM value (previous_status).
   const current = await dbapi.volumeGetOrThrow(d.db, volume.id);
@@ -153,8 +189,8 @@ export async function retype(
     volume_id: current.id,
     volume_type: volumeTypeToDict(newType),
     migration_policy: migrationPolicy,
-    quota_reservations: null,
-    old_reservations: null,
+    quota_reservations: reservations,
+    old_reservations: oldReservations,
     availability_zones: typeAvailabilityZones(newType) ?? [current.availability_zone],
   };
   await d.scheduler.retype(ctx, current, requestSpec, {});

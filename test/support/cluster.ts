@@ -36,6 +36,12 @@ export interface ClusterOptions {
   logLevel?: string;
   /** false: no cinder-scheduler of ours (an interop test runs Cinder's own). */
   scheduler?: boolean;
+  /**
+   * 'cinder': the 'default' quota class as Cinder's migration leaves it (10 volumes, 1000 GB).
+   * Default 'unlimited': the class's volumes and gigabytes set to -1 once the services have
+   * migrated, for the tests that create more volumes in one project than the defaults allow.
+   */
+  quotas?: 'cinder' | 'unlimited';
 }
 
 export interface StandinCall {
@@ -165,6 +171,9 @@ export class Cluster {
     if (this.opts.scheduler !== false) this.scheduler = this.spawnProc('scheduler');
     this.api = this.spawnProc('api');
     await Promise.all([this.waitForApi(), this.waitForVolumeService(), this.opts.scheduler !== false ? this.waitForScheduler() : undefined]);
+    if (this.opts.quotas !== 'cinder') {
+      this.write("UPDATE quota_classes SET hard_limit = -1 WHERE class_name = 'default' AND resource IN ('volumes', 'gigabytes')");
+    }
   }
 
   /** Ready once its services row is there: it writes it after its RPC server consumes. */

@@ -245,6 +245,8 @@ export class HostsCluster {
       waits.push(this.waitForService('cinder-volume', this.backendHost(k), since, () => this.volumes[k - 1], this.hostName(k)));
     }
     await Promise.all(waits);
+    // As Cluster's default (cluster.ts `quotas`): no volume or gigabyte quota in the tests' projects.
+    this.write("UPDATE quota_classes SET hard_limit = -1 WHERE class_name = 'default' AND resource IN ('volumes', 'gigabytes')");
   }
 
   /** Stops host<k>'s cinder-volume (SIGKILL: no chance to clean up, as a machine lost). */

@@ -7,7 +7,7 @@ import { makeContext } from '../../src/common/context.js';
 import * as dbapi from '../../src/db/api.js';
 import type { Db } from '../../src/db/client.js';
 import { volumeTypeCreate } from '../../src/db/volume-types.js';
-import { OverQuotaError, QuotaEngine, QUOTA_DEFAULTS, extendDeltas, reserveForCreate } from '../../src/quota/index.js';
+import { OverQuotaError, QuotaEngine, QUOTA_DEFAULTS, extendDeltas, reserveForCreate, reserveForExtend } from '../../src/quota/index.js';
 import { VolumeLimitExceeded, VolumeSizeExceedsAvailableQuota, VolumeSizeExceedsLimit, QuotaResourceUnknown } from '../../src/quota/exceptions.js';
 import { DB_ENGINES, openFreshDb } from '../support/db.js';
 
@@ -56,6 +56,17 @@ describe.each(DB_ENGINES)('quota engine on %s', (engine) => {
     expect((await dbapi.quotaUsageGetAllByProject(db, P)).volumes.in_use).toBe(0);
   });
 
+  it('concurrent reserves never exceed the limit (usage rows created once, then locked)', async () => {
+    await dbapi.quotaSet(db, P, 'volumes', 10);
+    const results = await Promise.allSettled(Array.from({ length: 14 }, () => quotas.reserve(ctx, { volumes: 1 })));
+    const ok = results.filter((r) => r.status === 'fulfilled') as PromiseFulfilledResult<string[]>[];
+    expect(ok.length).toBe(10);
+    expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof OverQuotaError)).toBe(true);
+    expect((await dbapi.quotaUsageGetAllByProject(db, P)).volumes).toEqual({ in_use: 0, reserved: 10 });
+    await Promise.all(ok.map((r) => quotas.commit(ctx, r.value)));
+    expect((await dbapi.quotaUsageGetAllByProject(db, P)).volumes).toEqual({ in_use: 10, reserved: 0 });
+  });
+
   it('answers over quota with Cinder exceptions', async () => {
     await dbapi.quotaSet(db, P, 'gigabytes', 4);
     await expect(reserveForCreate(quotas, ctx, 5, typeId)).rejects.toThrow(
@@ -66,6 +77,15 @@ describe.each(DB_ENGINES)('quota engine on %s', (engine) => {
     await dbapi.quotaSet(db, P, 'per_volume_gigabytes', 2);
     await expect(reserveForCreate(quotas, ctx, 3, typeId)).rejects.toBeInstanceOf(VolumeSizeExceedsLimit);
     await expect(quotas.reserve(ctx, { nope: 1 })).rejects.toBeInstanceOf(QuotaResourceUnknown);
+    // volume/api.py _extend: the size increase against gigabytes, worded with the total's usage.
+    await dbapi.quotaSet(db, P, 'per_volume_gigabytes', -1);
+    await dbapi.quotaSet(db, P, 'gigabytes', 10);
+    const r = await reserveForExtend(quotas, ctx, { size: 2, volume_type_id: typeId, project_id: P }, 6);
+    expect((await dbapi.quotaUsageGetAllByProject(db, P)).gigabytes_gold).toEqual({ in_use: 0, reserved: 4 });
+    await expect(reserveForExtend(quotas, ctx, { size: 6, volume_type_id: typeId, project_id: P }, 13)).rejects.toThrow(
+      'Requested volume or snapshot exceeds allowed gigabytes quota. Requested 7G, quota is 10G and 4G has been consumed.',
+    );
+    await quotas.rollback(ctx, r);
     await expect(quotas.reserve(ctx, { volumes_gold: 1 })).rejects.toBeInstanceOf(OverQuotaError);
     // Nothing was reserved by the refused requests.
     expect(Object.values(await dbapi.quotaUsageGetAllByProject(db, P)).every((x) => x.reserved === 0)).toBe(true);

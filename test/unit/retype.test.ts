@@ -172,8 +172,9 @@ describe('POST /volumes/{id}/action os-retype (api/contrib/volume_actions.py, vo
     expect(spec).toMatchObject({
       volume_id: v.id,
       migration_policy: 'never',
-      quota_reservations: null,
-      old_reservations: null,
+      // volumes_B/gigabytes_B reserved, volumes_A/gigabytes_A given back (quota_utils.get_volume_type_reservation).
+      quota_reservations: [expect.any(String), expect.any(String)],
+      old_reservations: [expect.any(String), expect.any(String)],
       availability_zones: ['nova'],
       volume_type: { id: b.id, name: 'B', is_public: true, projects: [], extra_specs: { volume_backend_name: 'lvm', 'capabilities:storage_protocol': 'iSCSI' }, qos_specs_id: null, deleted: false },
       volume_properties: { id: v.id, host: `${HOST}#lvm`, status: 'retyping', previous_status: 'available', volume_type_id: a.id, size: 1, name: `volume-${v.id}`, name_id: v.id },
