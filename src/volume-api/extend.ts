@@ -13,8 +13,7 @@ import type { Volume } from '../objects/volume.js';
 import type { SchedulerRpcApi } from '../rpc/scheduler-rpcapi.js';
 import { volumeToDict, volumeTypeToDict } from './retype.js';
 import { provisionFilterOnSize } from './volume-types.js';
-import { extendDeltas, OverQuotaError, type QuotaEngine } from '../quota/index.js';
-import { VolumeSizeExceedsAvailableQuota, VolumeSizeExceedsLimit } from '../quota/exceptions.js';
+import { reserveForExtend, type QuotaEngine } from '../quota/index.js';
 
 export interface ExtendDeps {
   db: Db;
@@ -73,24 +72,12 @@ async function extendVolume(d: ExtendDeps, ctx: RequestContext, volume: Volume, 
   // whatever the exception.
   const rollBackStatus = () =>
     dbapi.volumeConditionalUpdate(d.db, volume.id, { status: volume.status }, { status: 'extending', previous_status: volume.status });
-  try {
-    await d.quotas.limitCheck(ctx, { per_volume_gigabytes: newSize }, { projectId: ctx.project_id });
-  } catch (e) {
-    await rollBackStatus();
-    if (e instanceof OverQuotaError) throw new VolumeSizeExceedsLimit({ size: newSize, limit: e.quotas.per_volume_gigabytes });
-    throw e;
-  }
   let reservations: string[];
   try {
-    reservations = await d.quotas.reserve(ctx, await extendDeltas(d.quotas, volume, newSize), { projectId: volume.project_id });
+    reservations = await reserveForExtend(d.quotas, ctx, volume, newSize);
   } catch (e) {
     await rollBackStatus();
-    if (!(e instanceof OverQuotaError)) throw e;
-    // Only 'gigabytes' is reported (also when a per-type resource is the one over), as Cinder.
-    const gb = e.usages.gigabytes ?? { in_use: 0, reserved: 0 };
-    const consumed = gb.reserved + gb.in_use;
-    log.error(`Quota exceeded for ${ctx.project_id}, tried to extend volume by ${newSize - size}G, (${consumed}G of ${e.quotas.gigabytes}G already consumed).`);
-    throw new VolumeSizeExceedsAvailableQuota({ requested: newSize - size, consumed, quota: e.quotas.gigabytes });
+    throw e;
   }
 
   const current = await dbapi.volumeGetOrThrow(d.db, volume.id);
