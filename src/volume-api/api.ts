@@ -10,15 +10,7 @@ import { dbNow } from '../db/client.js';
 import * as dbapi from '../db/api.js';
 import { Not } from '../db/api.js';
 import { authorize, isAllowed } from '../common/policy.js';
-import {
-  InvalidVolume,
-  InvalidAvailabilityZone,
-  InvalidVolumeAttachMode,
-  MessagingTimeout,
-  NotFound,
-  RPCTimeout,
-  VolumeNotFound,
-} from '../common/exceptions.js';
+import { InvalidVolume, InvalidAvailabilityZone, InvalidVolumeAttachMode, VolumeNotFound } from '../common/exceptions.js';
 import { buildOrStr } from '../common/utils.js';
 import { AVAILABLE_MIGRATION_STATUS, isBooleanSpec } from '../objects/volume.js';
 import type { Logger } from '../common/log.js';
@@ -27,9 +19,11 @@ import type { SchedulerRpcApi } from '../rpc/scheduler-rpcapi.js';
 import { requestSpecToPrimitive, type RequestSpec } from '../rpc/request-spec.js';
 import { VolumeUsageNotifier, type Notifier } from '../manager/notifier.js';
 import { noopNotifier } from '../notifier/notifier.js';
-import { staleReport, type StaleReport } from './stale.js';
+import type { StaleReport } from './stale.js';
 import * as attachments from './attachments.js';
 import type { AttachmentApiSurface, AttachmentDeps, AttachmentListRequest, AttachmentRef } from './attachments.js';
+import * as admin from './admin.js';
+import type { AdminApiSurface, AdminDeps, ResetStatusUpdate } from './admin.js';
 import { AvailabilityZones } from './availability-zones.js';
 import { retype as retypeVolume } from './retype.js';
 import { extend as extendVolume, extendAttached, type ExtendDeps } from './extend.js';
@@ -80,31 +74,10 @@ export interface VolumeApiSurface {
 
 export type { Connector };
 export type { AttachmentApiSurface, AttachmentListRequest, AttachmentRef } from './attachments.js';
-
-/** What os-reset_status writes (validate_update's result; migration_status null = NULL). */
-export interface ResetStatusUpdate {
-  status?: string;
-  attach_status?: string;
-  migration_status?: string | null;
-}
+export type { AdminApiSurface, ResetStatusUpdate } from './admin.js';
 
 /** GET /volumes[/detail]: all_tenants (admins), marker, limit, offset and the sort keys. */
 export type VolumeListRequest = dbapi.PageOptions & { allTenants?: boolean; marker?: string | null; filters?: Record<string, unknown> };
-
-/** The admin actions' volume-API side (cinder/api/contrib/admin_actions.py). */
-export interface AdminApiSurface {
-  /** Live attachments not 'detached' (volume_attachment_get_all_by_volume_id). */
-  liveAttachments(volumeId: string): Promise<VolumeAttachment[]>;
-  /** The unconditional UPDATE, then detach every live attachment when attach_status=detached. */
-  resetStatus(ctx: RequestContext, volumeId: string, update: ResetStatusUpdate): Promise<void>;
-  /** Volumes and attachments in a transient status for more than `olderThanS` (admins only). */
-  staleReport(ctx: RequestContext, olderThanS: number): Promise<StaleReport>;
-  /** scheduler_stats get_pools: the scheduler's pools ([{name, capabilities}]). */
-  getPools(ctx: RequestContext, filters: Record<string, unknown>): Promise<Array<{ name: string; capabilities: Record<string, unknown> }>>;
-  /** capabilities show: the backend's capabilities and the topic queue they came from. */
-  getCapabilities(ctx: RequestContext, host: string): Promise<{ capabilities: Record<string, unknown>; topic: string }>;
-}
-
 
 const P = 'volume_extension:volume_actions:';
 
@@ -507,7 +480,6 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
   }
 
   // ---------------------------------------------------------------------------------------------
-  // ---------------------------------------------------------------------------------------------
   // new-style attachments: src/volume-api/attachments.ts (volume/api.py attachment_*)
 
   getAttachment(ctx: RequestContext, attachmentId: string, opts: { readScoped?: boolean } = {}): Promise<AttachmentRef> {
@@ -560,58 +532,31 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
   }
 
   // ---------------------------------------------------------------------------------------------
-  // admin actions (api/contrib/admin_actions.py)
+  // admin actions (api/contrib/admin_actions.py): src/volume-api/admin.ts
 
   getPools(ctx: RequestContext, filters: Record<string, unknown>): Promise<Array<{ name: string; capabilities: Record<string, unknown> }>> {
-    authorize(ctx, 'scheduler_extension:scheduler_stats:get_pools');
-    return this.scheduler.getPools(ctx, filters);
+    return admin.getPools(this.adminDeps(), ctx, filters);
   }
 
-  /**
-   * api/contrib/capabilities.py show: the first cinder-volume service of that host or cluster
-   * answers get_capabilities (discover=False); none is a 404, no answer in time a 502.
-   */
-  async getCapabilities(ctx: RequestContext, host: string): Promise<{ capabilities: Record<string, unknown>; topic: string }> {
-    authorize(ctx, 'volume_extension:capabilities');
-    const [service] = await dbapi.servicesOfHostOrCluster(this.db, host, 'cinder-volume');
-    if (!service) throw new NotFound({}, `Can't find service: ${host}`);
-    const topic = service.cluster_name || service.host || host;
-    try {
-      return { capabilities: await this.rpc.getCapabilities(ctx, topic, false), topic };
-    } catch (e) {
-      if (e instanceof MessagingTimeout) throw new RPCTimeout({ service: topic });
-      throw e;
-    }
+  getCapabilities(ctx: RequestContext, host: string): Promise<{ capabilities: Record<string, unknown>; topic: string }> {
+    return admin.getCapabilities(this.adminDeps(), ctx, host);
   }
 
   staleReport(ctx: RequestContext, olderThanS: number): Promise<StaleReport> {
-    authorize(ctx, 'cinder-ts:stale_report');
-    return staleReport(this.db, olderThanS, new Date(), this.serviceDownTime);
+    return admin.staleReport(this.adminDeps(), ctx, olderThanS);
   }
 
   liveAttachments(volumeId: string): Promise<VolumeAttachment[]> {
-    return dbapi.attachmentGetAllByVolumeId(this.db, volumeId);
+    return admin.liveAttachments(this.adminDeps(), volumeId);
   }
 
-  /**
-   * The body of os-reset_status after its checks: volume.reset_status.start, the unconditional
-   * UPDATE, and for attach_status=detached volume_detached for every live attachment (which
-   * recomputes the status, so the status just set can become 'available') and the attached_mode
-   * soft delete; then volume.reset_status.end. Nothing on the backend changes (the export and the
-   * ACL stay, field failure F1). The volume's `workers` row goes (_remove_worker).
-   */
-  async resetStatus(ctx: RequestContext, volumeId: string, update: ResetStatusUpdate): Promise<void> {
-    this.notifier.info(ctx, await this.getVolumeById(ctx, volumeId), 'reset_status.start');
-    await dbapi.volumeUpdate(this.db, volumeId, update as Record<string, unknown>);
-    // _remove_worker: the cleanup entry is useless once an admin set the status.
-    if (await dbapi.workerDestroyByResource(this.db, 'Volume', volumeId)) {
-      this.log.debug({ volume_id: volumeId }, `Worker entry for volumes with id ${volumeId} has been deleted.`);
-    }
-    if (update.attach_status === 'detached') {
-      for (const a of await dbapi.attachmentGetAllByVolumeId(this.db, volumeId)) await dbapi.volumeDetached(this.db, volumeId, a.id);
-      await dbapi.adminMetadataDelete(this.db, volumeId, 'attached_mode');
-    }
-    this.notifier.info(ctx, await this.getVolumeById(ctx, volumeId), 'reset_status.end');
+  resetStatus(ctx: RequestContext, volumeId: string, update: ResetStatusUpdate): Promise<void> {
+    return admin.resetStatus(this.adminDeps(), ctx, volumeId, update);
+  }
+
+  private adminDeps(): AdminDeps {
+    const { db, rpc, scheduler, log: logger, notifier, serviceDownTime } = this;
+    return { db, rpc, scheduler, logger, notifier, serviceDownTime };
   }
 
   private isVolumeMigrating(volume: Volume): boolean {
