@@ -8,7 +8,7 @@ import type { RequestContext } from '../common/context.js';
 import * as dbapi from '../db/api.js';
 import type { Db } from '../db/client.js';
 import { dbNow } from '../db/client.js';
-import { QuotaResourceUnknown, InvalidQuotaValue, VolumeSizeExceedsAvailableQuota, VolumeLimitExceeded, UnexpectedOverQuota, VolumeSizeExceedsLimit } from './exceptions.js';
+import { QuotaResourceUnknown, InvalidQuotaValue, VolumeSizeExceedsAvailableQuota, VolumeLimitExceeded, UnexpectedOverQuota, VolumeSizeExceedsLimit } from '../common/exceptions.js';
 
 export { OverQuotaError } from '../db/quotas.js';
 import { OverQuotaError, type Limits, type SyncSpec, type Usage } from '../db/quotas.js';

@@ -4,7 +4,7 @@
 // manager's accept_transfer and the DB update).
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { elevated, type RequestContext } from '../common/context.js';
-import { InvalidVolume, VolumeNotFound } from '../common/exceptions.js';
+import { InvalidAuthKey, InvalidVolume, TransferNotFound, VolumeNotFound, VolumeSizeExceedsLimit } from '../common/exceptions.js';
 import type { Logger } from '../common/log.js';
 import { authorize } from '../common/policy.js';
 import * as dbapi from '../db/api.js';
@@ -12,7 +12,6 @@ import type { Db } from '../db/client.js';
 import type { Notifier } from '../manager/notifier.js';
 import type { Volume } from '../objects/volume.js';
 import { OverQuotaError, processReserveOverQuota, type QuotaEngine } from '../quota/index.js';
-import { InvalidAuthKey, TransferNotFound, VolumeSizeExceedsLimit } from '../quota/exceptions.js';
 
 // cinder/policies/volume_transfer.py
 const CREATE_POLICY = 'volume:create_transfer';

@@ -8,7 +8,7 @@ import * as dbapi from '../../src/db/api.js';
 import type { Db } from '../../src/db/client.js';
 import { volumeTypeCreate } from '../../src/db/volume-types.js';
 import { OverQuotaError, QuotaEngine, QUOTA_DEFAULTS, extendDeltas, reserveForCreate, reserveForExtend } from '../../src/quota/index.js';
-import { VolumeLimitExceeded, VolumeSizeExceedsAvailableQuota, VolumeSizeExceedsLimit, QuotaResourceUnknown } from '../../src/quota/exceptions.js';
+import { VolumeLimitExceeded, VolumeSizeExceedsAvailableQuota, VolumeSizeExceedsLimit, QuotaResourceUnknown } from '../../src/common/exceptions.js';
 import { DB_ENGINES, openFreshDb } from '../support/db.js';
 
 const P = 'a1b2c3d4a1b2c3d4a1b2c3d4a1b2c3d4';

@@ -2,9 +2,8 @@
 // (cinder/api/v3/volume_transfer.py, no_snapshots from 3.55): create, list, detail, show, accept,
 // delete; views as cinder/api/views/transfers.py (no_snapshots at 3.55, the history at 3.57).
 import type { FastifyInstance } from 'fastify';
-import { Invalid, InvalidVolume } from '../../common/exceptions.js';
+import { Invalid, InvalidVolume, VolumeSizeExceedsAvailableQuota } from '../../common/exceptions.js';
 import type { Transfer } from '../../db/api.js';
-import { VolumeSizeExceedsAvailableQuota } from '../../quota/exceptions.js';
 import type { TransferAPI } from '../../volume-api/transfer.js';
 import { HttpFault } from '../faults.js';
 import { compile } from '../jsonschema.js';
