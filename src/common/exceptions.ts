@@ -285,6 +285,10 @@ export class InvalidAuthKey extends Invalid {
 export class TransferNotFound extends NotFound {
   static override template = 'Transfer %(transfer_id)s could not be found.';
 }
+const QUOTA_TRANSFER_EXCEPTIONS = [
+  QuotaError, VolumeSizeExceedsAvailableQuota, VolumeSizeExceedsLimit, VolumeLimitExceeded, UnexpectedOverQuota,
+  InvalidQuotaValue, QuotaNotFound, QuotaResourceUnknown, InvalidAuthKey, TransferNotFound,
+];
 const QOS_ENCRYPTION_EXCEPTIONS = [
   QoSSpecsExists, QoSSpecsCreateFailed, QoSSpecsUpdateFailed, QoSSpecsNotFound, QoSSpecsAssociateFailed,
   QoSSpecsDisassociateFailed, QoSSpecsKeyNotFound, InvalidQoSSpecs, QoSSpecsInUse, VolumeTypeEncryptionExists,
@@ -308,6 +312,7 @@ export const EXCEPTION_CLASSES: Record<string, typeof CinderException> = Object.
     VolumeGroupNotFound, ServiceTooOld, NoValidBackend, RPCTimeout, VolumeMigrationFailed, ParameterNotFound,
     ...VOLUME_TYPE_EXCEPTIONS,
     ...QOS_ENCRYPTION_EXCEPTIONS,
+    ...QUOTA_TRANSFER_EXCEPTIONS,
   ].map((c) => [c.name, c]),
 );
 
