@@ -1,22 +1,22 @@
 // What cinder/volume/api.py does for the attach/detach path: conditional DB updates (one UPDATE …
 // WHERE each), Cinder's failure messages, then the RPC to the volume host.
+// VolumeAPI delegates the create flow (create.ts), the attachments API (attachments.ts), the
+// admin surface (admin.ts), extend (extend.ts) and retype (retype.ts).
 import { nodeRequester } from '../common/http.js';
 import { NovaAPI } from '../compute/nova.js';
 import type { RequestContext } from '../common/context.js';
 import type { Connector, Volume, VolumeAttachment, VolumeTypeData } from '../objects/volume.js';
-import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/client.js';
 import { dbNow } from '../db/client.js';
 import * as dbapi from '../db/api.js';
 import { Not } from '../db/api.js';
 import { authorize, isAllowed } from '../common/policy.js';
-import { InvalidVolume, InvalidAvailabilityZone, InvalidVolumeAttachMode, VolumeNotFound } from '../common/exceptions.js';
+import { InvalidVolume, InvalidVolumeAttachMode, VolumeNotFound } from '../common/exceptions.js';
 import { buildOrStr } from '../common/utils.js';
 import { AVAILABLE_MIGRATION_STATUS, isBooleanSpec } from '../objects/volume.js';
 import type { Logger } from '../common/log.js';
 import type { VolumeRpcApi } from '../rpc/volume-rpcapi.js';
 import type { SchedulerRpcApi } from '../rpc/scheduler-rpcapi.js';
-import { requestSpecToPrimitive, type RequestSpec } from '../rpc/request-spec.js';
 import { VolumeUsageNotifier, type Notifier } from '../manager/notifier.js';
 import { noopNotifier } from '../notifier/notifier.js';
 import type { StaleReport } from './stale.js';
@@ -27,24 +27,12 @@ import type { AdminApiSurface, AdminDeps, ResetStatusUpdate } from './admin.js';
 import { AvailabilityZones } from './availability-zones.js';
 import { retype as retypeVolume } from './retype.js';
 import { extend as extendVolume, extendAttached, type ExtendDeps } from './extend.js';
-import { createEncryptionKey } from './key-manager.js';
-import { getByNameOrId, getDefaultVolumeType, provisionFilterOnSize } from './volume-types.js';
-import { qosSpecsGet } from '../db/qos-specs.js';
+import { getByNameOrId } from './volume-types.js';
 import { getBoolParam } from './volume-filters.js';
 import { VolumeEdits } from './volume-update.js';
-import { QuotaEngine, releaseDeltas, reserveForCreate } from '../quota/index.js';
+import { QuotaEngine, releaseDeltas } from '../quota/index.js';
 import { TransferAPI } from './transfer.js';
-
-export interface CreateVolumeRequest {
-  size: number;
-  name?: string | null;
-  description?: string | null;
-  metadata?: Record<string, string>;
-  availability_zone?: string | null;
-  bootable?: boolean;
-  /** The type the caller named (by name or id), already looked up; else the default type. */
-  volume_type?: VolumeTypeData | null;
-}
+import { create as createVolume, type CreateDeps, type CreateVolumeRequest } from './create.js';
 
 export interface VolumeApiSurface {
   /** Project-scoped for non-admins; volume:get policy; VolumeNotFound (404) otherwise. */
@@ -73,6 +61,7 @@ export interface VolumeApiSurface {
 }
 
 export type { Connector };
+export type { CreateVolumeRequest } from './create.js';
 export type { AttachmentApiSurface, AttachmentListRequest, AttachmentRef } from './attachments.js';
 export type { AdminApiSurface, ResetStatusUpdate } from './admin.js';
 
@@ -210,107 +199,23 @@ export class VolumeAPI implements VolumeApiSurface, AttachmentApiSurface, AdminA
     return getByNameOrId(this.db, ctx, nameOrId);
   }
 
-  /**
-   * The create flow (volume/flows/api/create_volume.py): the volume row in 'creating' with no host,
-   * then VolumeCastTask hands the request spec to the scheduler, which places it on a pool.
-   */
-  async create(ctx: RequestContext, req: CreateVolumeRequest): Promise<Volume> {
-    authorize(ctx, 'volume:create');
-    // volume_types.provision_filter_on_size reads the configured default, not the project's.
-    provisionFilterOnSize(req.volume_type ?? (await getDefaultVolumeType(this.db, this.defaultVolumeType, null)), req.size);
-    // ExtractVolumeRequestTask: the type (never none), the zone, the key, multiattach, QoS.
-    const volumeType = req.volume_type ?? (await getDefaultVolumeType(this.db, this.defaultVolumeType, ctx));
-    const availabilityZone = await this.availabilityZoneFor(req.availability_zone ?? null);
-    const encryptionKeyId = await createEncryptionKey(this.db, volumeType.id);
-    const multiattach = volumeType.extra_specs?.multiattach === '<is> True';
-    if (multiattach && encryptionKeyId) throw new InvalidVolume({ reason: 'Multiattach cannot be used with encrypted volumes.' });
-    if (multiattach) authorize(ctx, 'volume:multiattach');
-    const qos = volumeType.qos_specs_id ? await qosSpecsGet(this.db, volumeType.qos_specs_id) : null;
-    const qosSpecs = qos && Object.keys(qos.specs).length > 0 ? qos.specs : null;
-    // QuotaReserveTask; QuotaCommitTask once the row exists (rollback if it could not be made).
-    const reservations = await reserveForCreate(this.quotas, ctx, req.size, volumeType.id);
-    const volumeId = randomUUID();
-    const volume = await dbapi.volumeCreate(
-      this.db,
-      {
-        id: volumeId,
-        user_id: ctx.user_id,
-        project_id: ctx.project_id,
-        size: req.size,
-        availability_zone: availabilityZone,
-        status: 'creating',
-        attach_status: 'detached',
-        display_name: req.name ?? null,
-        display_description: req.description ?? null,
-        bootable: req.bootable ?? false,
-        multiattach,
-        volume_type_id: volumeType.id,
-        encryption_key_id: encryptionKeyId,
-        use_quota: true,
-        // ExtractVolumeRequestTask computes replication_status, but EntryCreateTask never stores
-        // it (not among its requires): the row, and every view, shows NULL.
-      },
-      req.metadata ?? {},
-      // scheduler/rpcapi.py create_volume's create_worker (no service yet): a volume-manager claims
-      // it when it starts the work, and its restart finds it (doCleanup).
-      (q) => dbapi.workerSetIn(this.db, q, volumeId, 'creating', null).then(() => undefined),
-    ).catch(async (e: unknown) => {
-      await this.quotas.rollback(ctx, reservations).catch((re: unknown) => this.log.error({ err: re }, 'Failed rolling back quota'));
-      throw e;
-    });
-    await this.quotas.commit(ctx, reservations);
-    const spec: RequestSpec = {
-      volume_id: volume.id,
-      volume_properties: {
-        size: req.size,
-        user_id: ctx.user_id,
-        project_id: ctx.project_id,
-        status: 'creating',
-        attach_status: 'detached',
-        encryption_key_id: encryptionKeyId,
-        display_description: req.description ?? null,
-        display_name: req.name ?? null,
-        multiattach,
-        availability_zone: availabilityZone,
-        metadata: req.metadata ?? {},
-        volume_type_id: volumeType.id,
-        qos_specs: qosSpecs,
-        snapshot_id: null,
-        source_volid: null,
-        consistencygroup_id: null,
-        group_id: null,
-        reservations: null,
-      },
-      volume_type: volumeType,
-      availability_zones: [availabilityZone],
-      snapshot_id: null,
-      image_id: null,
-      source_volid: null,
-      consistencygroup_id: null,
-      cgsnapshot_id: null,
-      group_id: null,
-      backup_id: null,
-    };
-    await this.scheduler.createVolume(ctx, volume, requestSpecToPrimitive(spec, volume), {});
-    this.log.info({ volume_id: volume.id }, 'Create volume request issued successfully.');
-    return volume;
+  /** The create flow: src/volume-api/create.ts (volume/flows/api/create_volume.py). */
+  create(ctx: RequestContext, req: CreateVolumeRequest): Promise<Volume> {
+    return createVolume(this.createDeps(), ctx, req);
   }
 
-  /**
-   * The create flow's _extract_availability_zones: the requested zone, else the default one, must
-   * be a zone of some cinder-volume service (InvalidAvailabilityZone, 400), unless fallback is on.
-   */
-  private async availabilityZoneFor(requested: string | null): Promise<string> {
-    const az = requested ?? this.az;
-    // API.create: the cached zones (az_cache_duration) plus storage_availability_zone.
-    const zones = (await this.azs.list({ enableCache: true })).map((z) => z.name);
-    if (this.storageAz) zones.push(this.storageAz);
-    if (zones.includes(az)) return az;
-    // A zone not found refreshes the cache at once (create's refresh_az / InvalidAvailabilityZone).
-    await this.azs.list({ enableCache: true, refreshCache: true });
-    if (!this.azFallback) throw new InvalidAvailabilityZone({ az });
-    this.log.warn(`Availability zone '${az}' not found, falling back to '${this.az}'.`);
-    return this.az;
+  private createDeps(): CreateDeps {
+    return {
+      db: this.db,
+      scheduler: this.scheduler,
+      logger: this.log,
+      quotas: this.quotas,
+      defaultVolumeType: this.defaultVolumeType,
+      defaultAvailabilityZone: this.az,
+      allowAvailabilityZoneFallback: this.azFallback,
+      storageAvailabilityZone: this.storageAz,
+      azs: this.azs,
+    };
   }
 
   async delete(ctx: RequestContext, volume: Volume, opts: { cascade?: boolean; force?: boolean } = {}): Promise<void> {
