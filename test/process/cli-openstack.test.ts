@@ -2,7 +2,7 @@
 // (python3-openstackclient): cinder-ts runs with auth_strategy = keystone against a real Keystone
 // (scripts/keystone/start.sh) whose catalog carries cinder-ts as `volumev3`
 // (scripts/tempest/register.py), and `volume list --status`, `volume show` and
-// `volume set --name/--property` are checked against the DB rows. Skipped, with the reason, only
+// `volume set --name/--property` and `volume type list` are checked against the DB rows. Skipped, with the reason, only
 // when the keystone package or the CLI is missing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -87,6 +87,18 @@ describe.skipIf(SKIP !== null)(`openstack volume CLI with Keystone${SKIP ? ` (${
     const row = cluster.volumeRow(id);
     expect(shown).toMatchObject({ id, name: 'osc-renamed', status: row.status, size: row.size, bootable: 'false' });
     expect(shown.properties).toEqual({ k: 'v' });
+  }, 180_000);
+
+  it('volume type list: the public types a member sees', async () => {
+    cluster.write(
+      "INSERT INTO volume_types (id, name, description, is_public, deleted, created_at) VALUES ('0b1a8e25-2d7f-4c52-9b34-6f2b0c1d9e11', 'osc-private', NULL, 0, 0, '2026-01-01 00:00:00')",
+    );
+    const listed = (await osc(['volume', 'type', 'list', '-f', 'json'])) as { ID: string; Name: string; 'Is Public': boolean }[];
+    const rows = cluster.sql<{ id: string; name: string }>('SELECT id, name FROM volume_types WHERE deleted = 0 AND is_public = 1 ORDER BY name');
+    expect(listed.map((t) => [t.ID, t.Name]).sort((a, b) => a[1].localeCompare(b[1]))).toEqual(rows.map((r) => [r.id, r.name]));
+    expect(listed.map((t) => t.Name)).toContain('__DEFAULT__');
+    expect(listed.map((t) => t.Name)).not.toContain('osc-private');
+    expect(listed.every((t) => t['Is Public'] === true)).toBe(true);
   }, 180_000);
 });
 

@@ -106,6 +106,12 @@ export async function settle(reader: StateReader, req: Req, res: Res): Promise<v
     }
     if (id) await until(() => reader.volumeStatus(id!)?.status !== 'creating', 5000);
   }
+  // An accepted os-extend or os-retype is a cast through the scheduler to the manager: wait for the
+  // volume to leave 'extending'/'retyping' (its size and status change then, not during the next request).
+  if (req.method === 'POST' && req.targetId && /\/volumes\/[^/]+\/action$/.test(req.path.split('?')[0])) {
+    const id = decodeURIComponent(req.targetId);
+    await until(() => !['extending', 'retyping'].includes(reader.volumeStatus(id)?.status ?? ''), 5000);
+  }
   if (req.method === 'DELETE' && req.targetId && /\/volumes\//.test(req.path)) {
     const id = decodeURIComponent(req.targetId);
     await until(() => {
