@@ -80,6 +80,8 @@ export class HttpFault extends Error {
   constructor(
     readonly status: number,
     explanation?: string,
+    /** webob's `headers=` (e.g. HTTPRequestEntityTooLarge(headers={'Retry-After': '0'})): set on the answer. */
+    readonly headers?: Record<string, string>,
   ) {
     const text = explanation ?? WEBOB_STATUS[status]?.explanation ?? GENERIC_500;
     super(text);

@@ -124,7 +124,8 @@ export function sendFault(req: FastifyRequest, reply: FastifyReply, err: unknown
   else req.log.info('HTTP exception thrown: %s', message);
   reply.code(status).header('Content-Type', 'application/json');
   // FaultWrapper copies an exception's `headers` (QuotaError's Retry-After: 0) onto the answer.
-  const headers = (err as { constructor?: { headers?: Record<string, string> } })?.constructor?.headers;
+  // A webob HTTPException built with headers= (an HttpFault here) carries its own.
+  const headers = err instanceof HttpFault ? err.headers : (err as { constructor?: { headers?: Record<string, string> } })?.constructor?.headers;
   if (err instanceof Error && headers) for (const [k, v] of Object.entries(headers)) reply.header(k, v);
   commonHeaders(req, reply, true);
   return reply.send(Buffer.from(faultBody(status, message)));

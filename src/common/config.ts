@@ -99,6 +99,8 @@ export const defaultSectionSchema = z.object({
   per_volume_size_limit: int(-1).default(-1),
   /** Seconds until a reservation expires; reservations a usage refresh counts down; seconds between usage refreshes (0: never). */
   reservation_expire: int(0).default(86400),
+  /** cinder/quota.py: seconds between the scheduler's cleanups of expired reservations (unset: reservation_expire). */
+  reservation_clean_interval: int().optional(),
   until_refresh: int(0).default(0),
   max_age: int(0).default(0),
   /** Use the 'default' quota class's limits as the defaults (else the quota_* options). */

@@ -1,4 +1,5 @@
-// cinder/compute/nova.py, for the one Nova call on the detach path: get_server_volume, which the
+// cinder/compute/nova.py, for two Nova calls: the volume-manager's `volume-extended` event after an
+// in-use volume grows (extend_volume, _send_events), and get_server_volume on the detach path, which the
 // OSSA-2023-003 guard (attachment_deletion_allowed) makes to learn whether Nova still uses an
 // attachment. Like Cinder's novaclient() it authenticates again with the caller's own token
 // (keystoneauth's Token plugin, scoped to the caller's project) at `[nova] token_auth_url`, or at the
@@ -11,12 +12,16 @@
 // Errors keep Cinder's outcome at the API: a Nova answer other than 200 is novaclient's
 // ClientException, whose `code` FaultWrapper turns into that status (404 is NotFound, which the guard
 // treats as "not attached"); identity failures and a missing endpoint carry no code, so 500.
+// (Cinder's privileged client, `[nova] auth_type` and its password options, is not ported: the
+// events go with the caller's token, as Cinder sends them when `[nova] auth_type` is unset.)
 import fs from 'node:fs';
 import { ConfigError, serviceUserSettings, type CinderConfig } from '../common/config.js';
 import type { RequestContext } from '../common/context.js';
 import { nodeRequester, type HttpRequester } from '../common/http.js';
 import { IdentityClient, v3Base } from '../common/keystone-client.js';
 import type { Logger } from '../common/log.js';
+import type { MessageApi } from '../message/api.js';
+import { Action, Detail } from '../message/message-field.js';
 
 /** The compute microversion Cinder asks for: 2.89 adds attachment_id to os-volume_attachments. */
 export const NOVA_API_VERSION = '2.89';
@@ -37,6 +42,8 @@ export interface NovaDeps {
   logger?: Logger;
   /** The service user's token, when `[service_user] send_service_user_token` is set. */
   serviceToken?: () => Promise<string>;
+  /** compute.API's message_api: the user message of a failed volume-extended event. */
+  messages?: Pick<MessageApi, 'create'>;
 }
 
 /** keystoneauth's EndpointNotFound: no identity or compute endpoint to use (500 at the API). */
@@ -110,25 +117,34 @@ export class NovaAPI {
     private readonly deps: NovaDeps,
   ) {}
 
-  /** `_get_identity_endpoint_from_sc`: the first identity endpoint of our region, its `<interface>URL`. */
-  identityEndpoint(ctx: RequestContext): string {
+  /**
+   * `_get_identity_endpoint_from_sc`: the first identity endpoint of our region, its
+   * `<interface>URL` (undefined when it has none); EndpointNotFound without one.
+   */
+  private identityUrl(ctx: RequestContext): string | undefined {
     if (this.settings.tokenAuthUrl) return this.settings.tokenAuthUrl;
     for (const service of ctx.service_catalog) {
       if (service.type !== 'identity') continue;
       for (const ep of service.endpoints ?? []) {
         if (!this.settings.regionName || ep.region === this.settings.regionName) {
           const url = ep[`${this.settings.interface}URL`];
-          if (typeof url === 'string' && url) return url;
-          throw new EndpointNotFound(`identity endpoint has no ${this.settings.interface}URL`);
+          return typeof url === 'string' && url ? url : undefined;
         }
       }
     }
     throw new EndpointNotFound('Could not find requested endpoint in Service Catalog.');
   }
 
+  /** The identity endpoint the caller's token is exchanged at. */
+  identityEndpoint(ctx: RequestContext): string {
+    const url = this.identityUrl(ctx);
+    if (!url) throw new EndpointNotFound(`identity endpoint has no ${this.settings.interface}URL`);
+    return url;
+  }
+
   /** keystoneauth Token plugin: the caller's token exchanged for a project-scoped one with a catalog. */
-  private async rescope(ctx: RequestContext): Promise<{ token: string; catalog: V3Service[] }> {
-    const url = `${v3Base(this.identityEndpoint(ctx))}/auth/tokens`;
+  private async rescope(ctx: RequestContext, authUrl = this.identityEndpoint(ctx)): Promise<{ token: string; catalog: V3Service[] }> {
+    const url = `${v3Base(authUrl)}/auth/tokens`;
     const body = {
       auth: {
         identity: { methods: ['token'], token: { id: ctx.auth_token ?? '' } },
@@ -177,19 +193,25 @@ export class NovaAPI {
     throw new EndpointNotFound(`Could not find the ${iface} compute endpoint in the service catalog.`);
   }
 
-  /** nova.volumes.get_server_volume(server_id, volume_id) at 2.89; NovaNotFound on 404. */
-  async getServerVolume(ctx: RequestContext, serverId: string, volumeId: string): Promise<NovaVolumeAttachment> {
-    const { token, catalog } = await this.rescope(ctx);
-    const url = `${this.computeEndpoint(catalog)}/servers/${encodeURIComponent(serverId)}/os-volume_attachments/${encodeURIComponent(volumeId)}`;
+  /** novaclient's request headers at compute microversion `version`, with the service token if any. */
+  private async headers(ctx: RequestContext, token: string, version: string): Promise<Record<string, string>> {
     const headers: Record<string, string> = {
       'X-Auth-Token': token,
       Accept: 'application/json',
-      'X-OpenStack-Nova-API-Version': NOVA_API_VERSION,
-      'OpenStack-API-Version': `compute ${NOVA_API_VERSION}`,
+      'X-OpenStack-Nova-API-Version': version,
+      'OpenStack-API-Version': `compute ${version}`,
       'User-Agent': 'cinder-ts python-novaclient',
     };
     if (ctx.global_request_id) headers['X-OpenStack-Request-ID'] = ctx.global_request_id;
     if (this.deps.serviceToken) headers['X-Service-Token'] = await this.deps.serviceToken();
+    return headers;
+  }
+
+  /** nova.volumes.get_server_volume(server_id, volume_id) at 2.89; NovaNotFound on 404. */
+  async getServerVolume(ctx: RequestContext, serverId: string, volumeId: string): Promise<NovaVolumeAttachment> {
+    const { token, catalog } = await this.rescope(ctx);
+    const url = `${this.computeEndpoint(catalog)}/servers/${encodeURIComponent(serverId)}/os-volume_attachments/${encodeURIComponent(volumeId)}`;
+    const headers = await this.headers(ctx, token, NOVA_API_VERSION);
     let res;
     try {
       res = await this.deps.requester({ method: 'GET', url, headers, timeoutMs: this.settings.timeoutMs });
@@ -203,6 +225,65 @@ export class NovaAPI {
     if (!isObj(doc.volumeAttachment)) throw new NovaClientError(500, 'Nova answered without volumeAttachment');
     return doc.volumeAttachment;
   }
+
+  /**
+   * compute/nova.py API.extend_volume: one `volume-extended` event per server (tag: the volume id)
+   * through _send_events at microversion 2.51; on failure the user message
+   * EXTEND_VOLUME / NOTIFY_COMPUTE_SERVICE_FAILED. True when Nova took the events.
+   */
+  async extendVolume(ctx: RequestContext, serverIds: (string | null)[], volumeId: string): Promise<boolean> {
+    const events = serverIds.map((id) => ({ name: 'volume-extended', server_uuid: id, tag: volumeId }));
+    const ok = await this.sendEvents(ctx, events, '2.51');
+    if (!ok) await this.deps.messages?.create(ctx, Action.EXTEND_VOLUME, { resourceUuid: volumeId, detail: Detail.NOTIFY_COMPUTE_SERVICE_FAILED });
+    return ok;
+  }
+
+  /** compute/nova.py API._send_events: server_external_events.create(events); false on any failure. */
+  private async sendEvents(ctx: RequestContext, events: Record<string, unknown>[], version: string): Promise<boolean> {
+    const log = this.deps.logger;
+    const shown = JSON.stringify(events);
+    // novaclient() runs before _send_events' try: no identity service to exchange the token at escapes.
+    const authUrl = this.identityUrl(ctx);
+    let response: unknown;
+    try {
+      if (!authUrl) throw new EndpointNotFound(`identity endpoint has no ${this.settings.interface}URL`);
+      const { token, catalog } = await this.rescope(ctx, authUrl);
+      const url = `${this.computeEndpoint(catalog)}/os-server-external-events`;
+      const headers = { ...(await this.headers(ctx, token, version)), 'Content-Type': 'application/json' };
+      let res;
+      try {
+        res = await this.deps.requester({ method: 'POST', url, headers, body: JSON.stringify({ events }), timeoutMs: this.settings.timeoutMs });
+      } catch (e) {
+        throw new SessionError(`Unable to establish connection to ${url}: ${(e as Error).message}`);
+      }
+      if (res.status === 404) throw new NovaNotFound(novaMessage(404, res.body));
+      if (res.status >= 400) throw new NovaClientError(res.status, novaMessage(res.status, res.body));
+      // novaclient's _create(..., 'events', return_raw=True): the answer's `events`.
+      const doc = JSON.parse(res.body) as unknown;
+      if (!isObj(doc) || !('events' in doc)) throw new Error(`KeyError: 'events' in ${res.body.slice(0, 200)}`);
+      response = doc.events;
+    } catch (e) {
+      if (e instanceof NovaNotFound) log?.warn(`Nova returned NotFound for events: ${shown}.`);
+      else log?.error({ err: (e as Error).message }, `Failed to notify nova on events: ${shown}.`);
+      return false;
+    }
+    if (!Array.isArray(response)) {
+      log?.error(`Error response returned from nova: ${JSON.stringify(response)}.`);
+      return false;
+    }
+    let responseError = false;
+    for (const event of response as unknown[]) {
+      const code = isObj(event) ? event.code : undefined;
+      if (code === undefined || code === null) responseError = true;
+      else if (code !== 200) log?.warn(`Nova event: ${JSON.stringify(event)} returned with failed status.`);
+      else log?.info(`Nova event response: ${JSON.stringify(event)}.`);
+    }
+    if (responseError) {
+      log?.error(`Error response returned from nova: ${JSON.stringify(response)}.`);
+      return false;
+    }
+    return true;
+  }
 }
 
 /**
@@ -210,7 +291,7 @@ export class NovaAPI {
  * send_service_user_token`, the service user's token (keystoneauth password plugin, renewed before
  * it expires) goes along as X-Service-Token.
  */
-export function novaFromConfig(cfg: CinderConfig, logger?: Logger): NovaAPI {
+export function novaFromConfig(cfg: CinderConfig, logger?: Logger, messages?: Pick<MessageApi, 'create'>): NovaAPI {
   const n = cfg.nova;
   let ca: Buffer | undefined;
   if (n.cafile !== undefined) {
@@ -247,6 +328,6 @@ export function novaFromConfig(cfg: CinderConfig, logger?: Logger): NovaAPI {
       tokenAuthUrl: n.token_auth_url,
       timeoutMs: n.timeout !== undefined ? n.timeout * 1000 : undefined,
     },
-    { requester, logger, serviceToken },
+    { requester, logger, serviceToken, messages },
   );
 }

@@ -73,6 +73,8 @@ export interface VolumeManagerDeps {
   messages?: MessageApi;
   /** cinder/quota.py QUOTAS (default: the quota options' defaults on `db`). */
   quotas?: QuotaEngine;
+  /** compute.API (cinder/compute/nova.py): extend_volume's volume-extended event; without it none is sent. */
+  nova?: ExtendDeps['nova'];
 }
 
 /** dict.get(key, default) on a connector, as text for a text column (None stays NULL). */
@@ -97,6 +99,7 @@ export class VolumeManager {
   private readonly terminated = new Map<string, Set<string>>();
   private readonly capacity: VolumeManagerDeps['capacity'];
   private readonly messages: MessageApi | undefined;
+  private readonly nova: ExtendDeps['nova'];
   /** What lifecycle.ts works with: this manager's parts, service_id/service_uuid read when used. */
   private readonly lifecycle: LifecycleDeps;
   /** QUOTAS (cinder/quota.py): what delete_volume, retype and extend_volume commit or roll back. */
@@ -105,6 +108,7 @@ export class VolumeManager {
   constructor(d: VolumeManagerDeps) {
     this.capacity = d.capacity;
     this.messages = d.messages;
+    this.nova = d.nova;
     this.db = d.db;
     this.driver = d.driver;
     this.locks = d.locks;
@@ -445,8 +449,8 @@ export class VolumeManager {
 
   /** extend_volume (cast 3.0): see src/manager/extend.ts. */
   extendVolume(ctx: RequestContext, volume: Volume, newSize: number, reservations: string[] | null = null): Promise<void> {
-    const { db, driver, notifier, log: logger, capacity, messages } = this;
-    return extendVolume({ db, driver, notifier, logger, capacity, quota: this.quotas, messages }, ctx, volume, newSize, reservations);
+    const { db, driver, notifier, log: logger, capacity, messages, nova } = this;
+    return extendVolume({ db, driver, notifier, logger, capacity, quota: this.quotas, messages, nova }, ctx, volume, newSize, reservations);
   }
 
   /** retype (cast 3.5): see src/manager/retype.ts. */

@@ -3,6 +3,7 @@
 // heartbeat that tells the API (and Python peers) this backend is up.
 import { logLevelMethods } from '../rpc/log-levels.js';
 import { MessageApi } from '../message/api.js';
+import { novaFromConfig } from '../compute/nova.js';
 import { QuotaEngine, quotaConfigOf } from '../quota/index.js';
 import { requireDriverInitialized } from './utils.js';
 import path from 'node:path';
@@ -81,6 +82,7 @@ export async function startVolumeService(
     timeoutMs: cfg.DEFAULT.rpc_response_timeout * 1000,
   });
   const reporter = new CapabilityReporter({ driver, scheduler, host, defaultPool: poolName(backend), cluster: null, logger });
+  const messages = new MessageApi(deps.db, logger, cfg.DEFAULT.message_ttl);
   const manager = new VolumeManager({
     capacity: reporter,
     reschedule: (ctx, volume, spec, fp) => scheduler.createVolume(ctx, volume, requestSpecToPrimitive(spec as RequestSpec, volume), fp),
@@ -92,8 +94,10 @@ export async function startVolumeService(
     host,
     pool: poolName(backend),
     reinitDriverCount: cfg.DEFAULT.reinit_driver_count,
-    messages: new MessageApi(deps.db, logger, cfg.DEFAULT.message_ttl),
+    messages,
     quotas: new QuotaEngine(deps.db, quotaConfigOf(cfg.DEFAULT)),
+    // compute.API() of volume/manager.py extend_volume: the volume-extended event to Nova ([nova]).
+    nova: novaFromConfig(cfg, logger, messages),
   });
   // The row of an earlier run, if any: init_host cleans up the work it left (the first heartbeat,
   // after the RPC server is consuming, creates the row on a first start).

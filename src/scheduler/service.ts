@@ -33,10 +33,11 @@ export async function startSchedulerService(
   const timeoutMs = cfg.DEFAULT.rpc_response_timeout * 1000;
   const volumeRpc = new VolumeRpcApi(new RpcClient(deps.transport, { timeoutMs }, logger), { timeoutMs });
   const messages = new MessageApi(deps.db, logger, cfg.DEFAULT.message_ttl);
+  const quotas = new QuotaEngine(deps.db, quotaConfigOf(cfg.DEFAULT));
   const manager = new SchedulerManager({
     db: deps.db,
     messages,
-    quotas: new QuotaEngine(deps.db, quotaConfigOf(cfg.DEFAULT)),
+    quotas,
     volumeRpc,
     logger,
     notifier: deps.notifier ? { notifier: deps.notifier, host } : undefined,
@@ -88,6 +89,8 @@ export async function startSchedulerService(
   // SchedulerManager._clean_expired_messages, every message_reap_interval seconds.
   const reaper = setInterval(() => void messages.cleanupExpired().catch((e: unknown) => logger.error({ err: (e as Error).message }, 'Cleaning expired messages failed.')), cfg.DEFAULT.message_reap_interval * 1000);
   reaper.unref();
+  // SchedulerManager._clean_expired_reservation: QUOTAS.expire every reservation_clean_interval seconds.
+  const cleaner = startReservationCleaner(quotas, cfg.DEFAULT.reservation_clean_interval ?? cfg.DEFAULT.reservation_expire, logger);
   // Runs on in the background: creates that arrive meanwhile wait in _wait_for_scheduler.
   void manager.initHostWithRpc(() => volumeRpc.publishServiceCapabilities(adminContext())).catch((e: unknown) => {
     logger.error({ err: (e as Error).message }, 'Asking the volume services for their capabilities failed.');
@@ -99,7 +102,22 @@ export async function startSchedulerService(
     async stop() {
       clearInterval(timer);
       clearInterval(reaper);
+      if (cleaner) clearInterval(cleaner);
       await server.stop();
     },
   };
+}
+
+/**
+ * cinder/scheduler/manager.py _clean_expired_reservation, an oslo.service periodic task with
+ * run_immediately=True: QUOTAS.expire now and every `seconds` (0: oslo's DEFAULT_INTERVAL of 60 s;
+ * negative: never). The timer, or null when disabled.
+ */
+export function startReservationCleaner(quotas: QuotaEngine, seconds: number, logger: Logger): NodeJS.Timeout | null {
+  if (seconds < 0) return null;
+  const run = () => void quotas.expire().catch((e: unknown) => logger.error({ err: (e as Error).message }, 'Cleaning expired reservations failed.'));
+  run();
+  const timer = setInterval(run, (seconds === 0 ? 60 : seconds) * 1000);
+  timer.unref();
+  return timer;
 }

@@ -130,7 +130,9 @@ export function transferControllers(api: TransferAPI, v3: boolean) {
     try {
       return obj(202, { transfer: summaryView(c, await api.accept(c.ctx, c.params.id, body.accept.auth_key)) });
     } catch (e) {
-      if (e instanceof VolumeSizeExceedsAvailableQuota) throw new HttpFault(413, e.msg);
+      // api/contrib/volume_transfer.py accept: HTTPRequestEntityTooLarge(headers={'Retry-After': '0'});
+      // VolumeLimitExceeded (a QuotaError) reaches FaultWrapper with its class's Retry-After: 0.
+      if (e instanceof VolumeSizeExceedsAvailableQuota) throw new HttpFault(413, e.msg, { 'Retry-After': '0' });
       if (e instanceof InvalidVolume) throw new HttpFault(400, e.msg);
       throw e;
     }
