@@ -5,20 +5,13 @@
 // `properties` that the attachment schemas have: see rejectStrayTypeKey (schemas.ts).
 import { VALID_DESCRIPTION_REGEX } from './description-regex.js';
 import { compile, type Infer } from './jsonschema.js';
+import { booleanValue, uuid } from './parameter-types.js';
 
 // ---- parameter_types.py ------------------------------------------------------------------------
 
 const name = { type: 'string', minLength: 1, maxLength: 255, format: 'name' } as const;
 const updateName = { type: ['string', 'null'], minLength: 1, maxLength: 255 } as const;
 const description = { type: ['string', 'null'], minLength: 0, maxLength: 255, pattern: VALID_DESCRIPTION_REGEX } as const;
-const booleanValue = {
-  type: ['boolean', 'string'],
-  enum: [
-    true, 'True', 'TRUE', 'true', '1', 'ON', 'On', 'on', 'YES', 'Yes', 'yes', 'y', 't',
-    false, 'False', 'FALSE', 'false', '0', 'OFF', 'Off', 'off', 'NO', 'No', 'no', 'n', 'f',
-  ],
-} as const;
-const uuid = { type: 'string', format: 'uuid' } as const;
 /** extra_specs_with_null: extra_specs (keys may hold spaces and '/') whose values may be null. */
 const extraSpecsWithNull = {
   type: 'object',

@@ -3,7 +3,7 @@
 // os-set_bootable / os-update_readonly_flag actions (volume_actions.py), with
 // parameter_types.extra_specs. Key order is Cinder's (it decides which 400 text wins).
 import { compile, type Infer } from './jsonschema.js';
-import { booleanValue } from './schemas.js';
+import { booleanValue } from './parameter-types.js';
 
 /** parameter_types.extra_specs */
 const extraSpecs = {

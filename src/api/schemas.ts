@@ -10,19 +10,12 @@
 import { ValidationFailed } from './faults.js';
 import { cinderMessage, compile, type CompiledSchema, type Infer } from './jsonschema.js';
 import { PyJsonError, pyParse, toPlain } from './python.js';
+import { booleanValue, uuid } from './parameter-types.js';
 
 // ---- parameter_types.py ------------------------------------------------------------------------
 
-const uuid = { type: 'string', format: 'uuid' } as const;
 const uuidAllowNull = { oneOf: [uuid, { type: 'null' }] } as const;
 const optionalUuid = { oneOf: [{ type: 'null' }, { type: 'string', format: 'uuid' }] } as const;
-export const booleanValue = {
-  type: ['boolean', 'string'],
-  enum: [
-    true, 'True', 'TRUE', 'true', '1', 'ON', 'On', 'on', 'YES', 'Yes', 'yes', 'y', 't',
-    false, 'False', 'FALSE', 'false', '0', 'OFF', 'Off', 'off', 'NO', 'No', 'no', 'n', 'f',
-  ],
-} as const;
 const optionalBoolean = { oneOf: [{ type: 'null' }, booleanValue] } as const;
 const nameAllowZeroMinLength = { type: ['string', 'null'], minLength: 0, maxLength: 255 } as const;
 const availabilityZone = { type: ['string', 'null'], minLength: 1, maxLength: 255 } as const;

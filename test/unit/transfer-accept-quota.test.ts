@@ -4,7 +4,7 @@
 // Retry-After: 0 as well. Both are 413 with Cinder's texts.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { VolumeLimitExceeded, VolumeSizeExceedsAvailableQuota } from '../../src/quota/exceptions.js';
+import { VolumeLimitExceeded, VolumeSizeExceedsAvailableQuota } from '../../src/common/exceptions.js';
 import type { TransferAPI } from '../../src/volume-api/transfer.js';
 import { request, testApp, tokenAuthenticator, unreachableVolumeApi } from '../support/api.js';
 

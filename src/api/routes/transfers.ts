@@ -13,6 +13,7 @@ import { boolFromString, pyStrip } from '../python.js';
 import { validateBody } from '../schemas.js';
 import { apiDateTime, resourceLinks } from '../views.js';
 import { obj } from '../views-types.js';
+import { booleanValue, uuid } from '../parameter-types.js';
 
 /** mv.TRANSFER_WITH_SNAPSHOTS, TRANSFER_WITH_HISTORY, TRANSFER_ENCRYPTED_VOLUME */
 const TRANSFER_WITH_SNAPSHOTS = 3055;
@@ -20,15 +21,7 @@ const TRANSFER_WITH_HISTORY = 3057;
 const TRANSFER_ENCRYPTED_VOLUME = 3070;
 const COLLECTION = 'os-volume-transfer';
 
-const uuid = { type: 'string', format: 'uuid' } as const;
 const name = { oneOf: [{ type: 'string', format: 'name_skip_leading_trailing_spaces' }, { type: 'null' }] } as const;
-const booleanValue = {
-  type: ['boolean', 'string'],
-  enum: [
-    true, 'True', 'TRUE', 'true', '1', 'ON', 'On', 'on', 'YES', 'Yes', 'yes', 'y', 't',
-    false, 'False', 'FALSE', 'false', '0', 'OFF', 'Off', 'off', 'NO', 'No', 'no', 'n', 'f',
-  ],
-} as const;
 const createSchema = compile({
   type: 'object',
   properties: {
