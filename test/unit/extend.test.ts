@@ -20,9 +20,6 @@ import type { volumes } from '../../src/db/schema.js';
 import type { LVMVolumeDriver } from '../../src/drivers/lvm.js';
 import type { VolumeManager } from '../../src/manager/manager.js';
 import type { Volume } from '../../src/objects/volume.js';
-import { buildRequest, type RpcClient, type Target } from '../../src/rpc/client.js';
-import { parseRequest } from '../../src/rpc/dispatcher.js';
-import { deserializeEntity } from '../../src/rpc/ovo.js';
 import { SchedulerRpcApi } from '../../src/rpc/scheduler-rpcapi.js';
 import { VolumeRpcApi } from '../../src/rpc/volume-rpcapi.js';
 import { SchedulerManager } from '../../src/scheduler/manager.js';
@@ -32,6 +29,7 @@ import type { CreateMessageOptions, MessageApi } from '../../src/message/api.js'
 import type { Field } from '../../src/message/message-field.js';
 import { testApp, tokenAuthenticator } from '../support/api.js';
 import { FakeExecutor } from '../support/fake-executor.js';
+import { wireClient } from '../support/wire-client.js';
 import { loggedNotifications } from '../support/notifications.js';
 import { capturingLogger, lvmDriver, lvmManager } from '../support/lvm-manager.js';
 
@@ -52,19 +50,6 @@ const ctx = makeContext({ user_id: 'u1', project_id: P, roles: ['member', 'reade
 
 /** The token is the role set: `member` of P, or `admin`. */
 const authenticator = tokenAuthenticator(P);
-
-/**
- * An RpcClient whose casts go through the wire codec (the request as oslo builds it, JSON, then
- * parsed and deserialized as our RPC server does) and land in `into` with their target and version.
- */
-function wireClient(into: Record<string, unknown>[]): RpcClient {
-  return {
-    cast: async (target: Target, c: RequestContext, method: string, args: Record<string, unknown>, opts: { version: string }) => {
-      const req = parseRequest(JSON.parse(JSON.stringify(buildRequest(c, method, args, opts.version))));
-      into.push({ ...(deserializeEntity(req.args) as Record<string, unknown>), _method: req.method, _version: req.version, _target: target });
-    },
-  } as unknown as RpcClient;
-}
 
 beforeEach(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinder-ts-extend-'));

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { makeContext, type RequestContext } from '../../src/common/context.js';
+import { makeContext } from '../../src/common/context.js';
 import { DriverNotInitialized, VolumeMigrationFailed } from '../../src/common/exceptions.js';
 import * as dbapi from '../../src/db/api.js';
 import { openDb, type Db } from '../../src/db/client.js';
@@ -25,15 +25,14 @@ import type { LVMVolumeDriver } from '../../src/drivers/lvm.js';
 import type { VolumeManager } from '../../src/manager/manager.js';
 import type { RetypeHost } from '../../src/manager/retype.js';
 import type { Volume } from '../../src/objects/volume.js';
-import { buildRequest, type RpcClient, type Target } from '../../src/rpc/client.js';
-import { parseRequest } from '../../src/rpc/dispatcher.js';
-import { deserializeEntity, ovoMeta } from '../../src/rpc/ovo.js';
+import { ovoMeta } from '../../src/rpc/ovo.js';
 import { SchedulerRpcApi } from '../../src/rpc/scheduler-rpcapi.js';
 import { VolumeRpcApi } from '../../src/rpc/volume-rpcapi.js';
 import { SchedulerManager } from '../../src/scheduler/manager.js';
 import { VolumeAPI } from '../../src/volume-api/api.js';
 import { testApp, tokenAuthenticator } from '../support/api.js';
 import { FakeExecutor } from '../support/fake-executor.js';
+import { wireClient } from '../support/wire-client.js';
 import { capturingLogger, lvmDriver, lvmManager } from '../support/lvm-manager.js';
 import { loggedNotifications } from '../support/notifications.js';
 import { OsloNotifier } from '../../src/notifier/notifier.js';
@@ -59,19 +58,6 @@ const ctx = makeContext({ user_id: 'u1', project_id: P, roles: ['member', 'reade
 
 /** The token is the role set: `member` of P, or `admin`. */
 const authenticator = tokenAuthenticator(P);
-
-/**
- * An RpcClient whose casts go through the wire codec (the request as oslo builds it, JSON, then
- * parsed and deserialized as our RPC server does) and land in `into` with their target and version.
- */
-function wireClient(into: Record<string, unknown>[]): RpcClient {
-  return {
-    cast: async (target: Target, c: RequestContext, method: string, args: Record<string, unknown>, opts: { version: string }) => {
-      const req = parseRequest(JSON.parse(JSON.stringify(buildRequest(c, method, args, opts.version))));
-      into.push({ ...(deserializeEntity(req.args) as Record<string, unknown>), _method: req.method, _version: req.version, _target: target });
-    },
-  } as unknown as RpcClient;
-}
 
 beforeEach(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinder-ts-retype-'));
