@@ -1,5 +1,5 @@
 // The real CommandExecutor: an argv (never a shell), like oslo_concurrency.processutils.execute,
-// started by the spawn helper process (spawn-helper.mjs) so that forking never stalls the manager. Commands run as root get the configured root helper in
+// started by the spawn helper process (spawn-helper.py) so that forking never stalls the manager. Commands run as root get the configured root helper in
 // front (split on whitespace, as processutils does with shlex). In ssh mode the whole line, root
 // helper included, runs on the storage host through one multiplexed ssh connection (ControlMaster),
 // each argument shell-quoted because ssh hands the remote side a single command string.
@@ -58,7 +58,7 @@ export class ProcessExecutor implements CommandExecutor {
   private readonly sshPrefix: string[] | null;
   private readonly defaultTimeoutMs: number;
   private readonly logger: Logger | undefined;
-  /** Commands are started by a small helper process (spawn-helper.mjs says why). */
+  /** Commands are started by a small helper process (spawn-helper.py says why). */
   private readonly helper = new SpawnHelperClient();
 
   constructor(opts: ProcessExecutorOptions = {}) {

@@ -1,13 +1,23 @@
-// The manager's side of the spawn helper (spawn-helper.mjs, which says why it exists): starts the
+// The manager's side of the spawn helper (spawn-helper.py, which says why it exists): starts the
 // helper on first use, sends it one request per command and matches the answers by id. If the
 // helper dies, the commands it had in flight fail (they may or may not have run, exactly as when a
 // command's own process dies) and the next command starts a new helper.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 
-const HELPER = fileURLToPath(new URL('./spawn-helper.mjs', import.meta.url));
+const HELPER = fileURLToPath(new URL('./spawn-helper.py', import.meta.url));
+
+/**
+ * Debian's interpreter, the one cinder-rtstool (python3-rtslib-fb) runs on, when it is there;
+ * otherwise the first python3 on PATH. `CINDER_TS_PYTHON` overrides both.
+ */
+export function helperPython(): string {
+  if (process.env.CINDER_TS_PYTHON) return process.env.CINDER_TS_PYTHON;
+  return fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+}
 
 export interface SpawnRequest {
   file: string;
@@ -58,8 +68,8 @@ export class SpawnHelperClient {
   }
 
   private start(): Helper {
-    // Bare node (no --import tsx, no inspector flags): the point is a small process.
-    const child = spawn(process.execPath, [HELPER], { stdio: ['pipe', 'pipe', 'inherit'] }) as unknown as Helper;
+    // -I: isolated (no user site, no PYTHON* variables), -S: no site module; -u: unbuffered.
+    const child = spawn(helperPython(), ['-I', '-S', '-u', HELPER], { stdio: ['pipe', 'pipe', 'inherit'] }) as unknown as Helper;
     this.child = child;
     this.buffered = '';
     child.stdout.setEncoding('utf8');
