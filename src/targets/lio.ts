@@ -2,6 +2,10 @@
 // root and inside the host-wide external lock `lioadm` (file `<lock_path>/cinder-lioadm`), because
 // concurrent rtslib/configfs access fails at random (bug #1460692). After each change the config is
 // saved (`cinder-rtstool save`); a failed save is only a warning.
+//
+// Beyond Cinder: a `save` or `get-targets` still queued on the lock is shared by every caller that
+// asks for one before it starts (src/common/shared-run.ts). One caller at a time runs exactly
+// Cinder's argv; under load the saves and listings are fewer, and the saved configuration is the same.
 import type { CommandExecutor, ExecResult } from '../common/executor.js';
 import { ProcessSpawnError } from '../common/executor.js';
 import {
@@ -12,6 +16,7 @@ import {
   NotFound,
 } from '../common/exceptions.js';
 import type { InterProcessLock } from '../common/lock.js';
+import { SharedRun } from '../common/shared-run.js';
 import type { Logger } from '../common/log.js';
 import type { ConnectionInfo } from '../drivers/driver.js';
 import {
@@ -41,6 +46,10 @@ export class LioAdm extends ISCSITarget {
   private readonly rtstool: string;
   private readonly lock: InterProcessLock;
   private readonly iscsiTargetPrefix: string;
+  /** Group commit: a save covers every change made before it took the lock, so it may be joined until it ends. */
+  private readonly saves = new SharedRun((started) => this.run(['save'], undefined, started), { joinStarted: true });
+  /** A listing answers only those who asked before it started. */
+  private readonly listings = new SharedRun((started) => this.run(['get-targets'], undefined, started), { joinStarted: false });
 
   /** Use LioAdm.create(): it runs `cinder-rtstool verify` like Cinder's constructor. */
   constructor(opts: LioAdmOptions) {
@@ -70,14 +79,15 @@ export class LioAdm extends ISCSITarget {
   }
 
   /** One rtstool run: as root, inside the `lioadm` external lock. */
-  private run(args: string[], redact?: readonly string[]): Promise<ExecResult> {
-    return this.lock.withLock(LIOADM_LOCK, () =>
-      this.executor.execute([this.rtstool, ...args], redact ? { runAsRoot: true, redact } : { runAsRoot: true }),
-    );
+  private run(args: string[], redact?: readonly string[], started?: () => void): Promise<ExecResult> {
+    return this.lock.withLock(LIOADM_LOCK, () => {
+      started?.();
+      return this.executor.execute([this.rtstool, ...args], redact ? { runAsRoot: true, redact } : { runAsRoot: true });
+    });
   }
 
   async getTarget(iqn: string): Promise<string | null> {
-    const { stdout } = await this.run(['get-targets']);
+    const { stdout } = await this.listings.request();
     for (const line of stdout.split('\n')) {
       if (line.includes(iqn)) return line;
     }
@@ -98,7 +108,7 @@ export class LioAdm extends ISCSITarget {
 
   /** Raw `get-targets` output. */
   async getTargets(): Promise<string> {
-    return (await this.run(['get-targets'])).stdout;
+    return (await this.listings.request()).stdout;
   }
 
   getTargetAndLun(_volume: TargetVolume): [number, number] {
@@ -108,7 +118,7 @@ export class LioAdm extends ISCSITarget {
 
   private async persistConfiguration(volId: string): Promise<void> {
     try {
-      await this.run(['save']);
+      await this.saves.request();
     } catch (e) {
       if (!isProcessExecutionError(e)) throw e;
       this.logger.warn({ volume_id: volId }, `Failed to save iscsi LIO configuration when modifying volume id: ${volId}.`);

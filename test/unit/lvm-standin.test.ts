@@ -126,11 +126,24 @@ describe('LVM + LIO against the stand-ins', () => {
     expect(verify).toMatchObject({ argv: [rtstool, 'verify'], root: false, lock_held: false });
 
     const rts = rtstoolCalls().filter((c) => c.root);
-    // per volume: create, get-targets, save / add-initiator, save / delete-initiator, save / get-targets, delete, save
-    expect(rts.length).toBe(6 * 10);
+    // per volume: create, get-targets, save / add-initiator, save / delete-initiator, save / get-targets, delete, save;
+    // the saves and listings still queued on the lock are shared (group commit), the changes never are
+    const sub = (c: { argv: string[] }) => c.argv[1];
+    const changes = rts.filter((c) => ['create', 'add-initiator', 'delete-initiator', 'delete'].includes(sub(c)));
+    expect(changes).toHaveLength(6 * 4);
+    const saves = rts.filter((c) => sub(c) === 'save');
+    const listings = rts.filter((c) => sub(c) === 'get-targets');
+    expect(saves.length).toBeGreaterThanOrEqual(1);
+    expect(saves.length).toBeLessThanOrEqual(6 * 4);
+    expect(listings.length).toBeGreaterThanOrEqual(1);
+    expect(listings.length).toBeLessThanOrEqual(6 * 2);
+    expect(rts).toHaveLength(changes.length + saves.length + listings.length);
     expect(rts.every((c) => c.lock_held === true)).toBe(true);
     const sorted = [...rts].sort((a, b) => a.t_start - b.t_start);
     for (let k = 1; k < sorted.length; k++) expect(sorted[k].t_start).toBeGreaterThanOrEqual(sorted[k - 1].t_end);
+    // every change is covered by a save that started after it ended: the last call is a save
+    expect(sub(sorted[sorted.length - 1])).toBe('save');
+    for (const c of changes) expect(saves.some((s) => s.t_start >= c.t_end)).toBe(true);
 
     expect(targets()).toEqual([]);
     const lvDir = path.join(state, 'lvm', 'cinder-volumes');
