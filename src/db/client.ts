@@ -5,9 +5,7 @@
 import Database from 'better-sqlite3';
 import { drizzle as drizzleSqlite, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate as migrateSqlite } from 'drizzle-orm/better-sqlite3/migrator';
-import { drizzle as drizzleMysql } from 'drizzle-orm/mysql2';
-import { migrate as migrateMysql } from 'drizzle-orm/mysql2/migrator';
-import mysql from 'mysql2/promise';
+import type mysql from 'mysql2/promise';
 import { DrizzleQueryError } from 'drizzle-orm/errors';
 import { Mutex } from 'async-mutex';
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -17,7 +15,6 @@ import path from 'node:path';
 import fs from 'node:fs';
 import fsExt from 'fs-ext';
 import * as sqliteSchema from './schema.js';
-import * as mysqlSchema from './schema-mysql.js';
 import type { DatabaseConfig } from '../common/config.js';
 
 /**
@@ -36,7 +33,7 @@ export type Tables = Pick<
 >;
 export type Dialect = 'sqlite' | 'mysql';
 
-const MIGRATIONS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
+export const MIGRATIONS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
 export type ConnectionSpec =
   | { dialect: 'sqlite'; file: string }
@@ -120,7 +117,7 @@ export function isMysqlRetriable(e: unknown): boolean {
   );
 }
 
-interface Engine {
+export interface Engine {
   /** One attempt of a body outside a transaction. */
   once<T>(fn: (q: Q) => Promise<T>, tx: boolean): Promise<T>;
   retriable(e: unknown): boolean;
@@ -293,72 +290,6 @@ function runSqliteMigrations(q: Q, file: string): void {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// MariaDB/MySQL: a mysql2 pool per process, sized and recycled as oslo.db's QueuePool; each
-// transaction owns one connection; deadlocks and lost connections are retried (wrap_db_retry:
-// max_retries=5, retry_interval=1 doubling up to 10 s).
-
-const WRAP_DB_RETRY = { maxRetries: 5, intervalMs: 1000, maxIntervalMs: 10_000 };
-
-async function openMysql(spec: Extract<ConnectionSpec, { dialect: 'mysql' }>, cfg: DatabaseConfig, migrate: boolean): Promise<Db> {
-  const pool = mysql.createPool({
-    ...spec.options,
-    connectionLimit: cfg.max_pool_size + cfg.max_overflow,
-    maxIdle: cfg.max_pool_size,
-    idleTimeout: cfg.connection_recycle_time * 1000,
-    flags: ['FOUND_ROWS'],
-    // oslo.db's mysql_sql_mode default, and UTC as Cinder writes its naive datetimes.
-    timezone: 'Z',
-  });
-  pool.on('connection', (conn) => {
-    // The raw (callback) connection: its next command queues behind this one. A failure here is
-    // the connection's, and its next query reports it; the callback keeps it from being thrown.
-    (conn as unknown as { query(sql: string, cb: () => void): void }).query("SET SESSION sql_mode = 'TRADITIONAL', time_zone = '+00:00'", () => {});
-  });
-  // oslo.db's start-up: max_retries attempts (-1: forever) retry_interval seconds apart.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await pool.query('SELECT 1');
-      break;
-    } catch (e) {
-      if (!isMysqlRetriable(e) || (cfg.max_retries >= 0 && attempt > cfg.max_retries)) {
-        await pool.end().catch(() => {});
-        throw e;
-      }
-      await sleep(cfg.retry_interval * 1000);
-    }
-  }
-  const q = drizzleMysql({ client: pool, schema: mysqlSchema, mode: 'default' }) as unknown as Q;
-  let db!: Db;
-  const engine: Engine = {
-    once(fn, tx) {
-      if (!tx) return Db.within({ db, q, tx: false, open: true }, () => fn(q));
-      return (q as unknown as { transaction<T>(f: (t: Q) => Promise<T>): Promise<T> }).transaction((t) =>
-        Db.within({ db, q: t, tx: true, open: true }, () => fn(t)),
-      );
-    },
-    retriable: isMysqlRetriable,
-    backoff: (attempt) =>
-      attempt > WRAP_DB_RETRY.maxRetries ? null : Math.min(WRAP_DB_RETRY.intervalMs * 2 ** (attempt - 1), WRAP_DB_RETRY.maxIntervalMs),
-    close: () => pool.end(),
-  };
-  db = new Db('mysql', mysqlSchema as unknown as Tables, engine);
-  if (migrate) await runMysqlMigrations(pool, q);
-  return db;
-}
-
-/** Serialised across processes by a named lock, as the SQLite side does with an flock. */
-async function runMysqlMigrations(pool: mysql.Pool, q: Q): Promise<void> {
-  const conn = await pool.getConnection();
-  try {
-    await conn.query("SELECT GET_LOCK('cinder_ts_migrate', 300)");
-    await migrateMysql(q as never, { migrationsFolder: path.join(MIGRATIONS, 'mysql') });
-  } finally {
-    await conn.query("SELECT RELEASE_LOCK('cinder_ts_migrate')").catch(() => {});
-    conn.release();
-  }
-}
-
 export type OpenOptions = { migrate?: boolean } & Partial<DatabaseConfig>;
 
 const DEFAULTS: Omit<DatabaseConfig, 'connection'> = {
@@ -374,10 +305,27 @@ const DEFAULTS: Omit<DatabaseConfig, 'connection'> = {
 export function openDb(connection: string, opts: OpenOptions = {}): Promise<Db> {
   const cfg = { ...DEFAULTS, ...opts, connection };
   const spec = parseConnection(connection);
-  return spec.dialect === 'sqlite' ? openSqlite(spec.file, cfg, opts.migrate !== false) : openMysql(spec, cfg, opts.migrate !== false);
+  if (spec.dialect === 'sqlite') return openSqlite(spec.file, cfg, opts.migrate !== false);
+  // Loaded only for MariaDB: mysql2 and drizzle's MySQL dialect cost ~10 MiB in every process.
+  return import('./client-mysql.js').then((m) => m.openMysql(spec, cfg, opts.migrate !== false));
 }
 
 /** SQLAlchemy's DateTime text form, always UTC: 'YYYY-MM-DD HH:MM:SS.ffffff' (MariaDB keeps the seconds). */
 export function dbNow(d: Date = new Date()): string {
   return d.toISOString().replace('T', ' ').replace('Z', '000');
+}
+
+const preparedCache = new WeakMap<Q, Map<string, unknown>>();
+
+/**
+ * A hot read built once per connection and run with `sql.placeholder` values (drizzle's prepare()):
+ * building a select and having SQLite compile it cost ~300 µs per statement, more than running it.
+ * Keyed by the query builder, so a MariaDB transaction (its own connection) prepares its own.
+ */
+export function prepared<P>(q: Q, key: string, build: () => P): P {
+  let cache = preparedCache.get(q);
+  if (!cache) preparedCache.set(q, (cache = new Map()));
+  let p = cache.get(key) as P | undefined;
+  if (p === undefined) cache.set(key, (p = build()));
+  return p;
 }

@@ -1,0 +1,74 @@
+// The MariaDB/MySQL engine of Db (src/db/client.ts), loaded only when `[database] connection` names
+// one: a mysql2 pool per process, sized and recycled as oslo.db's QueuePool; each transaction owns
+// one connection; deadlocks and lost connections are retried (wrap_db_retry: max_retries=5,
+// retry_interval=1 doubling up to 10 s).
+import { drizzle as drizzleMysql } from 'drizzle-orm/mysql2';
+import { migrate as migrateMysql } from 'drizzle-orm/mysql2/migrator';
+import mysql from 'mysql2/promise';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { DatabaseConfig } from '../common/config.js';
+import * as mysqlSchema from './schema-mysql.js';
+import { Db, MIGRATIONS, isMysqlRetriable, type ConnectionSpec, type Engine, type Q, type Tables } from './client.js';
+
+const WRAP_DB_RETRY = { maxRetries: 5, intervalMs: 1000, maxIntervalMs: 10_000 };
+
+export async function openMysql(spec: Extract<ConnectionSpec, { dialect: 'mysql' }>, cfg: DatabaseConfig, migrate: boolean): Promise<Db> {
+  const pool = mysql.createPool({
+    ...spec.options,
+    connectionLimit: cfg.max_pool_size + cfg.max_overflow,
+    maxIdle: cfg.max_pool_size,
+    idleTimeout: cfg.connection_recycle_time * 1000,
+    flags: ['FOUND_ROWS'],
+    // oslo.db's mysql_sql_mode default, and UTC as Cinder writes its naive datetimes.
+    timezone: 'Z',
+  });
+  pool.on('connection', (conn) => {
+    // The raw (callback) connection: its next command queues behind this one. A failure here is
+    // the connection's, and its next query reports it; the callback keeps it from being thrown.
+    (conn as unknown as { query(sql: string, cb: () => void): void }).query("SET SESSION sql_mode = 'TRADITIONAL', time_zone = '+00:00'", () => {});
+  });
+  // oslo.db's start-up: max_retries attempts (-1: forever) retry_interval seconds apart.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await pool.query('SELECT 1');
+      break;
+    } catch (e) {
+      if (!isMysqlRetriable(e) || (cfg.max_retries >= 0 && attempt > cfg.max_retries)) {
+        await pool.end().catch(() => {});
+        throw e;
+      }
+      await sleep(cfg.retry_interval * 1000);
+    }
+  }
+  const q = drizzleMysql({ client: pool, schema: mysqlSchema, mode: 'default' }) as unknown as Q;
+  let db!: Db;
+  const engine: Engine = {
+    once(fn, tx) {
+      if (!tx) return Db.within({ db, q, tx: false, open: true }, () => fn(q));
+      return (q as unknown as { transaction<T>(f: (t: Q) => Promise<T>): Promise<T> }).transaction((t) =>
+        Db.within({ db, q: t, tx: true, open: true }, () => fn(t)),
+      );
+    },
+    retriable: isMysqlRetriable,
+    backoff: (attempt) =>
+      attempt > WRAP_DB_RETRY.maxRetries ? null : Math.min(WRAP_DB_RETRY.intervalMs * 2 ** (attempt - 1), WRAP_DB_RETRY.maxIntervalMs),
+    close: () => pool.end(),
+  };
+  db = new Db('mysql', mysqlSchema as unknown as Tables, engine);
+  if (migrate) await runMysqlMigrations(pool, q);
+  return db;
+}
+
+/** Serialised across processes by a named lock, as the SQLite side does with an flock. */
+async function runMysqlMigrations(pool: mysql.Pool, q: Q): Promise<void> {
+  const conn = await pool.getConnection();
+  try {
+    await conn.query("SELECT GET_LOCK('cinder_ts_migrate', 300)");
+    await migrateMysql(q as never, { migrationsFolder: path.join(MIGRATIONS, 'mysql') });
+  } finally {
+    await conn.query("SELECT RELEASE_LOCK('cinder_ts_migrate')").catch(() => {});
+    conn.release();
+  }
+}
+
