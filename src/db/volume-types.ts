@@ -5,7 +5,7 @@
 import { and, asc, eq, exists, isNull, like, ne, notExists, or, sql, type SQL } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import type { Db, Q, Tables } from './client.js';
-import { dbNow } from './client.js';
+import { dbNow, prepared } from './client.js';
 import type { VolumeTypeRow } from './schema.js';
 import { paginate, processSortParams, TIMESTAMP_KINDS, type PageOptions, type PagingKinds } from './pagination.js';
 import { VolumeTypeDeletionError, VolumeTypeExists, VolumeTypeInUse, VolumeTypeNotFound } from '../common/exceptions.js';
@@ -39,11 +39,14 @@ export function typeAccessFilter(q: Q, t: Tables, reader: TypeReader | null | un
  */
 export async function withSpecs(q: Q, t: Tables, row: VolumeTypeRow, projects = false): Promise<VolumeType> {
   const { volumeTypeExtraSpecs: es, volumeTypeProjects: vtp } = t;
-  const specs = await q
-    .select({ key: es.key, value: es.value })
-    .from(es)
-    .where(and(eq(es.volume_type_id, row.id), eq(es.deleted, false)))
-    .orderBy(asc(es.id));
+  const specs = await prepared(q, 'volume_types.specs', () =>
+    q
+      .select({ key: es.key, value: es.value })
+      .from(es)
+      .where(and(eq(es.volume_type_id, sql.placeholder('id')), eq(es.deleted, false)))
+      .orderBy(asc(es.id))
+      .prepare(),
+  ).execute({ id: row.id });
   const out: VolumeType = { ...row, extra_specs: {} };
   for (const s of specs) if (s.key !== null) out.extra_specs[s.key] = s.value;
   if (projects) {

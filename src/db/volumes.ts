@@ -3,7 +3,7 @@
 // delete.
 import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
 import type { Db, Q, Tables } from './client.js';
-import { dbNow } from './client.js';
+import { dbNow, prepared } from './client.js';
 import type { NewVolumeRow, VolumeRow } from './schema.js';
 import type { Volume, VolumeTypeData } from '../objects/volume.js';
 import { withSpecs } from './volume-types.js';
@@ -19,42 +19,47 @@ function kv(rows: { key: string | null; value: string | null }[]): Record<string
   return out;
 }
 
+/** The reads of a volume load, prepared once (see `prepared`). */
+function loadQueries(q: Q, t: Tables) {
+  const { volumes, volumeAttachment: va, volumeAdminMetadata: vam, volumeMetadata: vm, volumeTypes: vt } = t;
+  const id = sql.placeholder('id');
+  return prepared(q, 'volumes.load', () => ({
+    volume: q.select().from(volumes).where(and(eq(volumes.id, id), eq(volumes.deleted, false))).limit(1).prepare(),
+    volumeOf: q
+      .select()
+      .from(volumes)
+      .where(and(eq(volumes.id, id), eq(volumes.deleted, false), eq(volumes.project_id, sql.placeholder('project'))))
+      .limit(1)
+      .prepare(),
+    attachments: q.select().from(va).where(and(eq(va.volume_id, id), eq(va.deleted, false))).orderBy(asc(va.created_at)).prepare(),
+    admin: q.select({ key: vam.key, value: vam.value }).from(vam).where(and(eq(vam.volume_id, id), eq(vam.deleted, false))).prepare(),
+    meta: q.select({ key: vm.key, value: vm.value }).from(vm).where(and(eq(vm.volume_id, id), eq(vm.deleted, false))).prepare(),
+    // deleted or not: a volume keeps the type it was made with
+    type: q.select().from(vt).where(eq(vt.id, id)).limit(1).prepare(),
+  }));
+}
+
 /** The Volume object: the row with its live attachments, admin metadata and metadata (joined loads). */
 async function hydrate(q: Q, t: Tables, row: VolumeRow): Promise<Volume> {
-  const { volumeAttachment, volumeAdminMetadata, volumeMetadata } = t;
-  const atts = await q
-    .select()
-    .from(volumeAttachment)
-    .where(and(eq(volumeAttachment.volume_id, row.id), eq(volumeAttachment.deleted, false)))
-    .orderBy(asc(volumeAttachment.created_at));
-  const admin = await q
-    .select({ key: volumeAdminMetadata.key, value: volumeAdminMetadata.value })
-    .from(volumeAdminMetadata)
-    .where(and(eq(volumeAdminMetadata.volume_id, row.id), eq(volumeAdminMetadata.deleted, false)));
-  const meta = await q
-    .select({ key: volumeMetadata.key, value: volumeMetadata.value })
-    .from(volumeMetadata)
-    .where(and(eq(volumeMetadata.volume_id, row.id), eq(volumeMetadata.deleted, false)));
+  const p = loadQueries(q, t);
+  const atts = await p.attachments.execute({ id: row.id });
+  const admin = await p.admin.execute({ id: row.id });
+  const meta = await p.meta.execute({ id: row.id });
   return { ...row, volume_attachment: atts.map(toAttachment), admin_metadata: kv(admin), metadata: kv(meta), volume_type: await typeOf(q, t, row) };
 }
 
-/**
- * The volume's type (deleted or not: a volume keeps the type it was made with) and its extra specs,
- * NULL values kept as Cinder's volume.volume_type carries them.
- */
+/** The volume's type and its extra specs, NULL values kept as Cinder's volume.volume_type carries them. */
 async function typeOf(q: Q, t: Tables, row: VolumeRow): Promise<VolumeTypeData | null> {
-  const { volumeTypes: vt } = t;
-  const [type] = await q.select().from(vt).where(eq(vt.id, row.volume_type_id)).limit(1);
+  const [type] = await loadQueries(q, t).type.execute({ id: row.volume_type_id });
   return type ? withSpecs(q, t, type) : null;
 }
 
 /** volume_get: a live volume, optionally restricted to a project (model_query project_only). */
 export function volumeGet(db: Db, volumeId: string, opts: { projectId?: string | null } = {}): Promise<Volume | null> {
-  const { volumes } = db.t;
-  const where = [eq(volumes.id, volumeId), eq(volumes.deleted, false)];
-  if (opts.projectId !== undefined && opts.projectId !== null) where.push(eq(volumes.project_id, opts.projectId));
   return db.run(async (q) => {
-    const [row] = await q.select().from(volumes).where(and(...where)).limit(1);
+    const p = loadQueries(q, db.t);
+    const project = opts.projectId;
+    const [row] = project !== undefined && project !== null ? await p.volumeOf.execute({ id: volumeId, project }) : await p.volume.execute({ id: volumeId });
     return row ? hydrate(q, db.t, row) : null;
   });
 }
