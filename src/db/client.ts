@@ -203,6 +203,11 @@ export class Db {
 // SQLite: one connection per process, never waiting inside the driver (busy_timeout 0): a lock held
 // by another process is waited for here, asynchronously, so the rest of the process goes on. A
 // mutex keeps a transaction's statements from interleaving with another request's.
+//
+// The processes of one database take turns through an flock on `<file>.write-lock` (waited for on
+// libuv's threadpool), so they queue for SQLite's write lock instead of polling it: the next one
+// goes the moment the last one commits. A writer that does not take it (the sqlite3 shell) still
+// gets SQLITE_BUSY answered by the retry with back-off.
 
 function openSqlite(file: string, cfg: Pick<DatabaseConfig, 'sqlite_lock_timeout'>, migrate: boolean): Promise<Db> {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -218,7 +223,11 @@ function openSqlite(file: string, cfg: Pick<DatabaseConfig, 'sqlite_lock_timeout
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
     }
   }
-  sqlite.pragma('synchronous = NORMAL');
+  // FULL: the WAL is synced at every COMMIT, so what a request answered survives a power cut, as
+  // Cinder's commits do on MariaDB (innodb_flush_log_at_trx_commit=1). NORMAL would sync only at
+  // checkpoints.
+  sqlite.pragma('synchronous = FULL');
+  const turn = file === ':memory:' ? null : fs.openSync(`${file}.write-lock`, 'a');
   sqlite.pragma('foreign_keys = ON');
   const q = drizzleSqlite(sqlite, { schema: sqliteSchema });
   const mutex = new Mutex();
@@ -226,7 +235,12 @@ function openSqlite(file: string, cfg: Pick<DatabaseConfig, 'sqlite_lock_timeout
   const engine: Engine = {
     async once(fn, tx) {
       const release = await mutex.acquire();
+      let ourTurn = false;
       try {
+        if (turn !== null) {
+          await flockEx(turn);
+          ourTurn = true;
+        }
         if (!tx) return await Db.within({ db, q, tx: false, open: true }, () => fn(q));
         sqlite.exec('BEGIN IMMEDIATE');
         try {
@@ -238,6 +252,7 @@ function openSqlite(file: string, cfg: Pick<DatabaseConfig, 'sqlite_lock_timeout
           throw e;
         }
       } finally {
+        if (ourTurn) fsExt.flockSync(turn!, 'un');
         release();
       }
     },
@@ -247,6 +262,7 @@ function openSqlite(file: string, cfg: Pick<DatabaseConfig, 'sqlite_lock_timeout
     async close() {
       await mutex.waitForUnlock();
       sqlite.close();
+      if (turn !== null) fs.closeSync(turn);
     },
   };
   db = new Db('sqlite', sqliteSchema as Tables, engine);
@@ -264,6 +280,17 @@ function openSqlite(file: string, cfg: Pick<DatabaseConfig, 'sqlite_lock_timeout
     }
   }
   return Promise.resolve(db);
+}
+
+/** flock(LOCK_EX): at once when free, else waited for on the threadpool (never on the event loop). */
+async function flockEx(fd: number): Promise<void> {
+  try {
+    fsExt.flockSync(fd, 'exnb');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK') throw e;
+    await new Promise<void>((resolve, reject) => fsExt.flock(fd, 'ex', (err) => (err ? reject(err) : resolve())));
+  }
 }
 
 /**
