@@ -201,8 +201,12 @@ export function volumeDetached(db: Db, volumeId: string, attachmentId: string | 
  * (even with other attachments left or an unknown id). Returns the refreshed volume.
  */
 export async function finishDetach(db: Db, volumeId: string, attachmentId: string | null): Promise<Volume> {
-  await volumeDetached(db, volumeId, attachmentId);
-  await adminMetadataDelete(db, volumeId, 'attached_mode');
+  // One transaction where Volume.finish_detach commits twice: the same rows in the end, one fsync
+  // less per detach, and no reader sees an available volume that still has its attached_mode.
+  await db.tx(async () => {
+    await volumeDetached(db, volumeId, attachmentId);
+    await adminMetadataDelete(db, volumeId, 'attached_mode');
+  });
   return volumeGetOrThrow(db, volumeId);
 }
 
