@@ -4,7 +4,7 @@ import { and, asc, eq, getTableColumns, isNull, ne, notLike, sql, type SQL } fro
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import { randomUUID } from 'node:crypto';
 import type { Db, Q, Tables } from './client.js';
-import { dbNow } from './client.js';
+import { dbNow, prepared } from './client.js';
 import { volumeAttachment as attachmentColumns, type AttachmentRow } from './schema.js';
 import type { Volume, VolumeAttachment } from '../objects/volume.js';
 import { isUuidLike } from '../common/uuid.js';
@@ -18,11 +18,14 @@ import { adminMetadataDelete, adminMetadataSet, volumeGetOrThrow } from './volum
 export async function attachmentGet(db: Db, attachmentId: string): Promise<VolumeAttachment | null> {
   const { volumeAttachment: a } = db.t;
   const [row] = await db.run((q) =>
-    q
-      .select()
-      .from(a)
-      .where(and(eq(a.id, attachmentId), eq(a.deleted, false)))
-      .limit(1),
+    prepared(q, 'attachments.get', () =>
+      q
+        .select()
+        .from(a)
+        .where(and(eq(a.id, sql.placeholder('id')), eq(a.deleted, false)))
+        .limit(1)
+        .prepare(),
+    ).execute({ id: attachmentId }),
   );
   return row ? toAttachment(row) : null;
 }
