@@ -75,6 +75,22 @@ describe('ProcessExecutor (real processes)', () => {
     const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => ex.execute(['/bin/echo', String(i)])));
     expect(rs.map((r) => r.stdout)).toEqual(Array.from({ length: 20 }, (_, i) => `${i}\n`));
   });
+
+  it('collects large outputs on both pipes while other commands finish (vgs/lvs of a big volume group)', async () => {
+    const ex = new ProcessExecutor();
+    const big = ex.execute(['sh', '-c', 'head -c 3000000 /dev/zero | tr "\\0" a; head -c 200000 /dev/zero | tr "\\0" b >&2']);
+    const quick = await ex.execute(['/bin/echo', 'quick']);
+    expect(quick.stdout).toBe('quick\n');
+    const r = await big;
+    expect(r.stdout.length).toBe(3_000_000);
+    expect(r.stdout.replace(/a/g, '')).toBe('');
+    expect(r.stderr.length).toBe(200_000);
+  });
+
+  it('decodes invalid UTF-8 with replacement characters, as Node decodes a buffer', async () => {
+    const r = await new ProcessExecutor().execute(['printf', 'ok\\377\\n']);
+    expect(r.stdout).toBe('ok\uFFFD\n');
+  });
 });
 
 describe('the spawn helper (commands are forked by a small helper process, not the manager)', () => {
