@@ -9,8 +9,8 @@
 //    denies, as _parse_text_rule's FalseCheck.
 import fs from 'node:fs';
 import os from 'node:os';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import YAML from 'yaml';
 import type { RequestContext } from './context.js';
 import type { Logger } from './log.js';
 
@@ -183,6 +183,8 @@ export function parsePolicyFile(text: string): Record<string, unknown> {
   try {
     parsed = JSON.parse(text);
   } catch {
+    // Loaded when a policy file is YAML: every process reads this module, few read YAML (~4 MiB).
+    const YAML = createRequire(import.meta.url)('yaml') as typeof import('yaml');
     parsed = YAML.parse(text); // throws on a YAML error, as oslo raises ValueError
   }
   if (parsed === null || parsed === undefined || parsed === '') return {};
