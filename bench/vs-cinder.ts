@@ -122,7 +122,9 @@ function rssOf(roots: Record<string, number | undefined>) {
   // Real Cinder's processes are all `python3`: name them by place in the tree instead (the oslo
   // ProcessLauncher parent and the worker it forks, cinder/cmd/api.py and cinder/cmd/volume.py).
   const pids = new Set(procs.map((p) => p.pid));
-  const name = (p: (typeof procs)[number]) => (p.label === 'python3' ? (pids.has(p.ppid) ? 'worker' : 'launcher') : p.label);
+  const parents = new Set(procs.map((p) => p.ppid));
+  const name = (p: (typeof procs)[number]) =>
+    p.label !== 'python3' ? p.label : pids.has(p.ppid) ? 'worker' : parents.has(p.pid) ? 'launcher' : 'service';
   const detail = procs.map((p) => `${p.group}/${name(p)}=${num(p.hwmMiB)}`).join(' ');
   return { all, apiVol, detail };
 }
