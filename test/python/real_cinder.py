@@ -2,7 +2,7 @@
 """Runs a REAL Cinder 21.3.1 service (Debian's python3-cinder, unmodified service code) for interop
 tests: `cinder-volume` with the LVM driver on the project's stand-ins, or `cinder-scheduler`.
 
-    python3 test/python/real_cinder.py {volume|scheduler} --dir <workdir>
+    python3 test/python/real_cinder.py {volume|scheduler|api|dbsync} --dir <workdir>
         --transport-url rabbit://guest:guest@127.0.0.1:5672/<vhost> --host <host>
         [--backend <name>]                  volume: the enabled_backends entry (default lvm); the
                                             service host is <host>@<backend>
@@ -17,6 +17,22 @@ tests: `cinder-volume` with the LVM driver on the project's stand-ins, or `cinde
         [--db-template <file>]              a freshly migrated cinder.sqlite to copy instead of
                                             running the migrations (~5 s); created there (atomic
                                             rename) when missing, so tests can share one per run
+        [--database-connection <url>]       [database] connection instead of <workdir>/cinder.sqlite,
+                                            e.g. mysql+pymysql://root@localhost/<db>?unix_socket=...
+                                            so several services share one database (SQLite says
+                                            "database is locked" under concurrent API clients)
+        [--no-db-sync]                      with --database-connection: do not run the migrations
+                                            (another process, e.g. the dbsync mode, ran them)
+        [--port <n>] [--workers <n>]        api: osapi_volume_listen_port (127.0.0.1) and
+                                            osapi_volume_workers (default 1)
+
+Modes api and dbsync (for bench/vs-cinder.ts, which runs all three services on one database):
+  api     cinder.cmd.api.main (the osapi_volume WSGI service) with auth_strategy=noauth and an
+          api-paste.ini written to <workdir> (Debian's python3-cinder ships none): / answers the
+          versions, /v3 goes through request id, fault wrapper and NoAuthMiddleware to the v3
+          router. READY once a worker's WSGI server listens (printed by each worker).
+  dbsync  writes the conf, runs the migrations on the database, prints READY {"db_sync_s": ...}
+          and exits 0.
 
 What it does, in order:
   1. <workdir>/cinder.conf: [DEFAULT] host, transport_url, auth_strategy=noauth, state_path
@@ -144,7 +160,7 @@ def fail(msg):
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('service', choices=['volume', 'scheduler'])
+    p.add_argument('service', choices=['volume', 'scheduler', 'api', 'dbsync'])
     p.add_argument('--dir', required=True)
     p.add_argument('--transport-url', required=True)
     p.add_argument('--host', required=True)
@@ -156,6 +172,10 @@ def parse_args(argv):
     p.add_argument('--fake-heartbeat', type=float, default=3.0)
     p.add_argument('--no-debug', action='store_true')
     p.add_argument('--db-template', metavar='FILE')
+    p.add_argument('--database-connection', metavar='URL')
+    p.add_argument('--no-db-sync', action='store_true')
+    p.add_argument('--port', type=int, default=8776)
+    p.add_argument('--workers', type=int, default=1)
     p.add_argument('--_db-sync-only', dest='db_sync_only', metavar='CONF', help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -178,7 +198,8 @@ def write_conf(a, workdir):
             'my_ip': '127.0.0.1',
             'rootwrap_config': os.path.join(workdir, 'rootwrap.conf'),  # unused: see get_root_helper
         },
-        'database': {'connection': 'sqlite:///' + os.path.join(workdir, 'cinder.sqlite')},
+        'database': {'connection': a.database_connection or
+                     'sqlite:///' + os.path.join(workdir, 'cinder.sqlite')},
         'oslo_concurrency': {'lock_path': locks},
         'coordination': {'backend_url': 'file://' + os.path.join(state, 'coordination')},
     }
@@ -193,6 +214,13 @@ def write_conf(a, workdir):
             'lvm_conf_file': 'None',
             'volume_backend_name': a.backend,
         }
+    if a.service == 'api':
+        sections['DEFAULT'].update({
+            'osapi_volume_listen': '127.0.0.1',
+            'osapi_volume_listen_port': str(a.port),
+            'osapi_volume_workers': str(a.workers),
+            'api_paste_config': write_api_paste(workdir),
+        })
     for o in a.option:
         if '=' not in o:
             fail('--option wants section.key=value: %r' % o)
@@ -207,6 +235,44 @@ def write_conf(a, workdir):
                 f.write('%s = %s\n' % (k, v))
             f.write('\n')
     return conf
+
+
+def write_api_paste(workdir):
+    """A paste.deploy file for the osapi_volume app (the package ships none). Only the pieces a
+    noauth benchmark needs: the factories named are Cinder's own (cinder/api/__init__.py
+    root_app_factory, cinder/api/middleware/auth.py pipeline_factory / NoAuthMiddleware,
+    cinder/api/middleware/fault.py FaultWrapper, cinder/api/versions.py, cinder/api/v3/router.py)."""
+    path = os.path.join(workdir, 'api-paste.ini')
+    text = """[composite:osapi_volume]
+use = call:cinder.api:root_app_factory
+/: versions_app
+/v3: v3_pipeline
+
+[composite:v3_pipeline]
+use = call:cinder.api.middleware.auth:pipeline_factory
+noauth = req_id fault_wrap no_auth v3_router
+
+[filter:req_id]
+paste.filter_factory = oslo_middleware.request_id:RequestId.factory
+
+[filter:fault_wrap]
+paste.filter_factory = cinder.api.middleware.fault:FaultWrapper.factory
+
+[filter:no_auth]
+paste.filter_factory = cinder.api.middleware.auth:NoAuthMiddleware.factory
+
+[app:v3_router]
+paste.app_factory = cinder.api.v3.router:APIRouter.factory
+
+[pipeline:versions_app]
+pipeline = fault_wrap versions
+
+[app:versions]
+paste.app_factory = cinder.api.versions:Versions.factory
+"""
+    with open(path, 'w') as f:
+        f.write(text)
+    return path
 
 
 def db_sync_only(conf):
@@ -272,12 +338,25 @@ def main():
     workdir = os.path.abspath(a.dir)
     os.makedirs(workdir, exist_ok=True)
     conf = write_conf(a, workdir)
-    sync_s = prepare_db(a, conf, os.path.join(workdir, 'cinder.sqlite'))
+    if a.database_connection:
+        # A shared server database: migrate it here unless told another process did.
+        sync_s = 0.0 if a.no_db_sync else run_db_sync(conf)
+        db_desc = a.database_connection
+    else:
+        sync_s = prepare_db(a, conf, os.path.join(workdir, 'cinder.sqlite'))
+        db_desc = os.path.join(workdir, 'cinder.sqlite')
 
     binary = 'cinder-' + a.service
     info = {'service': binary, 'pid': os.getpid(), 'conf': conf,
             'log': os.path.join(workdir, binary + '.log'),
-            'db': os.path.join(workdir, 'cinder.sqlite'), 'db_sync_s': round(sync_s, 2)}
+            'db': db_desc, 'db_sync_s': round(sync_s, 2)}
+    if a.service == 'dbsync':
+        info['t'] = round(time.time() - T0, 2)
+        emit('READY ' + json.dumps(info))
+        return
+    if a.service == 'api':
+        run_api(a, conf, info)
+        return
 
     if a.service == 'volume':
         root_helper = os.path.abspath(a.root_helper)
@@ -348,6 +427,23 @@ def main():
     cinder_service.Service.start = start
 
     sys.argv = [binary, '--config-file', conf]
+    cmd.main()
+
+
+def run_api(a, conf, info):
+    """cinder-api (cinder/cmd/api.py main): READY when a worker's WSGI server has started."""
+    info.update(port=a.port, workers=a.workers, url='http://127.0.0.1:%d' % a.port)
+    import cinder.cmd.api as cmd  # eventlet.monkey_patch() happens here
+    from cinder import service as cinder_service
+    orig_start = cinder_service.WSGIService.start
+
+    def start(self):
+        orig_start(self)
+        info['pid'] = os.getpid()
+        info['t'] = round(time.time() - T0, 2)
+        emit('READY ' + json.dumps(info))
+    cinder_service.WSGIService.start = start
+    sys.argv = ['cinder-api', '--config-file', conf]
     cmd.main()
 
 

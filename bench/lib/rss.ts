@@ -1,0 +1,115 @@
+// Peak memory of the services' process trees, from /proc: VmHWM (the kernel's high-water mark over
+// the process's whole life, so it includes setup) and, from a 200 ms sampler, the highest VmRSS
+// seen while a run was going (the run alone). Linux only; missing processes read as NaN.
+import fs from 'node:fs';
+
+export interface ProcInfo {
+  pid: number;
+  ppid: number;
+  /** The role the caller gave the tree's root (api, volume, scheduler). */
+  group: string;
+  /** What the process is: api, api-worker, volume-manager, spawn-helper, scheduler, esbuild (tsx), … */
+  label: string;
+  hwmMiB: number;
+  rssMiB: number;
+}
+
+function readStatus(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  try {
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** pid -> ppid of every process; the comm field may hold spaces and parens, so parse after the last ')'. */
+function ppids(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const s = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      out.set(Number(d), Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return out;
+}
+
+/** Every descendant of root (root included). */
+export function tree(root: number, parents = ppids()): number[] {
+  const kids = new Map<number, number[]>();
+  for (const [p, pp] of parents) kids.set(pp, [...(kids.get(pp) ?? []), p]);
+  const out: number[] = [];
+  const todo = [root];
+  while (todo.length) {
+    const p = todo.pop()!;
+    if (!parents.has(p) || out.includes(p)) continue;
+    out.push(p);
+    todo.push(...(kids.get(p) ?? []));
+  }
+  return out;
+}
+
+function cmdline(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return '';
+  }
+}
+
+export function label(pid: number, root: number): string {
+  const c = cmdline(pid);
+  if (c.includes('spawn-helper.mjs')) return 'spawn-helper';
+  if (c.includes('src/cmd/api.ts')) return pid === root ? 'api' : 'api-worker';
+  if (c.includes('src/cmd/volume.ts')) return 'volume-manager';
+  if (c.includes('src/cmd/scheduler.ts')) return 'scheduler';
+  if (/esbuild/.test(c)) return 'esbuild (tsx)';
+  return (c.split(' ')[0] ?? '?').replace(/^.*\//, '') || '?';
+}
+
+/** Per process of each root's tree: label, VmHWM, VmRSS now. */
+export function snapshot(roots: Record<string, number | undefined>): ProcInfo[] {
+  const parents = ppids();
+  const out: ProcInfo[] = [];
+  for (const [group, root] of Object.entries(roots)) {
+    if (!root) continue;
+    for (const pid of tree(root, parents)) {
+      out.push({ pid, ppid: parents.get(pid) ?? 0, group, label: label(pid, root), hwmMiB: readStatus(pid, 'VmHWM'), rssMiB: readStatus(pid, 'VmRSS') });
+    }
+  }
+  return out;
+}
+
+/** Polls VmRSS of the roots' trees every intervalMs and keeps the maximum per pid. */
+export class RssSampler {
+  readonly maxMiB = new Map<number, number>();
+  private timer?: NodeJS.Timeout;
+  constructor(
+    private readonly roots: () => Record<string, number | undefined>,
+    private readonly intervalMs = 200,
+  ) {}
+  start(): this {
+    const tick = () => {
+      const parents = ppids();
+      for (const root of Object.values(this.roots())) {
+        if (!root) continue;
+        for (const pid of tree(root, parents)) {
+          const r = readStatus(pid, 'VmRSS');
+          if (Number.isFinite(r) && r > (this.maxMiB.get(pid) ?? 0)) this.maxMiB.set(pid, r);
+        }
+      }
+    };
+    tick();
+    this.timer = setInterval(tick, this.intervalMs);
+    this.timer.unref();
+    return this;
+  }
+  stop(): Map<number, number> {
+    clearInterval(this.timer);
+    return this.maxMiB;
+  }
+}
