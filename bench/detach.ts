@@ -16,7 +16,7 @@ import { Cluster } from '../test/support/cluster.js';
 import { setupAttached, runDetaches, cleanup, closeAgents, type Flow, type Target, type RunResult } from './lib/flows.js';
 import { pct, p3, num, sum, table } from './lib/stats.js';
 import { readStandinLog, attribute } from './lib/standin-log.js';
-import { snapshot, RssSampler, type ProcInfo } from './lib/rss.js';
+import { snapshot, RssSampler, brokerPid, cpuByRole, type ProcInfo } from './lib/rss.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -96,6 +96,22 @@ function report(r: RunResult, cluster: Cluster, initiators: Map<string, string>)
 
 const indent = (s: string) => s.replace(/^/gm, '  ');
 
+/**
+ * CPU per detach by role (kernel accounting, 10 ms ticks): on a machine with P CPUs no run can do
+ * better than P*1000/total detaches/s, however the work is spread.
+ */
+function cpuReport(before: Map<string, number>, after: Map<string, number>, clientMs: number, detaches: number) {
+  const per = new Map<string, number>();
+  for (const [k, v] of after) per.set(k, (v - (before.get(k) ?? 0)) / detaches);
+  per.set('bench client', clientMs / detaches);
+  const total = sum([...per.values()]);
+  const cpus = os.availableParallelism();
+  console.log(
+    `  CPU per detach: ${[...per].map(([k, v]) => `${k} ${num(v)}`).join(', ')} ms; total ${num(total)} ms` +
+      ` -> at most ${num((cpus * 1000) / total)} detaches/s on ${cpus} CPUs`,
+  );
+}
+
 function rssReport(procs: ProcInfo[], runMax: Map<number, number>) {
   const transient = (p: ProcInfo) => !['api', 'api-worker', 'volume-manager', 'spawn-helper', 'scheduler'].includes(p.label);
   const kept = procs.filter((p) => !transient(p));
@@ -137,6 +153,7 @@ async function main() {
   };
   const roots = () => ({ api: cluster.api?.pid, volume: cluster.volume?.pid, scheduler: cluster.scheduler?.pid });
   const sampler = new RssSampler(roots);
+  const broker = brokerPid();
   try {
     await cluster.start();
     console.log(`detach benchmark: ${N} attached volumes per run, flows=${FLOWS.join(',')}, clients=${LEVELS.join(',')}, stand-in storage commands, RabbitMQ`);
@@ -149,9 +166,14 @@ async function main() {
           const initiators = new Map(s.ready.map((v) => [v.volumeId, String(v.connector.initiator)]));
           cluster.clearStandinLog();
           sampler.start();
+          const cpu0 = cpuByRole(roots(), { rabbitmq: broker });
+          const client0 = process.cpuUsage();
           const r = await runDetaches(target, s.ready, flow, clients);
+          const cpu1 = cpuByRole(roots(), { rabbitmq: broker });
+          const client = process.cpuUsage(client0);
           sampler.stop();
           report(r, cluster, initiators);
+          cpuReport(cpu0, cpu1, (client.user + client.system) / 1000, r.samples.length);
         }
         // Fresh volumes for the next run, and their deletes' commands out of its stand-in log.
         const c = await cleanup(target, s.created, { concurrency: SETUP_CONCURRENCY, waitMs: CLEANUP_WAIT_MS });

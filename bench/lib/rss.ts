@@ -63,10 +63,10 @@ function cmdline(pid: number): string {
 
 export function label(pid: number, root: number): string {
   const c = cmdline(pid);
-  if (c.includes('spawn-helper.mjs')) return 'spawn-helper';
-  if (c.includes('src/cmd/api.ts')) return pid === root ? 'api' : 'api-worker';
-  if (c.includes('src/cmd/volume.ts')) return 'volume-manager';
-  if (c.includes('src/cmd/scheduler.ts')) return 'scheduler';
+  if (c.includes('spawn-helper.py') || c.includes('spawn-helper.mjs')) return 'spawn-helper';
+  if (/cmd\/api\.[jt]s/.test(c)) return pid === root ? 'api' : 'api-worker';
+  if (/cmd\/volume\.[jt]s/.test(c)) return 'volume-manager';
+  if (/cmd\/scheduler\.[jt]s/.test(c)) return 'scheduler';
   if (/esbuild/.test(c)) return 'esbuild (tsx)';
   return (c.split(' ')[0] ?? '?').replace(/^.*\//, '') || '?';
 }
@@ -112,4 +112,46 @@ export class RssSampler {
     clearInterval(this.timer);
     return this.maxMiB;
   }
+}
+
+/** utime+stime (own) and cutime+cstime (reaped children, e.g. a helper's commands) in ms, from /proc/<pid>/stat. */
+function cpuOf(pid: number): { own: number; children: number } {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    const tick = 10; // USER_HZ is 100 on Linux
+    return { own: (Number(f[11]) + Number(f[12])) * tick, children: (Number(f[13]) + Number(f[14])) * tick };
+  } catch {
+    return { own: NaN, children: NaN };
+  }
+}
+
+/** The RabbitMQ node's pid (beam.smp), for its CPU; undefined when there is none here. */
+export function brokerPid(): number | undefined {
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    if (cmdline(Number(d)).includes('beam.smp') && cmdline(Number(d)).includes('rabbit')) return Number(d);
+  }
+  return undefined;
+}
+
+/**
+ * CPU time by role across the roots' trees: each service process, the commands its spawn helper
+ * started (the helper's reaped children), and any extra pids given by name (the broker).
+ */
+export function cpuByRole(roots: Record<string, number | undefined>, extra: Record<string, number | undefined> = {}): Map<string, number> {
+  const parents = ppids();
+  const out = new Map<string, number>();
+  const add = (k: string, ms: number) => Number.isFinite(ms) && out.set(k, (out.get(k) ?? 0) + ms);
+  for (const root of Object.values(roots)) {
+    if (!root) continue;
+    for (const pid of tree(root, parents)) {
+      const l = label(pid, root);
+      const c = cpuOf(pid);
+      add(l === 'api-worker' ? 'api' : l, c.own);
+      if (l === 'spawn-helper') add('commands (stand-ins)', c.children);
+    }
+  }
+  for (const [k, pid] of Object.entries(extra)) if (pid) add(k, cpuOf(pid).own);
+  return out;
 }
