@@ -13,6 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
+bash scripts/build.sh --if-stale # dist/ for bin/cinder-ts, once before the three start
 
 config=""
 if [ "${1:-}" = "--config-file" ] && [ -n "${2:-}" ]; then
@@ -61,11 +62,11 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-node --import tsx src/cmd/volume.ts --config-file "$config" &
+bin/cinder-ts volume --config-file "$config" &
 pids+=($!)
-node --import tsx src/cmd/scheduler.ts --config-file "$config" &
+bin/cinder-ts scheduler --config-file "$config" &
 pids+=($!)
-node --import tsx src/cmd/api.ts --config-file "$config" &
+bin/cinder-ts api --config-file "$config" &
 pids+=($!)
 echo "run: cinder-volume pid ${pids[0]}, cinder-scheduler pid ${pids[1]}, cinder-api pid ${pids[2]} (Ctrl-C stops all)"
 wait -n "${pids[@]}"

@@ -15,6 +15,9 @@ cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh --mariadb
 # Debian's python3-cinder / oslo.messaging / cinderclient for the interop process tests.
 bash scripts/ensure-python-deps.sh
+# dist/ for bin/cinder-ts, built once here so that test workers starting services never race it.
+echo "== build"
+bash scripts/build.sh
 
 echo "== typecheck"
 npx tsc --noEmit -p .

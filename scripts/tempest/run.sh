@@ -174,8 +174,9 @@ export CINDER_TS_LOCK_PATH=$work/state/lock
 
 # As scripts/run.sh starts them; each one's output goes to its own log (grepped at the end).
 names=(volume scheduler api)
+bash scripts/build.sh --if-stale >&2 # once, before the three start
 for name in "${names[@]}"; do
-  node --import tsx "src/cmd/$name.ts" --config-file "$conf" >"$work/logs/$name.log" 2>&1 </dev/null &
+  bin/cinder-ts "$name" --config-file "$conf" >"$work/logs/$name.log" 2>&1 </dev/null &
   pids+=($!)
 done
 watch kill -TERM "${pids[@]}"

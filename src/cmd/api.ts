@@ -1,4 +1,4 @@
-// cinder-api: `node --import tsx src/cmd/api.ts --config-file /etc/cinder/cinder.conf`.
+// cinder-api: `bin/cinder-ts api --config-file /etc/cinder/cinder.conf`.
 // Fastify on osapi_volume_listen:osapi_volume_listen_port, the volume API over the shared DB,
 // and RPC calls to the volume services through RabbitMQ; osapi_volume_workers processes share
 // the port, each with its own DB pool and RPC client (src/common/launcher.ts).

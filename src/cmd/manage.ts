@@ -1,7 +1,7 @@
 // cinder-ts-manage, in the spirit of cinder-manage: operator commands that work on the service's
 // database directly, without the API.
-//   node --import tsx src/cmd/manage.ts --config-file /etc/cinder/cinder.conf db sync
-//   node --import tsx src/cmd/manage.ts --config-file /etc/cinder/cinder.conf stale [--older-than S] [--json]
+//   bin/cinder-ts manage --config-file /etc/cinder/cinder.conf db sync
+//   bin/cinder-ts manage --config-file /etc/cinder/cinder.conf stale [--older-than S] [--json]
 // db sync: creates or upgrades the schema of [database] connection (cinder-manage db sync), the
 // step an operator runs once before starting the services on a new MariaDB database. The
 // services also apply it at start; running it twice is harmless.

@@ -1,4 +1,4 @@
-// cinder-scheduler: `node --import tsx src/cmd/scheduler.ts --config-file /etc/cinder/cinder.conf`.
+// cinder-scheduler: `bin/cinder-ts scheduler --config-file /etc/cinder/cinder.conf`.
 // One process places volume creates on the backends' pools from their capability reports; run
 // several for availability (each gets every report on the fanout, any of them takes a create).
 import { loadConfigFromArgv, transportOptions } from '../common/config.js';

@@ -1,4 +1,4 @@
-// cinder-volume: `node --import tsx src/cmd/volume.ts --config-file /etc/cinder/cinder.conf`.
+// cinder-volume: `bin/cinder-ts volume --config-file /etc/cinder/cinder.conf`.
 // One process serves every backend in enabled_backends (Cinder forks one child per backend; the
 // work each does is the same, and a single process keeps the lioadm lock in one queue).
 import { loadConfigFromArgv, transportOptions } from '../common/config.js';

@@ -7,10 +7,10 @@ import { Cluster, CinderClient } from '../support/cluster.js';
 
 const connector = { initiator: 'iqn.1993-08.org.debian:01:workers', host: 'compute-w', ip: '192.0.2.77', platform: 'x86_64', os_type: 'linux2', multipath: false };
 
-/** The API worker processes the parent forked (not tsx's esbuild service). */
+/** The API worker processes the parent forked (node:cluster runs them from the same dist/cmd/api.js). */
 function childrenOf(pid: number): number[] {
   try {
-    return execFileSync('pgrep', ['-P', String(pid), '-f', 'src/cmd/api.ts'], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+    return execFileSync('pgrep', ['-P', String(pid), '-f', 'dist/cmd/api.js'], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
   } catch {
     return [];
   }

@@ -10,7 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO, freePort, sleep } from '../support/cluster.js';
+import { CINDER_TS, REPO, freePort, sleep } from '../support/cluster.js';
 import {
   NO_RETRIES,
   authtokenSection as authtoken,
@@ -125,7 +125,7 @@ class KeystoneApi {
         '',
       ].join('\n'),
     );
-    this.child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/cmd/api.ts'), '--config-file', conf], {
+    this.child = spawn(CINDER_TS, ['api', '--config-file', conf], {
       cwd: REPO,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO } from '../support/cluster.js';
+import { CINDER_TS, REPO } from '../support/cluster.js';
 import { createTestDb } from '../support/db.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinder-ts-dbsync-'));
@@ -20,7 +20,7 @@ afterAll(() => {
 function manage(connection: string, ...args: string[]) {
   const conf = path.join(dir, `cinder-${Math.random().toString(16).slice(2)}.conf`);
   fs.writeFileSync(conf, `[DEFAULT]\nstate_path = ${dir}\n\n[database]\nconnection = ${connection}\n`);
-  return spawnSync(process.execPath, ['--import', 'tsx', 'src/cmd/manage.ts', '--config-file', conf, ...args], {
+  return spawnSync(CINDER_TS, ['manage', '--config-file', conf, ...args], {
     cwd: REPO,
     encoding: 'utf8',
     timeout: 60_000,

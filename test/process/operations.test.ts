@@ -5,7 +5,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Cluster, CinderClient, REPO, freePort, sleep } from '../support/cluster.js';
+import { CINDER_TS, Cluster, CinderClient, REPO, freePort, sleep } from '../support/cluster.js';
 
 const PROJECT = '0be7a7e50be7a7e50be7a7e50be7a7e5';
 const CONNECTOR = { initiator: 'iqn.1994-05.com.redhat:ops1', host: 'ops1', ip: '192.0.2.77', multipath: false };
@@ -129,7 +129,7 @@ describe('stale report', () => {
     expect((await api.request('GET', `/v3/${PROJECT}/stale`)).json.stale.volumes).toEqual([]);
     expect((await api.request('GET', `/v3/${PROJECT}/stale?older_than=soon`)).status).toBe(400);
 
-    const cmd = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/cmd/manage.ts'), '--config-file', cluster.configFile, 'stale', '--older-than', '0'], {
+    const cmd = spawnSync(CINDER_TS, ['manage', '--config-file', cluster.configFile, 'stale', '--older-than', '0'], {
       cwd: REPO,
       encoding: 'utf8',
     });

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { CinderClient, REPO, STANDINS, freePort, sleep } from '../support/cluster.js';
+import { CINDER_TS, CinderClient, REPO, STANDINS, freePort, sleep } from '../support/cluster.js';
 import { createVhost, deleteVhost, transportUrl } from '../support/rabbit.js';
 import { createTestDb } from '../support/db.js';
 import { PY, PY_DIR, requirePythonModules } from '../python/py-helper.js';
@@ -74,11 +74,11 @@ class ApiOnly {
         '',
       ].join('\n'),
     );
-    this.proc = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/cmd/api.ts'), '--config-file', conf], {
+    this.proc = spawn(CINDER_TS, ['api', '--config-file', conf], {
       cwd: REPO,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    this.scheduler = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/cmd/scheduler.ts'), '--config-file', conf], {
+    this.scheduler = spawn(CINDER_TS, ['scheduler', '--config-file', conf], {
       cwd: REPO,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -14,6 +14,10 @@ import { createVhost, deleteVhost, transportUrl } from './rabbit.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const STANDINS = path.join(REPO, 'test/stand-ins');
+/** The services' launcher: `bin/cinder-ts <api|scheduler|volume|manage> [args]` runs dist/cmd/<name>.js
+ * with the services' node flags (building dist first if a source is newer); it execs node, so the
+ * spawned pid is the service's. */
+export const CINDER_TS = path.join(REPO, 'bin/cinder-ts');
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -145,13 +149,13 @@ export class Cluster {
   }
 
   private spawnProc(which: 'api' | 'volume' | 'scheduler'): ChildProcess {
-    const entry = path.join(REPO, 'src/cmd', `${which}.ts`);
-    // CINDER_TS_CPU_PROF_DIR=<dir>: V8 CPU profiles of both services (for the benchmarks).
+    // CINDER_TS_CPU_PROF_DIR=<dir>: V8 CPU profiles of both services (for the benchmarks), as extra
+    // node flags bin/cinder-ts adds (API workers inherit them).
     const prof = process.env.CINDER_TS_CPU_PROF_DIR;
-    const profArgs = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
-    const child = spawn(process.execPath, [...profArgs, '--import', 'tsx', entry, '--config-file', this.configFile], {
+    const env = prof ? { ...this.env, CINDER_TS_NODE_FLAGS: `--cpu-prof --cpu-prof-dir=${prof}` } : this.env;
+    const child = spawn(CINDER_TS, [which, '--config-file', this.configFile], {
       cwd: REPO,
-      env: this.env,
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const sink = (buf: Buffer) => {

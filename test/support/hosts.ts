@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createTestDb, type TestDb } from './db.js';
 import { createVhost, deleteVhost, transportUrl } from './rabbit.js';
-import { REPO, STANDINS, freePort, sleep, type StandinCall } from './cluster.js';
+import { CINDER_TS, REPO, STANDINS, freePort, sleep, type StandinCall } from './cluster.js';
 
 export interface HostSpec {
   /** CINDER_TS_STANDIN_VG_SIZE_G of this host's stand-in (default 1000 GiB). */
@@ -209,10 +209,9 @@ export class HostsCluster {
   }
 
   private spawnProc(kind: ProcKind, k?: number): ChildProcess {
-    const entry = path.join(REPO, 'src/cmd', `${kind}.ts`);
     const name = kind === 'volume' ? this.hostName(k!) : kind;
     const conf = kind === 'volume' ? this.configFile(k!) : this.configFile('controller');
-    const child = spawn(process.execPath, ['--import', 'tsx', entry, '--config-file', conf], {
+    const child = spawn(CINDER_TS, [kind, '--config-file', conf], {
       cwd: REPO,
       env: this.env(kind === 'volume' ? k : undefined),
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -86,11 +86,11 @@ describe('parseConfig', () => {
 });
 
 describe('entry points stop at start on a bad config', () => {
-  it.each(['api.ts', 'volume.ts'])('%s names the bad option in one line and exits 2', (entry) => {
+  it.each(['api', 'volume'])('%s names the bad option in one line and exits 2', (entry) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinder-ts-cfg-'));
     const file = path.join(dir, 'cinder.conf');
     fs.writeFileSync(file, '[DEFAULT]\nenabled_backends = lvm\n[lvm]\ntarget_port = nope\n');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/cmd', entry), '--config-file', file], {
+    const r = spawnSync(path.join(REPO, 'bin/cinder-ts'), [entry, '--config-file', file], {
       cwd: REPO,
       encoding: 'utf8',
       timeout: 30000,
@@ -101,7 +101,7 @@ describe('entry points stop at start on a bad config', () => {
   });
 
   it('a missing --config-file is one line too', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/cmd/api.ts')], { cwd: REPO, encoding: 'utf8', timeout: 30000 });
+    const r = spawnSync(path.join(REPO, 'bin/cinder-ts'), ['api'], { cwd: REPO, encoding: 'utf8', timeout: 30000 });
     expect(r.status).toBe(2);
     expect(r.stderr.trim()).toBe('config error: --config-file <cinder.conf> is required');
   });

@@ -126,7 +126,7 @@ describe('cinder-api with auth_strategy = keystone', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinder-ts-kscfg-'));
     const file = path.join(dir, 'cinder.conf');
     fs.writeFileSync(file, text);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/cmd/api.ts'), '--config-file', file], {
+    const r = spawnSync(path.join(REPO, 'bin/cinder-ts'), ['api', '--config-file', file], {
       cwd: REPO,
       encoding: 'utf8',
       timeout: 30000,
@@ -182,7 +182,7 @@ describe('[nova] and [service_user] (the deletion guard asks Nova)', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinder-ts-su-'));
     const file = path.join(dir, 'cinder.conf');
     fs.writeFileSync(file, '[DEFAULT]\nauth_strategy = noauth\n[service_user]\nsend_service_user_token = true\nauth_type = password\n');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/cmd/api.ts'), '--config-file', file], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(path.join(REPO, 'bin/cinder-ts'), ['api', '--config-file', file], { encoding: 'utf8', timeout: 30_000 });
     fs.rmSync(dir, { recursive: true, force: true });
     expect(r.status).toBe(2);
     expect(r.stderr.trim()).toBe('config error: [service_user] auth_url: required with send_service_user_token = true');
