@@ -118,7 +118,7 @@ function rssReport(procs: ProcInfo[], runMax: Map<number, number>) {
   console.log('\npeak RSS per process (VmHWM: whole life incl. setup; run max: highest VmRSS sampled every 200 ms during the detach runs)');
   console.log(indent(table(['process', 'pid', 'VmHWM MiB', 'run max MiB'], kept.map((p) => [p.label, String(p.pid), num(p.hwmMiB), num(runMax.get(p.pid) ?? NaN)]))));
   const other = procs.filter((p) => transient(p) && Number.isFinite(p.hwmMiB));
-  if (other.length) console.log(`  not counted (tsx/esbuild, transient commands): ${other.map((p) => `${p.label}[${p.pid}] ${num(p.hwmMiB)} MiB`).join(', ')}`);
+  if (other.length) console.log(`  not counted (transient commands): ${other.map((p) => `${p.label}[${p.pid}] ${num(p.hwmMiB)} MiB`).join(', ')}`);
   const tot = (labels: string[], f: (p: ProcInfo) => number) => sum(kept.filter((p) => labels.includes(p.label)).map(f));
   const hwm = (p: ProcInfo) => p.hwmMiB;
   const run = (p: ProcInfo) => runMax.get(p.pid) ?? NaN;
@@ -181,7 +181,7 @@ async function main() {
       }
     }
     rssReport(snapshot(roots()), sampler.maxMiB);
-    console.log('(services run under node --import tsx; each stand-in command is one bash start)');
+    console.log('(services run compiled JavaScript through bin/cinder-ts; each stand-in command is one bash start)');
   } finally {
     closeAgents();
     await cluster.stop();

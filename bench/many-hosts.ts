@@ -51,7 +51,7 @@ function peakRssMiB(pid: number | undefined): number {
     return NaN;
   }
 }
-/** The API's worker processes (osapi_volume_workers > 1), not tsx's esbuild service. */
+/** The API's worker processes (osapi_volume_workers > 1). */
 function children(pid: number | undefined, pattern: string): number[] {
   if (!pid) return [];
   try {
@@ -90,7 +90,7 @@ function cpuByKind(cluster: HostsCluster): Record<string, number> {
   const pids = cluster.pids();
   const managers = pids.volumes.flatMap((p) => [p, ...children(p, 'spawn-helper')]);
   return {
-    api: cpuSeconds([pids.api, ...children(pids.api, 'src/cmd/api.ts')]),
+    api: cpuSeconds([pids.api, ...children(pids.api, 'dist/cmd/api.js')]),
     scheduler: cpuSeconds([pids.scheduler]),
     'volume-managers (with their storage commands)': cpuSeconds(managers),
     mariadb: cpuSeconds(pgrep(['-x', 'mariadbd'])),
@@ -287,7 +287,7 @@ async function runOne(n: number): Promise<Row> {
     if (missing) row.note = `${missing} of ${VOLUMES} volumes not through create+attach+detach`;
 
     const pids = cluster.pids();
-    const apiPids = [pids.api, ...children(pids.api, 'src/cmd/api.ts')];
+    const apiPids = [pids.api, ...children(pids.api, 'dist/cmd/api.js')];
     const vol = pids.volumes.map(peakRssMiB).filter(Number.isFinite);
     row.rss = {
       api: apiPids.map(peakRssMiB).filter(Number.isFinite).reduce((a, b) => a + b, 0),
@@ -342,7 +342,7 @@ async function main() {
         `${r.rss ? `${mib(r.rss.api)} / ${mib(r.rss.scheduler)} / ${mib(r.rss.volSum)} (${mib(r.rss.volMax)})` : '-'} | ${r.note} |`,
     );
   }
-  console.log(`\n(${ENGINE}, ${WORKERS} API workers, ${CLIENTS} clients, ${VOLUMES} 1 GiB volumes per row; processes under node --import tsx; one bash start per stand-in call)`);
+  console.log(`\n(${ENGINE}, ${WORKERS} API workers, ${CLIENTS} clients, ${VOLUMES} 1 GiB volumes per row; services run compiled (bin/cinder-ts); one bash start per stand-in call)`);
 }
 
 main().then(
