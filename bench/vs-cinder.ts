@@ -15,7 +15,7 @@
 import { Cluster } from '../test/support/cluster.js';
 import { closeAgents, runDetaches, setupAttached, type Flow, type RunResult, type Target } from './lib/flows.js';
 import { startRealCinder, type RealCinderStack } from './lib/real-cinder-stack.js';
-import { snapshot } from './lib/rss.js';
+import { snapshot, treeCpu } from './lib/rss.js';
 import { attribute, readStandinLog, type Attribution } from './lib/standin-log.js';
 import { num, pct, sum, table } from './lib/stats.js';
 
@@ -48,6 +48,8 @@ interface Level {
   setupFailed: { step: string; detail: string }[];
   run: RunResult;
   attr: Attribution;
+  /** CPU ms per detach of the system's processes (services) and of the commands they ran. */
+  cpu: { services: number; commands: number };
 }
 interface SystemResult {
   name: string;
@@ -83,7 +85,7 @@ async function firstAnswer(url: () => string | undefined, t0: number, timeoutMs:
 }
 
 /** Every flow and client level against one running system. */
-async function runLevels(t: Target, standinLog: string, clearLog: () => void): Promise<Level[]> {
+async function runLevels(t: Target, standinLog: string, clearLog: () => void, roots: () => Record<string, number | undefined>): Promise<Level[]> {
   const out: Level[] = [];
   for (const flow of FLOWS) {
     for (const clients of LEVELS) {
@@ -96,7 +98,11 @@ async function runLevels(t: Target, standinLog: string, clearLog: () => void): P
       // Let the setup's last casts land (os-attach is a cast on both) before the log is cleared.
       await sleep(500);
       clearLog();
+      const cpu0 = treeCpu(roots());
       const run = await runDetaches(t, s.ready, flow, clients);
+      const cpu1 = treeCpu(roots());
+      const n = Math.max(1, run.samples.length);
+      const cpu = { services: (cpu1.services - cpu0.services) / n, commands: (cpu1.commands - cpu0.commands) / n };
       // Commands a detach starts after its last answer (none expected: the detach RPCs are calls)
       // still get half a second to reach the log.
       await sleep(500);
@@ -106,10 +112,11 @@ async function runLevels(t: Target, standinLog: string, clearLog: () => void): P
       log(
         `  ${flow.padEnd(11)} clients=${String(clients).padStart(2)}  setup ${s.ready.length}/${N} in ${s.seconds.toFixed(1)} s  ` +
           `detaches=${run.samples.length} wall=${run.wallSeconds.toFixed(2)} s  ${num(run.samples.length / run.wallSeconds)}/s  ` +
-          `p50=${num(pct(tot, 50))} p99=${num(pct(tot, 99))} ms  non-2xx=${run.non2xx.length}  storage cmds=${attr.totalCalls}`,
+          `p50=${num(pct(tot, 50))} p99=${num(pct(tot, 99))} ms  non-2xx=${run.non2xx.length}  storage cmds=${attr.totalCalls}  ` +
+          `CPU/detach: services ${num(cpu.services)} ms, commands ${num(cpu.commands)} ms`,
       );
       if (run.non2xx.length) log(`    first non-2xx: ${run.non2xx.slice(0, 2).join(' | ')}`);
-      out.push({ flow, clients, setupSeconds: s.seconds, setupFailed: s.failed, run, attr });
+      out.push({ flow, clients, setupSeconds: s.seconds, setupFailed: s.failed, run, attr, cpu });
     }
   }
   return out;
@@ -149,7 +156,7 @@ async function benchCinderTs(): Promise<SystemResult> {
     res.launchNote = `all services ready ${((performance.now() - t0) / 1000).toFixed(2)} s`;
     log(`  launch to first answer ${num(res.launchToFirstAnswer ?? NaN, 2)} s (${res.launchNote}; includes creating its tables)`);
     const t: Target = { name: 'cinder-ts', baseUrl: c.baseUrl, projectId: PROJECT, headers: HEADERS };
-    res.levels = await runLevels(t, c.standinLog, () => c.clearStandinLog());
+    res.levels = await runLevels(t, c.standinLog, () => c.clearStandinLog(), () => ({ api: c.api?.pid, volume: c.volume?.pid, scheduler: c.scheduler?.pid }));
     const r = rssOf({ api: c.api?.pid, volume: c.volume?.pid, scheduler: c.scheduler?.pid });
     Object.assign(res, { rssAllMiB: r.all, rssApiVolMiB: r.apiVol, rssDetail: r.detail });
   } catch (e) {
@@ -174,7 +181,7 @@ async function benchReal(): Promise<SystemResult> {
     res.launchToFirstAnswer = s.launchToFirstAnswer;
     res.launchNote = `all services ready ${s.launchToAllReady.toFixed(2)} s; db sync before launch ${num(s.dbSyncSeconds, 2)} s, not counted`;
     log(`  launch to first answer ${num(s.launchToFirstAnswer, 2)} s (${res.launchNote})`);
-    res.levels = await runLevels({ ...s.target, headers: HEADERS }, s.standinLog, () => s.clearStandinLog());
+    res.levels = await runLevels({ ...s.target, headers: HEADERS }, s.standinLog, () => s.clearStandinLog(), () => s.pids);
     const r = rssOf(s.pids);
     Object.assign(res, { rssAllMiB: r.all, rssApiVolMiB: r.apiVol, rssDetail: r.detail });
   } catch (e) {
@@ -243,6 +250,10 @@ function report(ts: SystemResult, real: SystemResult) {
     row(`${name}: whole detach p99 ms, ${hi} clients`, p(lv(ts, flow, hi), 99), p(lv(real, flow, hi), 99));
     row(`${name}: storage cmds' own ms p50, ${seqLevel} client`, cmd(lv(ts, flow, seqLevel)), cmd(lv(real, flow, seqLevel)));
     row(`${name}: overhead ms p50 (whole - cmds), ${seqLevel} client`, over(lv(ts, flow, seqLevel)), over(lv(real, flow, seqLevel)));
+    for (const c of new Set([seqLevel, hi])) {
+      const svc = (l?: Level) => l?.cpu.services ?? NaN;
+      row(`${name}: CPU ms per detach, services, ${c} client${c === 1 ? '' : 's'}`, svc(lv(ts, flow, c)), svc(lv(real, flow, c)));
+    }
   }
   row('peak RSS MiB, all processes (sum of VmHWM)', ts.rssAllMiB ?? NaN, real.rssAllMiB ?? NaN);
   row('peak RSS MiB, API + volume service', ts.rssApiVolMiB ?? NaN, real.rssApiVolMiB ?? NaN);

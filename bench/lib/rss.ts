@@ -155,3 +155,23 @@ export function cpuByRole(roots: Record<string, number | undefined>, extra: Reco
   for (const [k, pid] of Object.entries(extra)) if (pid) add(k, cpuOf(pid).own);
   return out;
 }
+
+/**
+ * CPU of whole process trees in ms: `services` is what their live processes used themselves,
+ * `commands` what the children they reaped used (the storage commands: cinder-ts's spawn helper and
+ * Cinder's cinder-volume both wait for theirs), so two systems split the same way.
+ */
+export function treeCpu(roots: Record<string, number | undefined>): { services: number; commands: number } {
+  const parents = ppids();
+  let services = 0;
+  let commands = 0;
+  for (const root of Object.values(roots)) {
+    if (!root) continue;
+    for (const pid of tree(root, parents)) {
+      const c = cpuOf(pid);
+      if (Number.isFinite(c.own)) services += c.own;
+      if (Number.isFinite(c.children)) commands += c.children;
+    }
+  }
+  return { services, commands };
+}
