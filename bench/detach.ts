@@ -112,16 +112,20 @@ function cpuReport(before: Map<string, number>, after: Map<string, number>, clie
   );
 }
 
-function rssReport(procs: ProcInfo[], runMax: Map<number, number>) {
+function rssReport(procs: ProcInfo[], runMax: Map<number, number>, runPss: Map<number, number>) {
   const transient = (p: ProcInfo) => !['api', 'api-worker', 'volume-manager', 'spawn-helper', 'scheduler'].includes(p.label);
   const kept = procs.filter((p) => !transient(p));
-  console.log('\npeak RSS per process (VmHWM: whole life incl. setup; run max: highest VmRSS sampled every 200 ms during the detach runs)');
-  console.log(indent(table(['process', 'pid', 'VmHWM MiB', 'run max MiB'], kept.map((p) => [p.label, String(p.pid), num(p.hwmMiB), num(runMax.get(p.pid) ?? NaN)]))));
+  console.log(
+    '\npeak RSS per process (VmHWM: whole life incl. setup; run max: highest VmRSS sampled every 200 ms during the detach runs;' +
+      ' PSS: shared pages such as the node binary counted in shares)',
+  );
+  console.log(indent(table(['process', 'pid', 'VmHWM MiB', 'run max MiB', 'run max PSS MiB'], kept.map((p) => [p.label, String(p.pid), num(p.hwmMiB), num(runMax.get(p.pid) ?? NaN), num(runPss.get(p.pid) ?? NaN)]))));
   const other = procs.filter((p) => transient(p) && Number.isFinite(p.hwmMiB));
   if (other.length) console.log(`  not counted (transient commands): ${other.map((p) => `${p.label}[${p.pid}] ${num(p.hwmMiB)} MiB`).join(', ')}`);
   const tot = (labels: string[], f: (p: ProcInfo) => number) => sum(kept.filter((p) => labels.includes(p.label)).map(f));
   const hwm = (p: ProcInfo) => p.hwmMiB;
   const run = (p: ProcInfo) => runMax.get(p.pid) ?? NaN;
+  const pss = (p: ProcInfo) => runPss.get(p.pid) ?? NaN;
   const rows = [
     ['api (parent + workers)', ['api', 'api-worker']],
     ['volume-manager', ['volume-manager']],
@@ -130,7 +134,7 @@ function rssReport(procs: ProcInfo[], runMax: Map<number, number>) {
     ['API + volume-manager', ['api', 'api-worker', 'volume-manager']],
     ['API + volume-manager + spawn helper', ['api', 'api-worker', 'volume-manager', 'spawn-helper']],
   ] as const;
-  console.log(indent(table(['sum', 'VmHWM MiB', 'run max MiB'], rows.map(([name, l]) => [name, num(tot([...l], hwm)), num(tot([...l], run))]))));
+  console.log(indent(table(['sum', 'VmHWM MiB', 'run max MiB', 'run max PSS MiB'], rows.map(([name, l]) => [name, num(tot([...l], hwm)), num(tot([...l], run)), num(tot([...l], pss))]))));
 }
 
 async function main() {
@@ -180,7 +184,7 @@ async function main() {
         if (c.left.length) console.log(`  cleanup: ${c.left.length} volumes not deleted within ${CLEANUP_WAIT_MS / 1000} s (first: ${c.left[0]})`);
       }
     }
-    rssReport(snapshot(roots()), sampler.maxMiB);
+    rssReport(snapshot(roots()), sampler.maxMiB, sampler.maxPssMiB);
     console.log('(services run compiled JavaScript through bin/cinder-ts; each stand-in command is one bash start)');
   } finally {
     closeAgents();

@@ -84,9 +84,23 @@ export function snapshot(roots: Record<string, number | undefined>): ProcInfo[] 
   return out;
 }
 
-/** Polls VmRSS of the roots' trees every intervalMs and keeps the maximum per pid. */
+/**
+ * Proportional set size: pages shared with other processes (the node binary's code, mapped by every
+ * service) counted in shares, so the PSS of several processes adds up to what they hold together.
+ */
+function readPss(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Polls VmRSS and PSS of the roots' trees every intervalMs and keeps the maximum of each per pid. */
 export class RssSampler {
   readonly maxMiB = new Map<number, number>();
+  readonly maxPssMiB = new Map<number, number>();
   private timer?: NodeJS.Timeout;
   constructor(
     private readonly roots: () => Record<string, number | undefined>,
@@ -100,6 +114,8 @@ export class RssSampler {
         for (const pid of tree(root, parents)) {
           const r = readStatus(pid, 'VmRSS');
           if (Number.isFinite(r) && r > (this.maxMiB.get(pid) ?? 0)) this.maxMiB.set(pid, r);
+          const pss = readPss(pid);
+          if (Number.isFinite(pss) && pss > (this.maxPssMiB.get(pid) ?? 0)) this.maxPssMiB.set(pid, pss);
         }
       }
     };
