@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Compiles src/ to dist/ (tsconfig.build.json) for the service processes, which run plain
-# JavaScript (bin/cinder-ts), and copies src/'s other run-time files (spawn-helper.mjs, *.py,
+# JavaScript (bin/cinder-ts), and copies src/'s other run-time files (spawn-helper.py; any *.mjs,
 # *.json) to the same relative paths, since the code finds them next to itself.
 #
 #   bash scripts/build.sh              build (npm run build)

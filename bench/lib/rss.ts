@@ -63,7 +63,7 @@ function cmdline(pid: number): string {
 
 export function label(pid: number, root: number): string {
   const c = cmdline(pid);
-  if (c.includes('spawn-helper.py') || c.includes('spawn-helper.mjs')) return 'spawn-helper';
+  if (c.includes('spawn-helper.py')) return 'spawn-helper';
   if (/cmd\/api\.[jt]s/.test(c)) return pid === root ? 'api' : 'api-worker';
   if (/cmd\/volume\.[jt]s/.test(c)) return 'volume-manager';
   if (/cmd\/scheduler\.[jt]s/.test(c)) return 'scheduler';
