@@ -45,8 +45,15 @@ class KeyedMutex {
   }
 }
 
-function flockAsync(fd: number, flag: 'ex'): Promise<void> {
-  return new Promise((resolve, reject) => fsExt.flock(fd, flag, (err) => (err ? reject(err) : resolve())));
+/** flock(LOCK_EX): at once when free, else waited for on libuv's threadpool (never on the event loop). */
+export async function flockExclusive(fd: number): Promise<void> {
+  try {
+    fsExt.flockSync(fd, 'exnb');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK') throw e;
+    await new Promise<void>((resolve, reject) => fsExt.flock(fd, 'ex', (err) => (err ? reject(err) : resolve())));
+  }
 }
 
 function sameFile(fd: number, file: string): boolean {
@@ -137,19 +144,10 @@ export class InterProcessLock {
       let fd = this.openFds.get(name);
       if (fd === undefined) fd = this.openLockFile(file);
       try {
-        fsExt.flockSync(fd, 'exnb');
+        await flockExclusive(fd);
       } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK') {
-          this.closeFd(name, fd);
-          throw e;
-        }
-        try {
-          await flockAsync(fd, 'ex');
-        } catch (e2) {
-          this.closeFd(name, fd);
-          throw e2;
-        }
+        this.closeFd(name, fd);
+        throw e;
       }
       // The file may have been unlinked (lock cleanup after a volume delete) while we waited: a lock
       // on an unlinked inode excludes nobody, so start over on the current file.

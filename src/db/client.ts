@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import fs from 'node:fs';
 import fsExt from 'fs-ext';
+import { flockExclusive } from '../common/lock.js';
 import * as sqliteSchema from './schema.js';
 import type { DatabaseConfig } from '../common/config.js';
 
@@ -238,7 +239,7 @@ function openSqlite(file: string, cfg: Pick<DatabaseConfig, 'sqlite_lock_timeout
       let ourTurn = false;
       try {
         if (turn !== null) {
-          await flockEx(turn);
+          await flockExclusive(turn);
           ourTurn = true;
         }
         if (!tx) return await Db.within({ db, q, tx: false, open: true }, () => fn(q));
@@ -280,17 +281,6 @@ function openSqlite(file: string, cfg: Pick<DatabaseConfig, 'sqlite_lock_timeout
     }
   }
   return Promise.resolve(db);
-}
-
-/** flock(LOCK_EX): at once when free, else waited for on the threadpool (never on the event loop). */
-async function flockEx(fd: number): Promise<void> {
-  try {
-    fsExt.flockSync(fd, 'exnb');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK') throw e;
-    await new Promise<void>((resolve, reject) => fsExt.flock(fd, 'ex', (err) => (err ? reject(err) : resolve())));
-  }
 }
 
 /**
