@@ -16,7 +16,7 @@ import { Cluster } from '../test/support/cluster.js';
 import { setupAttached, runDetaches, cleanup, closeAgents, type Flow, type Target, type RunResult } from './lib/flows.js';
 import { pct, p3, num, sum, table } from './lib/stats.js';
 import { readStandinLog, attribute } from './lib/standin-log.js';
-import { snapshot, RssSampler, brokerPid, cpuByRole, type ProcInfo } from './lib/rss.js';
+import { snapshot, RssSampler, brokerPid, dbServerPid, cpuByRole, type ProcInfo } from './lib/rss.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -160,6 +160,8 @@ async function main() {
   const broker = brokerPid();
   try {
     await cluster.start();
+    // On MariaDB the database's CPU is the server's, not the services' (on SQLite it is in theirs).
+    const extra = { rabbitmq: broker, ...(ENGINE === 'mysql' ? { mariadb: dbServerPid() } : {}) };
     console.log(`detach benchmark: ${N} attached volumes per run, flows=${FLOWS.join(',')}, clients=${LEVELS.join(',')}, stand-in storage commands, RabbitMQ`);
     for (const flow of FLOWS) {
       for (const clients of LEVELS) {
@@ -170,10 +172,10 @@ async function main() {
           const initiators = new Map(s.ready.map((v) => [v.volumeId, String(v.connector.initiator)]));
           cluster.clearStandinLog();
           sampler.start();
-          const cpu0 = cpuByRole(roots(), { rabbitmq: broker });
+          const cpu0 = cpuByRole(roots(), extra);
           const client0 = process.cpuUsage();
           const r = await runDetaches(target, s.ready, flow, clients);
-          const cpu1 = cpuByRole(roots(), { rabbitmq: broker });
+          const cpu1 = cpuByRole(roots(), extra);
           const client = process.cpuUsage(client0);
           sampler.stop();
           report(r, cluster, initiators);

@@ -151,9 +151,25 @@ export function brokerPid(): number | undefined {
   return undefined;
 }
 
+/** The MariaDB server's pid (`mariadbd`, or `mysqld` on older builds), when one runs here. */
+export function dbServerPid(): number | undefined {
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    let comm = '';
+    try {
+      comm = fs.readFileSync(`/proc/${d}/comm`, 'utf8').trim();
+    } catch {
+      continue; // gone meanwhile
+    }
+    if (comm === 'mariadbd' || comm === 'mysqld') return Number(d);
+  }
+  return undefined;
+}
+
 /**
  * CPU time by role across the roots' trees: each service process, the commands its spawn helper
- * started (the helper's reaped children), and any extra pids given by name (the broker).
+ * started (the helper's reaped children), and any extra pids given by name (the broker, the
+ * database server).
  */
 export function cpuByRole(roots: Record<string, number | undefined>, extra: Record<string, number | undefined> = {}): Map<string, number> {
   const parents = ppids();

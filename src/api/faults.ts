@@ -8,7 +8,7 @@ import {
   NotAuthorized,
   NotFound,
 } from '../common/exceptions.js';
-import { pyJsonString } from './python.js';
+import { pyJsonString } from '../common/python.js';
 
 /** wsgi.Fault._fault_names; every other status (500, 406, ...) is computeFault. */
 const FAULT_NAMES: Record<number, string> = {

@@ -26,7 +26,7 @@ import {
   pyRepr,
   pyStr,
   pyStrip,
-} from './python.js';
+} from '../common/python.js';
 
 export type JsonType = 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean' | 'null';
 

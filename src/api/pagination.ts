@@ -3,7 +3,7 @@
 // what is left over is the filters.
 import { HttpFault } from './faults.js';
 import type { ResourceCall } from './pipeline.js';
-import { pyIntFromStr } from './python.js';
+import { pyIntFromStr } from '../common/python.js';
 import { DB_MAX_INT } from './schemas.js';
 
 /** CONF.osapi_max_limit: the default and the ceiling of `limit`. */

@@ -13,7 +13,7 @@ import type { Authenticator } from './auth.js';
 import { globalRequestId } from './auth.js';
 import { GENERIC_500, HttpFault, PyTypeError, faultBody, faultFromError } from './faults.js';
 import { parseVersionHeader, versionHeaders } from './microversion.js';
-import { pyLen, pyParse, toPlain } from './python.js';
+import { pyLen, pyParse, toPlain } from '../common/python.js';
 import type { ViewRequest } from './views.js';
 import { SUPPORTED_CONTENT_TYPES, bestMatchContentType, webobErrorResponse } from './webob.js';
 

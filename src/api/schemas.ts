@@ -9,7 +9,7 @@
 // issue list; a small Draft-4 subset (jsonschema.ts) gives the exact texts instead.
 import { ValidationFailed } from './faults.js';
 import { cinderMessage, compile, type CompiledSchema, type Infer } from './jsonschema.js';
-import { PyJsonError, pyParse, toPlain } from './python.js';
+import { PyJsonError, pyParse, toPlain } from '../common/python.js';
 import { booleanValue, uuid } from './parameter-types.js';
 
 // ---- parameter_types.py ------------------------------------------------------------------------

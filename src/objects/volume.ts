@@ -2,7 +2,7 @@
 // row plus what Cinder loads with it. Timestamps keep the DB text form ('YYYY-MM-DD HH:MM:SS.ffffff');
 // the RPC codec converts them to the OVO form ('YYYY-MM-DDTHH:MM:SSZ').
 import type { AttachmentRow, VolumeRow } from '../db/schema.js';
-import { boolFromString } from '../api/python.js';
+import { boolFromString } from '../common/python.js';
 
 export type Connector = Record<string, unknown>;
 

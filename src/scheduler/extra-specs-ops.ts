@@ -1,7 +1,7 @@
 // cinder/scheduler/filters/extra_specs_ops.py: how one volume-type extra spec ("<op> operand")
 // is compared with one reported capability value. Python's semantics are kept where they show:
 // float() parsing, bool_from_string, `in` on str/list/dict, and == between differently typed values.
-import { boolFromString, pyStr } from '../api/python.js';
+import { boolFromString, pyStr } from '../common/python.js';
 
 /** Python float() of a value; null where Python raises (ValueError / TypeError). */
 export function pyFloat(v: unknown): number | null {

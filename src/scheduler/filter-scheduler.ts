@@ -2,7 +2,7 @@
 // filter properties, filtering and weighing of the pool states, and the pick of the best pool.
 // The DB update (driver.volume_update_db) and the cast to the volume service are the caller's.
 import { Invalid, NoValidBackend } from '../common/exceptions.js';
-import { pyRepr } from '../api/python.js';
+import { pyRepr } from '../common/python.js';
 import type { Logger } from '../common/log.js';
 import type { BackendState, HostManager, PoolInfo, PoolState } from './host-manager.js';
 import { chooseBackendWeighers, getWeighedObjects, type WeighedBackend, type WeigherFactory } from './weighers.js';

@@ -2,7 +2,7 @@
 // (service_states), turned into BackendState / PoolState objects for the up, enabled services the
 // caller read from the DB. Cinder reads the services table itself; here the caller passes them in.
 import type { Logger } from '../common/log.js';
-import { pyRepr } from '../api/python.js';
+import { pyRepr } from '../common/python.js';
 import { equalAfterConvert, pyEquals } from './extra-specs-ops.js';
 import {
   calculateMaxOverSubscriptionRatio, chooseBackendFilters, getFilteredObjects, getUsage, type BackendFilter, type CapacityUsage,

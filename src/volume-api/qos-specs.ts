@@ -25,7 +25,7 @@ import {
   QoSSpecsInUse,
   QoSSpecsKeyNotFound,
 } from '../common/exceptions.js';
-import { pyLen } from '../api/python.js';
+import { pyLen } from '../common/python.js';
 
 export type { QosSpecs };
 

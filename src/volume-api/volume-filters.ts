@@ -6,7 +6,7 @@
 import { HttpFault } from '../api/faults.js';
 import { pyLiteralEval } from '../api/literal-eval.js';
 import { MV } from '../api/microversion.js';
-import { boolFromString, isValidBoolStr, pyStr } from '../api/python.js';
+import { boolFromString, isValidBoolStr, pyStr } from '../common/python.js';
 import { InvalidInput } from '../common/exceptions.js';
 
 /** The `volume` entry of Cinder's stock resource_filters.json (the filters a non-admin may use). */

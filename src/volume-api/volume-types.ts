@@ -27,7 +27,7 @@ import {
   VolumeTypeNotFoundByName,
   VolumeTypeUpdateFailed,
 } from '../common/exceptions.js';
-import { pyRepr } from '../api/python.js';
+import { pyRepr } from '../common/python.js';
 import type { VolumeTypeData } from '../objects/volume.js';
 import { isUuidLike } from '../common/uuid.js';
 

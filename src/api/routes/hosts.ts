@@ -14,7 +14,7 @@ import { lastParam, queryPairs } from '../pagination.js';
 import { resourceRoutes, type Controller, type ResourceCall } from '../pipeline.js';
 import { apiDateTime } from '../views.js';
 import { HttpFault } from '../faults.js';
-import { pyStrip } from '../python.js';
+import { pyStrip } from '../../common/python.js';
 
 const VOLUME_TOPIC = 'cinder-volume';
 

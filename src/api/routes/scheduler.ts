@@ -9,7 +9,7 @@ import { HttpFault } from '../faults.js';
 import { MV } from '../microversion.js';
 import { lastParam, popParam, queryPairs } from '../pagination.js';
 import { runResource, type ResourceMethod } from '../pipeline.js';
-import { boolFromString, isValidBoolStr, pyStr } from '../python.js';
+import { boolFromString, isValidBoolStr, pyStr } from '../../common/python.js';
 
 /** The `pool` entry of Cinder's stock resource_filters.json. */
 const POOL_RESOURCE_FILTERS = ['name', 'volume_type'];

@@ -18,7 +18,7 @@ import { resourceRoutes, type Controller, type ResourceCall, type ResourceResult
 import { lastParam, queryPairs } from '../pagination.js';
 import { validateBody } from '../schemas.js';
 import { apiDateTime } from '../views.js';
-import { pyRepr } from '../python.js';
+import { pyRepr } from '../../common/python.js';
 import { getLevels, setLevels, type LogLevelsRpc } from '../../rpc/log-levels.js';
 
 const POLICY = {

@@ -9,7 +9,7 @@ import { HttpFault } from '../faults.js';
 import { compile } from '../jsonschema.js';
 import { lastParam, queryPairs } from '../pagination.js';
 import { resourceRoutes, viewRequest, type Controller, type ResourceCall, type ResourceMethod } from '../pipeline.js';
-import { boolFromString, pyStrip } from '../python.js';
+import { boolFromString, pyStrip } from '../../common/python.js';
 import { validateBody } from '../schemas.js';
 import { apiDateTime, resourceLinks } from '../views.js';
 import { obj } from '../views-types.js';

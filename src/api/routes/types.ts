@@ -33,7 +33,7 @@ import { pyLiteralEval, specKey } from '../literal-eval.js';
 import { MV } from '../microversion.js';
 import { lastParam, paginationParams, queryPairs, sortParams, type QueryPairs } from '../pagination.js';
 import { runResource, viewRequest, type Controller, type ResourceMethod } from '../pipeline.js';
-import { boolFromString, isValidBoolStr, pyStrip } from '../python.js';
+import { boolFromString, isValidBoolStr, pyStrip } from '../../common/python.js';
 import { rejectStrayTypeKey, validateBody } from '../schemas.js';
 import { createTypeSchema, updateTypeSchema, type CreateTypeBody, type UpdateTypeBody } from '../schemas-types.js';
 import { collectionLinks } from '../views.js';

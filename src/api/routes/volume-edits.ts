@@ -13,7 +13,7 @@ import { HttpFault } from '../faults.js';
 import { MV } from '../microversion.js';
 import { queryPairs } from '../pagination.js';
 import { resourceRoutes, viewRequest, type Controller, type ResourceCall, type ResourceMethod, type ResourceResult } from '../pipeline.js';
-import { boolFromString, pyStrip } from '../python.js';
+import { boolFromString, pyStrip } from '../../common/python.js';
 import { rejectStrayTypeKey, validateBody } from '../schemas.js';
 import {
   metadataCreateSchema,

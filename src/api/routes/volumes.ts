@@ -20,7 +20,7 @@ import {
   pyStrip,
   toPlain,
   type PyValue,
-} from '../python.js';
+} from '../../common/python.js';
 import { createVolumeSchemas, schedulerHintsSchema, type CreateVolumeBody } from '../schemas.js';
 import { collectionLinks, volumeDetail, volumeSummary } from '../views.js';
 import {

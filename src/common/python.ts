@@ -5,8 +5,8 @@
 // pyParse() builds that Python view; it only runs on the slow path (a body that failed validation,
 // or a schema that checks integer types), never for a valid volume-action body.
 
-import { pyReprFloat } from '../common/pyjson.js';
-export { pyJsonString, pyReprFloat } from '../common/pyjson.js';
+import { pyReprFloat } from './pyjson.js';
+export { pyJsonString, pyReprFloat } from './pyjson.js';
 
 /** A JSON number written with a fraction or exponent: a Python float, even when integral. */
 export class PyFloat {

@@ -13,7 +13,7 @@ import {
   pyReprFloat,
   pyStr,
   pyStrip,
-} from '../../src/api/python.js';
+} from '../../src/common/python.js';
 
 describe('pyRepr of str', () => {
   it.each([
