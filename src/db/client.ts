@@ -51,7 +51,8 @@ export function parseConnection(connection: string): ConnectionSpec {
     const p = s[1] ?? '';
     return { dialect: 'sqlite', file: p === '' ? ':memory:' : p.startsWith('/') ? p : path.resolve(p) };
   }
-  const m = /^mysql(?:\+\w+)?:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?:]*)(?::(\d+))?\/([^?]+)(?:\?(.*))?$/.exec(connection);
+  // SQLAlchemy's URL: user and password percent-encoded, an IPv6 host in brackets.
+  const m = /^mysql(?:\+\w+)?:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?(\[[0-9a-fA-F:.]+\]|[^/?:]*)(?::(\d+))?\/([^?]+)(?:\?(.*))?$/.exec(connection);
   if (m) {
     const [, user, pass, host, port, database, query] = m;
     const params = new URLSearchParams(query ?? '');
@@ -64,7 +65,7 @@ export function parseConnection(connection: string): ConnectionSpec {
     const socket = params.get('unix_socket');
     if (socket) options.socketPath = socket;
     else {
-      options.host = host || 'localhost';
+      options.host = host.replace(/^\[(.*)\]$/, '$1') || 'localhost';
       if (port) options.port = Number(port);
     }
     return { dialect: 'mysql', options, database: options.database! };
