@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { BackendConfig, CinderConfig } from '../common/config.js';
 import { poolName, serviceHost } from '../common/config.js';
 import type { Logger } from '../common/log.js';
+import { stateReporter } from '../common/report-state.js';
 import type { Db } from '../db/client.js';
 import * as dbapi from '../db/api.js';
 import { createBackendExecutor } from '../common/executor-process.js';
@@ -162,23 +163,19 @@ export async function startVolumeService(
   );
   await server.start();
 
-  const report = async () => {
-    try {
-      const service = await dbapi.serviceReport(deps.db, {
-        host,
-        binary: 'cinder-volume',
-        topic: 'cinder-volume',
-        availability_zone: backend.backend_availability_zone ?? cfg.DEFAULT.storage_availability_zone,
-        rpc: VOLUME_RPC_API_VERSION,
-        // Cinder 21's objects history head; Python peers cap object versions at this.
-        objects: '1.39',
-      });
-      manager.serviceId = service.id;
-      manager.serviceUuid = service.uuid;
-    } catch (e) {
-      logger.error({ err: (e as Error).message }, 'Recovered model server connection! (report failed)');
-    }
-  };
+  const report = stateReporter(async () => {
+    const service = await dbapi.serviceReport(deps.db, {
+      host,
+      binary: 'cinder-volume',
+      topic: 'cinder-volume',
+      availability_zone: backend.backend_availability_zone ?? cfg.DEFAULT.storage_availability_zone,
+      rpc: VOLUME_RPC_API_VERSION,
+      // Cinder 21's objects history head; Python peers cap object versions at this.
+      objects: '1.39',
+    });
+    manager.serviceId = service.id;
+    manager.serviceUuid = service.uuid;
+  }, logger);
   await report();
   const timer = setInterval(() => void report(), cfg.DEFAULT.report_interval * 1000);
   timer.unref();

@@ -5,6 +5,7 @@ import type { OsloNotifier } from '../notifier/notifier.js';
 import { logLevelMethods } from '../rpc/log-levels.js';
 import type { CinderConfig } from '../common/config.js';
 import type { Logger } from '../common/log.js';
+import { stateReporter } from '../common/report-state.js';
 import { adminContext } from '../common/context.js';
 import type { Db } from '../db/client.js';
 import * as dbapi from '../db/api.js';
@@ -69,20 +70,16 @@ export async function startSchedulerService(
   );
   await server.start();
 
-  const report = async () => {
-    try {
-      await dbapi.serviceReport(deps.db, {
-        host,
-        binary: 'cinder-scheduler',
-        topic: SCHEDULER_TOPIC,
-        availability_zone: cfg.DEFAULT.storage_availability_zone,
-        rpc: SCHEDULER_RPC_API_VERSION,
-        objects: '1.39',
-      });
-    } catch (e) {
-      logger.error({ err: (e as Error).message }, 'Recovered model server connection! (report failed)');
-    }
-  };
+  const report = stateReporter(async () => {
+    await dbapi.serviceReport(deps.db, {
+      host,
+      binary: 'cinder-scheduler',
+      topic: SCHEDULER_TOPIC,
+      availability_zone: cfg.DEFAULT.storage_availability_zone,
+      rpc: SCHEDULER_RPC_API_VERSION,
+      objects: '1.39',
+    });
+  }, logger);
   await report();
   const timer = setInterval(() => void report(), cfg.DEFAULT.report_interval * 1000);
   timer.unref();
