@@ -85,10 +85,10 @@ interface Scope {
 const scope = new AsyncLocalStorage<Scope>();
 
 /** The error a driver threw, under drizzle's DrizzleQueryError wrapper. */
-function driverError(e: unknown): { code?: unknown; errno?: unknown } {
+function driverError(e: unknown): { code?: unknown; errno?: unknown; fatal?: unknown } {
   let cur = e as { cause?: unknown } | undefined;
   while (cur && typeof cur === 'object' && 'cause' in cur && cur.cause) cur = cur.cause as { cause?: unknown };
-  return (cur ?? {}) as { code?: unknown; errno?: unknown };
+  return (cur ?? {}) as { code?: unknown; errno?: unknown; fatal?: unknown };
 }
 
 /**
@@ -108,14 +108,19 @@ export function isSqliteBusy(e: unknown): boolean {
 /**
  * What oslo.db's wrap_db_retry retries on the functions cinder/db/sqlalchemy/api.py decorates with
  * retry_on_deadlock (DBDeadlock: ER_LOCK_DEADLOCK 1213, ER_LOCK_WAIT_TIMEOUT 1205), and a lost or
- * refused connection (DBConnectionError: 2002, 2003, 2006, 2013), which the pool replaces.
+ * refused connection (DBConnectionError: 2002, 2003, 2006, 2013), which the pool replaces. A unix
+ * socket whose file is gone (mariadbd stopped or restarting) is pymysql's 2002: ENOENT here.
  */
 export function isMysqlRetriable(e: unknown): boolean {
   const d = driverError(e);
+  // mysql2 marks what ends a connection `fatal`; one without a server errno is the connection's own
+  // (e.g. a ROLLBACK on a connection the outage closed: "Can't add new command when connection is
+  // in closed state"), as pymysql's 2013/2006 are. A server's fatal answer (1045 …) keeps its errno.
+  if (d.fatal === true && d.errno === undefined) return true;
   if (d.errno === 1213 || d.errno === 1205 || d.errno === 2002 || d.errno === 2003 || d.errno === 2006 || d.errno === 2013) return true;
   return (
     typeof d.code === 'string' &&
-    ['PROTOCOL_CONNECTION_LOST', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ER_SERVER_SHUTDOWN', 'ER_CON_COUNT_ERROR'].includes(d.code)
+    ['PROTOCOL_CONNECTION_LOST', 'ECONNRESET', 'ECONNREFUSED', 'ENOENT', 'EPIPE', 'ETIMEDOUT', 'ER_SERVER_SHUTDOWN', 'ER_CON_COUNT_ERROR'].includes(d.code)
   );
 }
 

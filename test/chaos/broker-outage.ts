@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { Cluster, CinderClient, sleep } from '../support/cluster.js';
 import { transportUrl } from '../support/rabbit.js';
 import { alive, arg, audit, clean, report, type AuditResult } from './lib/audit.js';
-import { ChaosClient, LivenessMonitor, NO_ANSWER, CONN_ERROR, PROJECT, countBy, fmtCounts, errorsText, exitWhen, isMain, loggedErrors, novaDetach, pct, saveLogs, waitAll, type DetachOutcome, type LegacyAttachment } from './lib/nova.js';
+import { ChaosClient, LivenessMonitor, NO_ANSWER, CONN_ERROR, PROJECT, countBy, detachOnSchedule, fmtCounts, errorsText, exitWhen, isMain, loggedErrors, pct, saveLogs, waitAll, type LegacyAttachment } from './lib/nova.js';
 import { TcpProxy } from './lib/proxy.js';
 
 export interface OutageOptions {
@@ -107,9 +107,7 @@ async function runOne(outageS: number, o: OutageOptions): Promise<OutageFigures>
     const outageEnd = outageAt + outageS * 1000;
     const span = outageEnd + 3000;
     // Volume i is released at i·span/N: some before, most during, some after the outage.
-    const queue = vols.map((v, i) => ({ v, at: Math.round((i * span) / vols.length), round: 1 }));
-    const outcomes: string[] = [];
-    let firstAfterRecovery: number | null = null;
+    const schedule = vols.map((v, i) => ({ v, at: Math.round((i * span) / vols.length) }));
     let brokerBackAt: number | null = null;
     const deadline = t0 + outageEnd + 240_000;
 
@@ -124,25 +122,12 @@ async function runOne(outageS: number, o: OutageOptions): Promise<OutageFigures>
       await proxy.start();
       brokerBackAt = Date.now();
     })();
-
-    const worker = async () => {
-      while (Date.now() < deadline) {
-        queue.sort((a, b) => a.at - b.at);
-        const next = queue.shift();
-        if (!next) return;
-        const wait = t0 + next.at - Date.now();
-        if (wait > 0) await sleep(wait);
-        const outcome: DetachOutcome = await novaDetach(c, next.v, POLICY);
-        outcomes.push(outcome);
-        if (outcome === 'detached') {
-          if (brokerBackAt !== null && firstAfterRecovery === null) firstAfterRecovery = Date.now();
-          continue;
-        }
-        // Rolled back (or refused): the user asks again a little after the broker is back.
-        if (next.round < MAX_ROUNDS) queue.push({ v: next.v, at: Math.max(Date.now() - t0, outageEnd) + 2000, round: next.round + 1 });
-      }
-    };
-    await Promise.all([chaos, ...Array.from({ length: o.clients }, worker)]);
+    // Rolled back (or refused): the user asks again a little after the broker is back.
+    const [, detaches] = await Promise.all([
+      chaos,
+      detachOnSchedule(c, schedule, { clients: o.clients, t0, deadline, policy: POLICY, maxRounds: MAX_ROUNDS, retryAfterMs: outageEnd, recoveredAt: () => brokerBackAt }),
+    ]);
+    const { outcomes, firstAfterRecovery } = detaches;
 
     // Recovery: every volume must settle in `available` or `in-use` (bounded).
     const settled = (id: string) => ['available', 'in-use'].includes(cluster.volumeRow(id)?.status);

@@ -46,6 +46,8 @@ export interface ClusterOptions {
    * migrated, for the tests that create more volumes in one project than the defaults allow.
    */
   quotas?: 'cinder' | 'unlimited';
+  /** How the services reach the database: rewrites `[database] connection` (a chaos test routes it through a proxy). */
+  dbConnection?: (connection: string) => string;
 }
 
 export interface StandinCall {
@@ -134,7 +136,7 @@ export class Cluster {
     const ini = (o: Record<string, string>) => Object.entries(o).map(([k, v]) => `${k} = ${v}`).join('\n');
     fs.writeFileSync(
       this.configFile,
-      `[DEFAULT]\n${ini(d)}\n\n[database]\nconnection = ${this.db.connection}\n\n[oslo_concurrency]\nlock_path = ${this.lockPath}\n\n[${this.backend}]\n${ini(b)}\n${this.opts.extraConfig ? `\n${this.opts.extraConfig}\n` : ''}`,
+      `[DEFAULT]\n${ini(d)}\n\n[database]\nconnection = ${this.opts.dbConnection ? this.opts.dbConnection(this.db.connection) : this.db.connection}\n\n[oslo_concurrency]\nlock_path = ${this.lockPath}\n\n[${this.backend}]\n${ini(b)}\n${this.opts.extraConfig ? `\n${this.opts.extraConfig}\n` : ''}`,
     );
   }
 

@@ -1,8 +1,9 @@
 // `[database] connection` as oslo.db hands it to SQLAlchemy (sqlalchemy.engine.url.make_url):
-// the forms operators write in cinder.conf for SQLite and MariaDB, and the refusal of the rest.
+// the forms operators write in cinder.conf for SQLite and MariaDB, and the refusal of the rest;
+// and which MariaDB errors the db layer retries (oslo.db's DBDeadlock and DBConnectionError).
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseConnection } from '../../src/db/client.js';
+import { isMysqlRetriable, parseConnection } from '../../src/db/client.js';
 
 describe('parseConnection: SQLite', () => {
   it('three slashes: a path relative to the working directory; four: an absolute path', () => {
@@ -50,5 +51,27 @@ describe('parseConnection: other engines', () => {
     expect(() => parseConnection('postgresql+psycopg2://c:p@db/cinder')).toThrow(
       '[database] connection: unsupported engine postgresql+psycopg2 (sqlite:// or mysql+pymysql://)',
     );
+  });
+});
+
+describe('isMysqlRetriable (wrap_db_retry on DBDeadlock, and a lost connection)', () => {
+  const err = (props: Record<string, unknown>, message = 'x') => Object.assign(new Error(message), props);
+  const wrapped = (cause: Error) => Object.assign(new Error('Failed query: update ...'), { cause });
+  it('deadlock and lock wait timeout, also under a query wrapper', () => {
+    expect(isMysqlRetriable(err({ errno: 1213, code: 'ER_LOCK_DEADLOCK' }))).toBe(true);
+    expect(isMysqlRetriable(wrapped(err({ errno: 1205, code: 'ER_LOCK_WAIT_TIMEOUT' })))).toBe(true);
+  });
+  it('a lost, reset or refused connection, and a unix socket whose file is gone', () => {
+    for (const code of ['PROTOCOL_CONNECTION_LOST', 'ECONNRESET', 'ECONNREFUSED', 'ENOENT']) expect(isMysqlRetriable(err({ code, fatal: true }))).toBe(true);
+    expect(isMysqlRetriable(err({ errno: 2013 }))).toBe(true);
+  });
+  it("a command on a connection the outage closed (mysql2's fatal error with no server errno)", () => {
+    expect(isMysqlRetriable(wrapped(err({ fatal: true }, "Can't add new command when connection is in closed state")))).toBe(true);
+  });
+  it('not: a server answer, fatal or not (access denied, duplicate key, syntax)', () => {
+    expect(isMysqlRetriable(err({ errno: 1045, code: 'ER_ACCESS_DENIED_ERROR', fatal: true }))).toBe(false);
+    expect(isMysqlRetriable(err({ errno: 1062, code: 'ER_DUP_ENTRY' }))).toBe(false);
+    expect(isMysqlRetriable(err({ errno: 1064, code: 'ER_PARSE_ERROR' }))).toBe(false);
+    expect(isMysqlRetriable(new Error('plain'))).toBe(false);
   });
 });

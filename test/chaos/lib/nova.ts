@@ -150,6 +150,40 @@ export async function novaDetach(c: ChaosClient, v: LegacyAttachment, policy: Re
 }
 
 /**
+ * Several Nova-like clients run the legacy detach on volumes released at their times (ms after
+ * t0). A volume that was rolled back (or refused) is asked for again, by its user, 2 s after the
+ * later of now and `retryAfterMs`, at most `maxRounds` times in all. Returns every attempt's
+ * outcome and when the first detach completed after `recoveredAt()` became non-null.
+ */
+export async function detachOnSchedule(
+  c: ChaosClient,
+  schedule: { v: LegacyAttachment; at: number }[],
+  o: { clients: number; t0: number; deadline: number; policy: RetryPolicy; maxRounds: number; retryAfterMs: number; recoveredAt: () => number | null },
+): Promise<{ outcomes: DetachOutcome[]; firstAfterRecovery: number | null }> {
+  const queue = schedule.map((x) => ({ ...x, round: 1 }));
+  const outcomes: DetachOutcome[] = [];
+  let firstAfterRecovery: number | null = null;
+  const worker = async () => {
+    while (Date.now() < o.deadline) {
+      queue.sort((a, b) => a.at - b.at);
+      const next = queue.shift();
+      if (!next) return;
+      const wait = o.t0 + next.at - Date.now();
+      if (wait > 0) await sleep(wait);
+      const outcome = await novaDetach(c, next.v, o.policy);
+      outcomes.push(outcome);
+      if (outcome === 'detached') {
+        if (o.recoveredAt() !== null && firstAfterRecovery === null) firstAfterRecovery = Date.now();
+        continue;
+      }
+      if (next.round < o.maxRounds) queue.push({ v: next.v, at: Math.max(Date.now() - o.t0, o.retryAfterMs) + 2000, round: next.round + 1 });
+    }
+  };
+  await Promise.all(Array.from({ length: o.clients }, worker));
+  return { outcomes, firstAfterRecovery };
+}
+
+/**
  * Polls both service processes while the script runs (not only at the end), so a process that
  * dies and is restarted, or dies briefly, still shows. A process the script stops on purpose is
  * announced with expectDown().

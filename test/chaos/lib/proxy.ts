@@ -1,8 +1,14 @@
-// A TCP proxy on loopback between the services and RabbitMQ, so a chaos script can take the broker
-// away from them without touching the broker itself (other engineers share it). stop() is a hard
-// outage: the listener closes (new connections are refused) and every live socket is destroyed
-// (the services see a reset, as when the broker host dies); start() reopens on the same port.
+// A proxy between the services and RabbitMQ (TCP on loopback) or MariaDB (a unix socket), so a
+// chaos script can take the broker or the database away from them without touching the server
+// itself (other engineers share it). stop() is a hard outage: the listener closes (new connections
+// are refused; a unix socket's file is gone, as when mariadbd stops) and every live socket is
+// destroyed (the services see a reset, as when the server's host dies); start() reopens on the
+// same port or path.
+import fs from 'node:fs';
 import net from 'node:net';
+
+/** Where the proxy forwards to: a TCP port (and host) or a unix socket's path. */
+export type Upstream = { port: number; host?: string } | { path: string };
 
 export class TcpProxy {
   private server: net.Server | null = null;
@@ -11,27 +17,31 @@ export class TcpProxy {
   /** Connections accepted since construction (each reconnect of a service counts). */
   accepted = 0;
 
+  /** listenPath: listen on this unix socket instead of a loopback port. */
   constructor(
-    private readonly upstreamPort = 5672,
-    private readonly upstreamHost = '127.0.0.1',
+    private readonly upstream: Upstream = { port: 5672, host: '127.0.0.1' },
+    private readonly listenPath?: string,
   ) {}
 
   get listening(): boolean {
     return this.server !== null;
   }
 
-  /** Listen on 127.0.0.1 (a free port the first time, the same port afterwards). */
+  /** Listen on 127.0.0.1 (a free port the first time, the same port afterwards) or on listenPath. */
   async start(): Promise<number> {
     if (this.server) return this.port;
     const server = net.createServer((client) => this.onClient(client));
+    if (this.listenPath) fs.rmSync(this.listenPath, { force: true });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => {
+      const listening = () => {
         server.off('error', reject);
         resolve();
-      });
+      };
+      if (this.listenPath) server.listen(this.listenPath, listening);
+      else server.listen(this.port, '127.0.0.1', listening);
     });
-    this.port = (server.address() as net.AddressInfo).port;
+    if (!this.listenPath) this.port = (server.address() as net.AddressInfo).port;
     this.server = server;
     return this.port;
   }
@@ -47,11 +57,11 @@ export class TcpProxy {
 
   private onClient(client: net.Socket): void {
     this.accepted++;
-    const upstream = net.connect(this.upstreamPort, this.upstreamHost);
+    const upstream = net.connect(this.upstream);
     this.sockets.add(client);
     this.sockets.add(upstream);
-    client.setNoDelay(true);
-    upstream.setNoDelay(true);
+    if (!this.listenPath) client.setNoDelay(true);
+    if (!('path' in this.upstream)) upstream.setNoDelay(true);
     // Either side going away takes the other with it, as a broken TCP path would.
     const drop = () => {
       client.destroy();
