@@ -13,6 +13,7 @@
 // node into a list of checks once, at module load. TS types come from the literals (Infer<>).
 import { InvalidInput, InvalidName, InvalidParameterValue } from '../common/exceptions.js';
 import { isUuidLike } from '../common/uuid.js';
+import { VolumeMigrationStatus, VolumeStatus } from '../objects/volume.js';
 import {
   PyFloat,
   dictGet,
@@ -219,15 +220,6 @@ export function pyTruthy(v: unknown): boolean {
 const tupleRepr = (xs: readonly string[]) => `(${xs.map(pyRepr).join(', ')})`;
 const listRepr = (xs: readonly string[]) => `[${xs.map(pyRepr).join(', ')}]`;
 
-/** fields.VolumeStatus.ALL, in Cinder's order (the 400 text prints the tuple). */
-export const VOLUME_STATUS_ALL = [
-  'creating', 'available', 'deleting', 'error', 'error_deleting', 'error_managing', 'managing',
-  'attaching', 'in-use', 'detaching', 'maintenance', 'restoring-backup', 'error_restoring', 'reserved',
-  'awaiting-transfer', 'backing-up', 'error_backing-up', 'error_extending', 'downloading', 'uploading',
-  'retyping', 'extending',
-] as const;
-/** fields.VolumeMigrationStatus.ALL */
-export const VOLUME_MIGRATION_STATUS_ALL = ['migrating', 'error', 'success', 'completing', 'none', 'starting'] as const;
 /** The attach statuses os-reset_status accepts. */
 export const RESET_ATTACH_STATUSES = ['attached', 'detached'] as const;
 
@@ -303,12 +295,12 @@ const FORMATS: Record<string, (v: unknown) => boolean | void> = {
       throw new InvalidInput({ reason: `${s} is not a valid log level.` });
     }
   },
-  volume_status: statusChecker('Volume status', VOLUME_STATUS_ALL, tupleRepr(VOLUME_STATUS_ALL)),
+  volume_status: statusChecker('Volume status', VolumeStatus, tupleRepr(VolumeStatus)),
   volume_attach_status: statusChecker('Volume attach status', RESET_ATTACH_STATUSES, listRepr(RESET_ATTACH_STATUSES)),
   volume_migration_status: statusChecker(
     'Volume migration status',
-    VOLUME_MIGRATION_STATUS_ALL,
-    tupleRepr(VOLUME_MIGRATION_STATUS_ALL),
+    VolumeMigrationStatus,
+    tupleRepr(VolumeMigrationStatus),
   ),
 };
 
