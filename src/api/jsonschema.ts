@@ -104,6 +104,14 @@ function fail(path: (string | number)[], instance: unknown, message: string): Sc
   return { path: path.slice(), instance, message };
 }
 
+/** Check a child of the instance with `key` on the path (jsonschema's Validator.descend). */
+function descend(check: Check, child: unknown, path: (string | number)[], key: string | number): SchemaError | null {
+  path.push(key);
+  const e = check(child, path);
+  path.pop();
+  return e;
+}
+
 function compileNode(node: SchemaNode): Check {
   const checks: Check[] = [];
   for (const kw of Object.keys(node) as (keyof SchemaNode)[]) {
@@ -122,9 +130,7 @@ function compileNode(node: SchemaNode): Check {
           if (!isPyDict(v)) return null;
           for (const [k, check] of props) {
             if (!dictHas(v, k)) continue;
-            path.push(k);
-            const e = check(dictGet(v, k), path);
-            path.pop();
+            const e = descend(check, dictGet(v, k), path, k);
             if (e) return e;
           }
           return null;
@@ -140,9 +146,7 @@ function compileNode(node: SchemaNode): Check {
           for (const [re, check] of pats) {
             for (const k of dictKeys(v)) {
               if (!re.test(k)) continue;
-              path.push(k);
-              const e = check(dictGet(v, k), path);
-              path.pop();
+              const e = descend(check, dictGet(v, k), path, k);
               if (e) return e;
             }
           }
@@ -257,9 +261,7 @@ function compileNode(node: SchemaNode): Check {
         checks.push((v, path) => {
           if (!Array.isArray(v)) return null;
           for (let i = 0; i < v.length; i++) {
-            path.push(i);
-            const e = check(v[i], path);
-            path.pop();
+            const e = descend(check, v[i], path, i);
             if (e) return e;
           }
           return null;
