@@ -167,7 +167,7 @@ const forceDetachNode = {
 
 // The object's own `format` runs before its properties (keyword order), so an empty body says
 // "Must specify ..." even when it also carries an unknown key; the three formats raise
-// InvalidParameterValue (a bare 400 sentence), see jsonschema.ts.
+// InvalidParameterValue (a bare 400 sentence), see validators.ts.
 const resetStatusNode = {
   type: 'object',
   properties: {

@@ -8,7 +8,8 @@ import type { CreateVolumeRequest, VolumeApiSurface } from '../../volume-api/api
 import { HttpFault, PyTypeError, ValidationFailed } from '../faults.js';
 import { cinderMessage } from '../validators.js';
 import { MV } from '../microversion.js';
-import { runResource, viewRequest, type Controller, type ResourceMethod } from '../pipeline.js';
+import { viewRequest } from '../pipeline.js';
+import { runResource, type Controller, type ResourceMethod } from '../resource.js';
 import {
   dictGet,
   type PyDict,
