@@ -10,7 +10,8 @@ import type { AdminApiSurface, AttachmentApiSurface, VolumeApiSurface } from '..
 import { authenticatorFor, type Authenticator } from './auth.js';
 import { clientErrorHandler } from './client-error.js';
 import { apiRequestDuration, metricsText, registry, setStale } from '../common/metrics.js';
-import { MAX_REQUEST_BODY_SIZE, registerPipeline, type ResourceMethod } from './pipeline.js';
+import { MAX_REQUEST_BODY_SIZE, registerPipeline } from './pipeline.js';
+import type { ResourceMethod } from './resource.js';
 import { adminActions } from './routes/admin-actions.js';
 import { registerAttachmentRoutes } from './routes/attachments.js';
 import { registerVersionRoutes } from './routes/versions.js';

@@ -1,34 +1,20 @@
-// The subset of jsonschema (Draft 4, as cinder/api/validation/validators.py configures it) that the
-// request bodies of this port use, written to give Cinder's exact 400 texts:
+// The subset of jsonschema 4.10 (Draft 4, as cinder/api/validation/validators.py configures it)
+// that the request bodies of this port use: jsonschema/validators.py's one pass that stops at the
+// first error, and _validators.py's keywords with their messages, written to give Cinder's exact
+// 400 texts:
 // * the FIRST error wins, in the order jsonschema finds it: keywords in the order the schema lists
 //   them, `properties` in schema order (descending depth-first), `patternProperties` in the order
 //   of the request's keys;
 // * messages are jsonschema 4.10's (`'x' is not of type 'object', 'null'`, ...), with Python repr;
-// * Cinder's tweaks: `minimum`/`maximum` compare int(str) for numeric strings, its `uuid` format
-//   (oslo is_uuid_like) says `'x' is not a 'uuid'`, and its name/description formats raise
-//   InvalidInput (a plain 400 with Cinder's own text) instead of a validation error;
-// * the final text is `Invalid input for field/attribute <last path element>. Value: <str(value)>.
-//   <message>`, or the bare message when the error is at the root.
+// * Cinder's additions (its format checkers, _number_from_str before minimum/maximum, the final
+//   400 text) are validators.ts; how a Python value's type, equality and uniqueness are judged is
+//   jsonschema-values.ts.
 // Schemas are plain literals that read like Cinder's (cinder/api/schemas/*.py); compile() turns each
 // node into a list of checks once, at module load. TS types come from the literals (Infer<>).
-import { InvalidInput, InvalidName, InvalidParameterValue } from '../common/exceptions.js';
-import { isUuidLike } from '../common/uuid.js';
-import {
-  PyFloat,
-  dictGet,
-  dictHas,
-  dictKeys,
-  dictSize,
-  isPyDict,
-  pyCompareStr,
-  pyIntFromStr,
-  pyLen,
-  pyRepr,
-  pyStr,
-  pyStrip,
-} from '../common/python.js';
-
-export type JsonType = 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean' | 'null';
+import { dictGet, dictHas, dictKeys, dictSize, isPyDict, pyCompareStr, pyLen, pyRepr } from '../common/python.js';
+import { enumHas, greaterThan, isType, lessThan, numeric, uniq, type JsonType } from './jsonschema-values.js';
+// Cinder's FormatChecker and its _number_from_str, which _SchemaValidator hands to jsonschema.
+import { FORMATS, numberFromStr } from './validators.js';
 
 export interface SchemaNode {
   readonly type?: JsonType | readonly JsonType[];
@@ -98,13 +84,6 @@ export interface SchemaError {
   message: string;
 }
 
-/** Cinder's ValidationError text for a jsonschema error (validators.py `_SchemaValidator.validate`). */
-export function cinderMessage(err: SchemaError): string {
-  if (err.path.length === 0) return err.message;
-  const last = err.path[err.path.length - 1];
-  return `Invalid input for field/attribute ${last}. Value: ${pyStr(err.instance)}. ${err.message}`;
-}
-
 type Check = (v: unknown, path: (string | number)[]) => SchemaError | null;
 
 export interface CompiledSchema {
@@ -115,221 +94,22 @@ export interface CompiledSchema {
   readonly needsPythonView: boolean;
 }
 
-function pyType(v: unknown): JsonType | 'other' {
-  if (v === null || v === undefined) return 'null';
-  switch (typeof v) {
-    case 'boolean':
-      return 'boolean';
-    case 'string':
-      return 'string';
-    case 'bigint':
-      return 'integer';
-    case 'number':
-      return Number.isInteger(v) ? 'integer' : 'number';
-    default:
-      break;
-  }
-  if (v instanceof PyFloat) return 'number';
-  if (Array.isArray(v)) return 'array';
-  if (typeof v === 'object') return 'object';
-  return 'other';
-}
-
-function isType(v: unknown, t: JsonType): boolean {
-  const actual = pyType(v);
-  if (t === 'number') return actual === 'number' || actual === 'integer';
-  return actual === t;
-}
-
-/** Numeric value of a Python number for comparisons (bigint kept exact). */
-function numeric(v: unknown): number | bigint | null {
-  if (typeof v === 'number' || typeof v === 'bigint') return v;
-  if (v instanceof PyFloat) return v.value;
-  return null;
-}
-
-function lessThan(a: number | bigint, bound: number): boolean {
-  return typeof a === 'bigint' ? a < BigInt(bound) : a < bound;
-}
-function greaterThan(a: number | bigint, bound: number): boolean {
-  return typeof a === 'bigint' ? a > BigInt(bound) : a > bound;
-}
-
-/**
- * Cinder's `_number_from_str` before minimum/maximum: int(value), else float(value), else skip.
- * Only the shapes a schema can let through are handled: numbers, numeric strings, bools.
- */
-function numberFromStr(v: unknown): number | bigint | PyFloat | null {
-  if (typeof v === 'boolean') return v ? 1 : 0;
-  if (typeof v === 'number' || typeof v === 'bigint') return typeof v === 'number' && !Number.isInteger(v) ? Math.trunc(v) : v;
-  if (v instanceof PyFloat) return Number.isFinite(v.value) ? Math.trunc(v.value) : null;
-  if (typeof v === 'string') {
-    const i = pyIntFromStr(v);
-    if (i !== null) return Number.isSafeInteger(Number(i)) ? Number(i) : i;
-    const t = pyStrip(v);
-    if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) return new PyFloat(Number(t));
-    return null;
-  }
-  return null;
-}
-
-/** Python `==` as `x in enums` uses it, with jsonschema's bool/int separation. */
-function enumHas(enums: readonly unknown[], v: unknown): boolean {
-  return enums.some((e) => {
-    if (typeof e === 'boolean' || typeof v === 'boolean') return e === v;
-    const a = numeric(v);
-    const b = numeric(e);
-    if (a !== null && b !== null) return Number(a) === Number(b);
-    return e === v;
-  });
-}
-
-/** Cinder's `_validate_string_length(value, name, mandatory=False, 0, 255, remove_whitespaces=True)`. */
-function nonMandatoryLength(label: string) {
-  return (v: unknown): void => {
-    if (v === null || v === undefined || v === '' || v === false || v === 0) return;
-    if (typeof v !== 'string') {
-      throw new InvalidInput({ reason: `${label} is not a string or unicode` });
-    }
-    const len = pyLen(pyStrip(v));
-    if (len > 255) throw new InvalidInput({ reason: `${label} has ${len} characters, more than 255.` });
-  };
-}
-
-/**
- * _validate_disabled_reason: _validate_string_length(mandatory=False, 1..255 after strip). Cinder
- * registers it with raises=InvalidInput, so a failure is the plain format error, not its text.
- */
-function disabledReasonChecker(v: unknown): boolean {
-  if (!pyTruthy(v) || typeof v !== 'string') return true;
-  const len = pyLen(pyStrip(v));
-  return len >= 1 && len <= 255;
-}
-
-/** Python truthiness of a value from the request body (None, False, 0, '', [], {} are false). */
-export function pyTruthy(v: unknown): boolean {
-  if (v === null || v === undefined || v === false || v === '' || v === 0 || v === 0n) return false;
-  if (v instanceof PyFloat) return v.value !== 0;
-  if (Array.isArray(v)) return v.length > 0;
-  if (isPyDict(v)) return dictSize(v) > 0;
-  return true;
-}
-
-/** Python's repr of a tuple of strings, as the reset-status checkers print VolumeStatus.ALL. */
-const tupleRepr = (xs: readonly string[]) => `(${xs.map(pyRepr).join(', ')})`;
-const listRepr = (xs: readonly string[]) => `[${xs.map(pyRepr).join(', ')}]`;
-
-/** fields.VolumeStatus.ALL, in Cinder's order (the 400 text prints the tuple). */
-export const VOLUME_STATUS_ALL = [
-  'creating', 'available', 'deleting', 'error', 'error_deleting', 'error_managing', 'managing',
-  'attaching', 'in-use', 'detaching', 'maintenance', 'restoring-backup', 'error_restoring', 'reserved',
-  'awaiting-transfer', 'backing-up', 'error_backing-up', 'error_extending', 'downloading', 'uploading',
-  'retyping', 'extending',
-] as const;
-/** fields.VolumeMigrationStatus.ALL */
-export const VOLUME_MIGRATION_STATUS_ALL = ['migrating', 'error', 'success', 'completing', 'none', 'starting'] as const;
-/** The attach statuses os-reset_status accepts. */
-export const RESET_ATTACH_STATUSES = ['attached', 'detached'] as const;
-
-/**
- * One of the reset-status checkers (validators.py `_validate_volume_*status`): a truthy value whose
- * lower-case form is not in `valid` raises InvalidParameterValue, which escapes jsonschema (the
- * checkers are registered without `raises`), so the 400 text is the bare sentence.
- */
-function statusChecker(label: string, valid: readonly string[], shown: string) {
-  return (v: unknown): void => {
-    if (!pyTruthy(v)) return;
-    if (typeof v === 'string' && (valid as readonly string[]).includes(v.toLowerCase())) return;
-    throw new InvalidParameterValue({ err: `${label}: ${pyStr(v)} is invalid, valid statuses are: ${shown}.` });
-  };
-}
-
-/** `_validate_volume_reset_body`: at least one of the three keys must be truthy. */
-function resetBodyChecker(v: unknown): void {
-  const get = (k: string) => (isPyDict(v) ? dictGet(v, k) : undefined);
-  if (!pyTruthy(get('status')) && !pyTruthy(get('attach_status')) && !pyTruthy(get('migration_status'))) {
-    throw new InvalidParameterValue({ err: "Must specify 'status', 'attach_status' or 'migration_status' for update." });
-  }
-}
-
-/**
- * validators.py `_validate_name` (parameter_types.name): registered with InvalidName as its
- * `raises`, whose message Cinder's validator reports as the whole 400 text.
- */
-function validateName(v: unknown): boolean {
-  if (!pyTruthy(v)) throw new InvalidName({ reason: "The 'name' can not be None." });
-  if (typeof v === 'string' && pyLen(pyStrip(v)) === 0) throw new InvalidName({ reason: "The 'name' can not be empty." });
-  return true;
-}
-
-/**
- * validators.py `_validate_name_skip_leading_trailing_spaces` (InvalidName as its `raises`, like
- * `_validate_name`): a falsy name is "None", the stripped name must be 1..255 characters.
- */
-function nameSkipLeadingTrailingSpaces(v: unknown): boolean {
-  if (!pyTruthy(v)) throw new InvalidName({ reason: "The 'name' can not be None." });
-  const len = typeof v === 'string' ? pyLen(pyStrip(v)) : 1;
-  if (len === 0) throw new InvalidName({ reason: "The 'name' can not be empty." });
-  if (len > 255) throw new InvalidName({ reason: "The 'name' can not be greater than 255 characters." });
-  return true;
-}
-
-/** validators.py `_validate_key_size` (no `raises`: its InvalidInput escapes jsonschema): strutils.is_int_like. */
-function keySizeChecker(v: unknown): boolean {
-  if (v === null || v === undefined) return true;
-  const intLike =
-    typeof v === 'bigint' ||
-    (typeof v === 'number' && Number.isInteger(v)) ||
-    (typeof v === 'string' && pyIntFromStr(v)?.toString() === v);
-  if (!intLike) throw new InvalidInput({ reason: 'key_size must be an integer.' });
-  return true;
-}
-
-/** Format checkers Cinder registers (validators.py). A checker returns false or throws. */
-const FORMATS: Record<string, (v: unknown) => boolean | void> = {
-  uuid: isUuidLike,
-  name: validateName,
-  name_non_mandatory_remove_white_spaces: nonMandatoryLength('name'),
-  description_non_mandatory_remove_white_spaces: nonMandatoryLength('description'),
-  validate_volume_reset_body: resetBodyChecker,
-  name_skip_leading_trailing_spaces: nameSkipLeadingTrailingSpaces,
-  key_size: keySizeChecker,
-  // validators.py _validate_disabled_reason (os-services disable-log-reason).
-  disabled_reason: disabledReasonChecker,
-  // validators.py _validate_log_level: utils.get_log_method (os-services set-log).
-  level: (v) => {
-    const s = v === null || v === undefined || v === '' ? '' : String(v);
-    if (!['INFO', 'WARNING', 'ERROR', 'DEBUG'].includes(s.toUpperCase())) {
-      throw new InvalidInput({ reason: `${s} is not a valid log level.` });
-    }
-  },
-  volume_status: statusChecker('Volume status', VOLUME_STATUS_ALL, tupleRepr(VOLUME_STATUS_ALL)),
-  volume_attach_status: statusChecker('Volume attach status', RESET_ATTACH_STATUSES, listRepr(RESET_ATTACH_STATUSES)),
-  volume_migration_status: statusChecker(
-    'Volume migration status',
-    VOLUME_MIGRATION_STATUS_ALL,
-    tupleRepr(VOLUME_MIGRATION_STATUS_ALL),
-  ),
-};
-
 /** A Python regex pattern as JS: `$` at the end also matches before a final newline. */
 function pyPattern(p: string): RegExp {
   const js = p.endsWith('$') && !p.endsWith('\\$') ? `${p.slice(0, -1)}(?=\\n?$)` : p;
   return new RegExp(js);
 }
 
-function uniq(items: unknown[]): boolean {
-  const seen = new Set<string>();
-  for (const it of items) {
-    const key = pyRepr(it);
-    if (seen.has(key)) return false;
-    seen.add(key);
-  }
-  return true;
-}
-
 function fail(path: (string | number)[], instance: unknown, message: string): SchemaError {
   return { path: path.slice(), instance, message };
+}
+
+/** Check a child of the instance with `key` on the path (jsonschema's Validator.descend). */
+function descend(check: Check, child: unknown, path: (string | number)[], key: string | number): SchemaError | null {
+  path.push(key);
+  const e = check(child, path);
+  path.pop();
+  return e;
 }
 
 function compileNode(node: SchemaNode): Check {
@@ -350,9 +130,7 @@ function compileNode(node: SchemaNode): Check {
           if (!isPyDict(v)) return null;
           for (const [k, check] of props) {
             if (!dictHas(v, k)) continue;
-            path.push(k);
-            const e = check(dictGet(v, k), path);
-            path.pop();
+            const e = descend(check, dictGet(v, k), path, k);
             if (e) return e;
           }
           return null;
@@ -368,9 +146,7 @@ function compileNode(node: SchemaNode): Check {
           for (const [re, check] of pats) {
             for (const k of dictKeys(v)) {
               if (!re.test(k)) continue;
-              path.push(k);
-              const e = check(dictGet(v, k), path);
-              path.pop();
+              const e = descend(check, dictGet(v, k), path, k);
               if (e) return e;
             }
           }
@@ -485,9 +261,7 @@ function compileNode(node: SchemaNode): Check {
         checks.push((v, path) => {
           if (!Array.isArray(v)) return null;
           for (let i = 0; i < v.length; i++) {
-            path.push(i);
-            const e = check(v[i], path);
-            path.pop();
+            const e = descend(check, v[i], path, i);
             if (e) return e;
           }
           return null;

@@ -2,7 +2,7 @@
 // as webob's MultiDict, get_pagination_params and get_sort_params. Both pop what they read, so
 // what is left over is the filters.
 import { HttpFault } from './faults.js';
-import type { ResourceCall } from './pipeline.js';
+import type { ResourceCall } from './resource.js';
 import { pyIntFromStr } from '../common/python.js';
 import { DB_MAX_INT } from './schemas.js';
 

@@ -8,7 +8,8 @@
 // Python int-vs-float typing and Cinder's raising format checkers cannot be reproduced from zod's
 // issue list; a small Draft-4 subset (jsonschema.ts) gives the exact texts instead.
 import { ValidationFailed } from './faults.js';
-import { cinderMessage, compile, type CompiledSchema, type Infer } from './jsonschema.js';
+import { compile, type CompiledSchema, type Infer } from './jsonschema.js';
+import { cinderMessage } from './validators.js';
 import { PyJsonError, pyParse, toPlain } from '../common/python.js';
 import { booleanValue, uuid } from './parameter-types.js';
 
@@ -166,7 +167,7 @@ const forceDetachNode = {
 
 // The object's own `format` runs before its properties (keyword order), so an empty body says
 // "Must specify ..." even when it also carries an unknown key; the three formats raise
-// InvalidParameterValue (a bare 400 sentence), see jsonschema.ts.
+// InvalidParameterValue (a bare 400 sentence), see validators.ts.
 const resetStatusNode = {
   type: 'object',
   properties: {

@@ -5,7 +5,7 @@
 import type { RequestContext } from '../common/context.js';
 import { isAllowed } from '../common/policy.js';
 import type { VolumeType } from '../volume-api/volume-types.js';
-import type { ResourceResult } from './pipeline.js';
+import type { ResourceResult } from './resource.js';
 
 // policies the views read (cinder/policies/volume_type.py, type_extra_specs.py, volume_access.py)
 const TYPE_QOS = 'volume_extension:access_types_qos_specs_id';

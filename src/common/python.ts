@@ -205,6 +205,15 @@ export function dictSize(v: PyDict | Record<string, unknown>): number {
   return v instanceof Map ? v.size : Object.keys(v).length;
 }
 
+/** Python truthiness of a value from the request body (None, False, 0, '', [], {} are false). */
+export function pyTruthy(v: unknown): boolean {
+  if (v === null || v === undefined || v === false || v === '' || v === 0 || v === 0n) return false;
+  if (v instanceof PyFloat) return v.value !== 0;
+  if (Array.isArray(v)) return v.length > 0;
+  if (isPyDict(v)) return dictSize(v) > 0;
+  return true;
+}
+
 /** len() of a Python str: code points (a JS surrogate pair is one character). */
 export function pyLen(s: string): number {
   if (!/[\uD800-\uDFFF]/.test(s)) return s.length;

@@ -76,12 +76,16 @@ export function parseJsonColumn<T>(text: string | null): T | null {
   }
 }
 
+/** fields.VolumeStatus.ALL, in Cinder's order (the os-reset_status 400 text prints the tuple). */
 export const VolumeStatus = [
   'creating', 'available', 'deleting', 'error', 'error_deleting', 'error_managing', 'managing',
   'attaching', 'in-use', 'detaching', 'maintenance', 'restoring-backup', 'error_restoring', 'reserved',
   'awaiting-transfer', 'backing-up', 'error_backing-up', 'error_extending', 'downloading', 'uploading',
   'retyping', 'extending',
 ] as const;
+
+/** fields.VolumeMigrationStatus.ALL, in Cinder's order. */
+export const VolumeMigrationStatus = ['migrating', 'error', 'success', 'completing', 'none', 'starting'] as const;
 
 export const AttachStatus = [
   'attached', 'attaching', 'detached', 'reserved', 'error_attaching', 'error_detaching', 'deleted',

@@ -10,7 +10,7 @@ import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app.js';
 import { parseConfig } from '../../src/common/config.js';
-import { PY_JSON_MAX_NESTING, nestingExceeds, parseJsonBody } from '../../src/api/pipeline.js';
+import { PY_JSON_MAX_NESTING, nestingExceeds, parseJsonBody } from '../../src/api/deserializer.js';
 import type { VolumeApiSurface } from '../../src/volume-api/api.js';
 
 const V = '4b1e8f6c-1111-2222-3333-444455556666';

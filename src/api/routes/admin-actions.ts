@@ -8,7 +8,7 @@ import { RemoteError, VolumeBackendAPIException } from '../../common/exceptions.
 import { authorize } from '../../common/policy.js';
 import type { AdminApiSurface, AttachmentApiSurface, ResetStatusUpdate, VolumeApiSurface } from '../../volume-api/api.js';
 import { HttpFault } from '../faults.js';
-import type { Controller } from '../pipeline.js';
+import type { Controller } from '../resource.js';
 import { forceDetachSchema, resetStatusSchema, validateBody, type ForceDetachBody, type ResetStatusBody } from '../schemas.js';
 
 const ACCEPTED = { kind: 'object', status: 202, body: null } as const;

@@ -10,7 +10,7 @@ import type { Connector } from '../../objects/volume.js';
 import type { AttachmentApiSurface, VolumeApiSurface } from '../../volume-api/api.js';
 import { HttpFault, PyTypeError, firstLine } from '../faults.js';
 import { MV } from '../microversion.js';
-import { resourceRoutes, type ActionEntry, type Controller, type ResourceCall, type ResourceMethod } from '../pipeline.js';
+import { resourceRoutes, type ActionEntry, type Controller, type ResourceCall, type ResourceMethod } from '../resource.js';
 import {
   attachmentCreateSchemas,
   attachmentUpdateSchema,

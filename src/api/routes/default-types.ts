@@ -15,7 +15,7 @@ import {
 import { getByNameOrId } from '../../volume-api/volume-types.js';
 import { HttpFault } from '../faults.js';
 import { MV } from '../microversion.js';
-import { runResource, type Controller, type ResourceMethod } from '../pipeline.js';
+import { runResource, type Controller, type ResourceMethod } from '../resource.js';
 import { defaultTypeSchema } from '../schemas-types.js';
 import { validateBody } from '../schemas.js';
 import { obj } from '../views-types.js';

@@ -20,7 +20,7 @@ import {
 import { getVolumeType } from '../../volume-api/volume-types.js';
 import { HttpFault } from '../faults.js';
 import { compile } from '../jsonschema.js';
-import { resourceRoutes, type Controller, type ResourceMethod } from '../pipeline.js';
+import { resourceRoutes, type Controller, type ResourceMethod } from '../resource.js';
 import { DB_MAX_INT, validateBody } from '../schemas.js';
 import { apiDateTime } from '../views.js';
 

@@ -4,7 +4,7 @@
 // _translate does: name, alias, description (the descriptor's docstring), updated, links [].
 import type { FastifyInstance } from 'fastify';
 import { HttpFault } from '../faults.js';
-import { resourceRoutes, type Controller } from '../pipeline.js';
+import { resourceRoutes, type Controller } from '../resource.js';
 
 /** [name, alias, updated, description] of every loaded ExtensionDescriptor. */
 const EXTENSIONS: readonly (readonly [string, string, string, string])[] = [

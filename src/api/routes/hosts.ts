@@ -11,7 +11,7 @@ import type { Db } from '../../db/client.js';
 import { projectsOnHost, volumeDataForHost } from '../../db/hosts.js';
 import { serviceGetAll, type ServiceRow } from '../../db/services-admin.js';
 import { lastParam, queryPairs } from '../pagination.js';
-import { resourceRoutes, type Controller, type ResourceCall } from '../pipeline.js';
+import { resourceRoutes, type Controller, type ResourceCall } from '../resource.js';
 import { apiDateTime } from '../views.js';
 import { HttpFault } from '../faults.js';
 import { pyStrip } from '../../common/python.js';

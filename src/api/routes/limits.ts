@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { isAllowed } from '../../common/policy.js';
 import type { QuotaEngine } from '../../quota/index.js';
 import { lastParam, queryPairs } from '../pagination.js';
-import { resourceRoutes, type Controller } from '../pipeline.js';
+import { resourceRoutes, type Controller } from '../resource.js';
 import { obj } from '../views-types.js';
 
 /** mv.LIMITS_ADMIN_FILTER */

@@ -10,7 +10,8 @@ import type { Volume } from '../../objects/volume.js';
 import { HttpFault } from '../faults.js';
 import { MV } from '../microversion.js';
 import { paginationParams, queryPairs, sortParams } from '../pagination.js';
-import { resourceRoutes, viewRequest, type Controller, type ResourceCall } from '../pipeline.js';
+import { viewRequest } from '../pipeline.js';
+import { resourceRoutes, type Controller, type ResourceCall } from '../resource.js';
 import { apiDateTime, collectionLinks, removeVersionFromHref, type ViewRequest } from '../views.js';
 
 const MESSAGES = 3003;

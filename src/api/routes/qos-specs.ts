@@ -25,7 +25,8 @@ import {
 import { HttpFault } from '../faults.js';
 import { compile } from '../jsonschema.js';
 import { lastParam, paginationParams, queryPairs, sortParams } from '../pagination.js';
-import { resourceRoutes, viewRequest, type Controller, type ResourceCall, type ResourceMethod } from '../pipeline.js';
+import { viewRequest } from '../pipeline.js';
+import { resourceRoutes, type Controller, type ResourceCall, type ResourceMethod } from '../resource.js';
 import { boolFromString, isValidBoolStr, pyStr, pyStrip } from '../../common/python.js';
 import { rejectStrayTypeKey, validateBody } from '../schemas.js';
 import { collectionLinks, removeVersionFromHref, type ViewRequest } from '../views.js';

@@ -7,7 +7,7 @@ import * as dbapi from '../../db/api.js';
 import type { QuotaEngine } from '../../quota/index.js';
 import { HttpFault } from '../faults.js';
 import { compile } from '../jsonschema.js';
-import { resourceRoutes, type Controller, type ResourceMethod } from '../pipeline.js';
+import { resourceRoutes, type Controller, type ResourceMethod } from '../resource.js';
 import { DB_MAX_INT, validateBody } from '../schemas.js';
 import { obj } from '../views-types.js';
 import { validateStringLength } from './quota-sets.js';

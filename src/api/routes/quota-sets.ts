@@ -8,7 +8,7 @@ import type { QuotaEngine } from '../../quota/index.js';
 import { HttpFault } from '../faults.js';
 import { compile } from '../jsonschema.js';
 import { lastParam, queryPairs } from '../pagination.js';
-import { resourceRoutes, type Controller, type ResourceMethod } from '../pipeline.js';
+import { resourceRoutes, type Controller, type ResourceMethod } from '../resource.js';
 import { boolFromString, isValidBoolStr } from '../../common/python.js';
 import { DB_MAX_INT, validateBody } from '../schemas.js';
 import { obj } from '../views-types.js';

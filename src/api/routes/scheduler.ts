@@ -8,7 +8,7 @@ import type { AdminApiSurface, VolumeApiSurface } from '../../volume-api/api.js'
 import { HttpFault } from '../faults.js';
 import { MV } from '../microversion.js';
 import { lastParam, popParam, queryPairs } from '../pagination.js';
-import { runResource, type ResourceMethod } from '../pipeline.js';
+import { runResource, type ResourceMethod } from '../resource.js';
 import { boolFromString, isValidBoolStr, pyStr } from '../../common/python.js';
 
 /** The `pool` entry of Cinder's stock resource_filters.json. */

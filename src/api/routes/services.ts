@@ -14,7 +14,7 @@ import type { Db } from '../../db/client.js';
 import { serviceConditionalFrozen, serviceGetAll, serviceGetByArgs, serviceUpdate, type ServiceRow } from '../../db/services-admin.js';
 import type { AdminApiSurface, VolumeApiSurface } from '../../volume-api/api.js';
 import { compile } from '../jsonschema.js';
-import { resourceRoutes, type Controller, type ResourceCall, type ResourceResult } from '../pipeline.js';
+import { resourceRoutes, type Controller, type ResourceCall, type ResourceResult } from '../resource.js';
 import { lastParam, queryPairs } from '../pagination.js';
 import { validateBody } from '../schemas.js';
 import { apiDateTime } from '../views.js';

@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { InvalidInput } from '../../common/exceptions.js';
 import type { AdminApiSurface, VolumeApiSurface } from '../../volume-api/api.js';
-import { runResource, type ResourceMethod } from '../pipeline.js';
+import { runResource, type ResourceMethod } from '../resource.js';
 import { lastParam, queryPairs } from '../pagination.js';
 
 export function registerStaleRoutes(

@@ -9,7 +9,7 @@ import { authorize } from '../../common/policy.js';
 import type { Db } from '../../db/client.js';
 import { addVolumeTypeAccess, getVolumeType, removeVolumeTypeAccess } from '../../volume-api/volume-types.js';
 import { HttpFault } from '../faults.js';
-import { runResource, type Controller, type ResourceMethod } from '../pipeline.js';
+import { runResource, type Controller, type ResourceMethod } from '../resource.js';
 import { addProjectAccessSchema, removeProjectAccessSchema } from '../schemas-types.js';
 import { validateBody } from '../schemas.js';
 import { obj } from '../views-types.js';

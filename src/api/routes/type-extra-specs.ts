@@ -8,7 +8,7 @@ import type { Db } from '../../db/client.js';
 import { volumesUseType, volumeTypeExtraSpecsDelete, volumeTypeExtraSpecsGet, volumeTypeExtraSpecsUpdateOrCreate } from '../../db/api.js';
 import { getVolumeType } from '../../volume-api/volume-types.js';
 import { HttpFault } from '../faults.js';
-import { runResource, type Controller, type ResourceCall, type ResourceMethod } from '../pipeline.js';
+import { runResource, type Controller, type ResourceCall, type ResourceMethod } from '../resource.js';
 import { createExtraSpecsSchema, updateExtraSpecSchema } from '../schemas-types.js';
 import { validateBody } from '../schemas.js';
 import { obj, visibleSpecs } from '../views-types.js';

@@ -5,7 +5,8 @@
 // honoured on all of them (406 outside 3.0–3.70, `volume latest` = 3.70).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MAX_VERSION, MIN_VERSION, VERSION_UPDATED, versionString } from '../microversion.js';
-import { hostUrl, runResource, type Controller, type ResourceMethod } from '../pipeline.js';
+import { hostUrl } from '../pipeline.js';
+import { runResource, type Controller, type ResourceMethod } from '../resource.js';
 
 /** _KNOWN_VERSIONS["v3.0"] with its links built from the request (ViewBuilder._build_links). */
 export function versionsDocument(applicationUrl: string) {

@@ -13,7 +13,7 @@ import {
 import { authorize } from '../../common/policy.js';
 import type { VolumeApiSurface } from '../../volume-api/api.js';
 import { HttpFault, firstLine } from '../faults.js';
-import { runResource, type Controller, type ResourceCall, type ResourceResult } from '../pipeline.js';
+import { runResource, type Controller, type ResourceCall, type ResourceResult } from '../resource.js';
 import {
   attachSchema,
   detachSchema,

@@ -12,7 +12,8 @@ import type { VolumeEditSurface, VolumeUpdateFields } from '../../volume-api/vol
 import { HttpFault } from '../faults.js';
 import { MV } from '../microversion.js';
 import { queryPairs } from '../pagination.js';
-import { resourceRoutes, viewRequest, type Controller, type ResourceCall, type ResourceMethod, type ResourceResult } from '../pipeline.js';
+import { viewRequest } from '../pipeline.js';
+import { resourceRoutes, type Controller, type ResourceCall, type ResourceMethod, type ResourceResult } from '../resource.js';
 import { boolFromString, pyStrip } from '../../common/python.js';
 import { rejectStrayTypeKey, validateBody } from '../schemas.js';
 import {

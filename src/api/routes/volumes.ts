@@ -6,9 +6,10 @@ import { BackupNotFound, GroupNotFound, InvalidInput, InvalidParameterValue, Sna
 import { authorize } from '../../common/policy.js';
 import type { CreateVolumeRequest, VolumeApiSurface } from '../../volume-api/api.js';
 import { HttpFault, PyTypeError, ValidationFailed } from '../faults.js';
-import { cinderMessage } from '../jsonschema.js';
+import { cinderMessage } from '../validators.js';
 import { MV } from '../microversion.js';
-import { runResource, viewRequest, type Controller, type ResourceMethod } from '../pipeline.js';
+import { viewRequest } from '../pipeline.js';
+import { runResource, type Controller, type ResourceMethod } from '../resource.js';
 import {
   dictGet,
   type PyDict,
