@@ -1,4 +1,4 @@
-// Reduced CI form of chaos (d), test/chaos/db-outage.ts: a 30 s MariaDB outage during Nova-style
+// Reduced CI form of chaos (g), test/chaos/db-outage.ts: a 30 s MariaDB outage during Nova-style
 // detaches and volume lists, longer than the db layer's 25 s of retries, so that requests fail
 // with a 500 and Nova's retries and roll-backs have to converge afterwards. Acceptance: both services alive
 // throughout, every call answered within the retry budget + rpc_response_timeout, every 5xx with

@@ -1,4 +1,4 @@
-// Chaos (d): MariaDB goes away for 10 or 40 s while Nova detaches volumes and a user lists them.
+// Chaos (g): MariaDB goes away for 10 or 40 s while Nova detaches volumes and a user lists them.
 //
 // The services reach MariaDB through a unix-socket proxy (lib/proxy.ts); the outage closes it (the
 // socket file is gone, as when mariadbd stops) and destroys every live connection, then reopens it.
