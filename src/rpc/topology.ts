@@ -1,11 +1,11 @@
-// The exchanges, queues and bindings the rabbit driver declares.
+// The exchanges, queues and bindings the rabbit driver declares, and how one is declared.
 //
 // Declarations copy oslo's flags exactly: RabbitMQ answers 406 PRECONDITION_FAILED when two
 // parties declare the same entity differently, so durable/auto_delete/x-args must match. The
 // flags are those of oslo.messaging's _drivers/impl_rabbit.py: Connection.declare_topic_consumer
 // (durable per Connection.durable), declare_fanout_consumer, declare_direct_consumer (reply
 // queues), and _get_queue_arguments (x-ha-policy, x-expires, x-queue-type).
-import type { Options } from 'amqplib';
+import type { Channel, Options } from 'amqplib';
 import { hexId } from './ids.js';
 import type { ResolvedTransportOptions } from './transport-options.js';
 
@@ -80,4 +80,15 @@ export class Topology {
     const name = `reply_${suffix}`;
     return { name, options: this.transient(name), bindings: [] };
   }
+}
+
+/**
+ * Declare a queue's exchanges, the queue, then its bindings, on `ch`: what kombu's Queue.declare
+ * does for impl_rabbit.py's Consumer.declare (a consumer group's set-up) and for
+ * _publish_and_creates_default_queue (a notification publish).
+ */
+export async function declareQueue(ch: Channel, q: QueueDecl): Promise<void> {
+  for (const b of q.bindings) await ch.assertExchange(b.exchange.name, b.exchange.type, b.exchange.options);
+  await ch.assertQueue(q.name, q.options);
+  for (const b of q.bindings) await ch.bindQueue(q.name, b.exchange.name, b.routingKey);
 }

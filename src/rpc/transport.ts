@@ -16,7 +16,7 @@ import { connect, type Channel, type ChannelModel, type ConfirmChannel, type Mes
 import pino from 'pino';
 import type { Logger } from '../common/log.js';
 import { brokerConnected, brokerReconnects } from '../common/metrics.js';
-import { Topology } from './topology.js';
+import { declareQueue, Topology } from './topology.js';
 import {
   publishProperties,
   type ConsumerHandle,
@@ -244,11 +244,7 @@ export class Transport implements RpcTransport {
       this.log.warn({ consumer: g.spec.name }, 'AMQP consumer channel closed; re-declaring');
       setTimeout(() => this.ensureGroup(g), this.o.retryInterval * 1000).unref();
     });
-    for (const q of g.spec.queues) {
-      for (const b of q.bindings) await ch.assertExchange(b.exchange.name, b.exchange.type, b.exchange.options);
-      await ch.assertQueue(q.name, q.options);
-      for (const b of q.bindings) await ch.bindQueue(q.name, b.exchange.name, b.routingKey);
-    }
+    for (const q of g.spec.queues) await declareQueue(ch, q);
     for (const q of g.spec.queues) {
       await ch.consume(
         q.name,
@@ -319,9 +315,7 @@ export class Transport implements RpcTransport {
         }
         if (req.declareQueue && !s.declared.has(`queue:${req.declareQueue.name}`)) {
           const q = req.declareQueue;
-          for (const b of q.bindings) await s.ch.assertExchange(b.exchange.name, b.exchange.type, b.exchange.options);
-          await s.ch.assertQueue(q.name, q.options);
-          for (const b of q.bindings) await s.ch.bindQueue(q.name, b.exchange.name, b.routingKey);
+          await declareQueue(s.ch, q);
           s.declared.add(`queue:${q.name}`);
         }
         return await this.publishOn(s, req);
