@@ -17,14 +17,7 @@ import pino from 'pino';
 import type { Logger } from '../common/log.js';
 import { brokerConnected, brokerReconnects } from '../common/metrics.js';
 import { declareQueue, Topology } from './topology.js';
-import {
-  publishProperties,
-  type ConsumerHandle,
-  type ConsumerSpec,
-  type PublishOutcome,
-  type PublishRequest,
-  type RpcTransport,
-} from './transport-api.js';
+import { publishProperties, type ConsumerHandle, type ConsumerSpec, type PublishOutcome, type PublishRequest, type RpcTransport } from './transport-api.js';
 import { parseTransportUrl, resolveTransportOptions, type BrokerAddress, type ResolvedTransportOptions, type TransportOptions } from './transport-options.js';
 
 interface Group {
