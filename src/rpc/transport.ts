@@ -1,6 +1,6 @@
 // The live AMQP connection of the oslo.messaging "rabbit" driver, on amqplib: what
-// oslo.messaging's _drivers/impl_rabbit.py Connection does (ensure_connection / ensure,
-// reconnect, declare_consumer, _publish). The options and URL are in transport-options.ts, the
+// oslo.messaging's _drivers/impl_rabbit.py Connection does (ensure_connection, ensure and its
+// on_reconnection, declare_consumer, _publish). The options and URL are in transport-options.ts, the
 // declarations in topology.ts, the interface the RPC layer uses in transport-api.ts.
 //
 // - One AMQP connection (heartbeat 60, TCP_NODELAY) with one confirm channel for every publish
