@@ -17,7 +17,7 @@ import { createBackendExecutor } from '../common/executor-process.js';
 import { LockManager } from '../common/lock.js';
 import { createLvmDriver } from '../drivers/lvm.js';
 import { RpcServer } from '../rpc/server.js';
-import type { RpcTransport } from '../rpc/transport.js';
+import type { RpcTransport } from '../rpc/transport-api.js';
 import { VOLUME_RPC_API_VERSION } from '../rpc/volume-rpcapi.js';
 import type { Connector, Volume } from '../objects/volume.js';
 import { VolumeManager } from './manager.js';

@@ -4,7 +4,8 @@
 import type { CinderConfig } from '../common/config.js';
 import { transportOptions } from '../common/config.js';
 import type { Logger } from '../common/log.js';
-import { Transport, type RpcTransport } from '../rpc/transport.js';
+import { Transport } from '../rpc/transport.js';
+import type { RpcTransport } from '../rpc/transport-api.js';
 import { OsloNotifier } from './notifier.js';
 
 export { OsloNotifier, noopNotifier } from './notifier.js';

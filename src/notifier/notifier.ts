@@ -18,7 +18,7 @@ import { makeContext } from '../common/context.js';
 import type { Logger } from '../common/log.js';
 import { pyJsonDumps } from '../common/pyjson.js';
 import { contextToWire } from '../rpc/context-codec.js';
-import type { RpcTransport } from '../rpc/transport.js';
+import type { RpcTransport } from '../rpc/transport-api.js';
 import type { NotificationSettings } from './options.js';
 import { notificationsEnabled } from './options.js';
 import { maskDictPassword } from './mask.js';

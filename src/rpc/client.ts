@@ -17,7 +17,7 @@ import { decodeBody, encodeEnvelope, type WireMessage } from './envelope.js';
 import { deserializeFailure } from './failure.js';
 import { hexId } from './ids.js';
 import { deserializeEntity, serializeEntity } from './ovo.js';
-import type { ConsumerHandle, Delivery, RpcTransport } from './transport.js';
+import type { ConsumerHandle, Delivery, RpcTransport } from './transport-api.js';
 
 export interface Target {
   topic: string;

@@ -17,7 +17,8 @@ import { PythonException } from './errors.js';
 import { serializeFailure } from './failure.js';
 import { hexId } from './ids.js';
 import { serializeEntity } from './ovo.js';
-import type { ConsumerHandle, Delivery, QueueDecl, RpcTransport } from './transport.js';
+import type { QueueDecl } from './topology.js';
+import type { ConsumerHandle, Delivery, RpcTransport } from './transport-api.js';
 import type { Target } from './client.js';
 import { rpcOutlivedCaller } from '../common/metrics.js';
 

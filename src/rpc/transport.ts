@@ -1,240 +1,24 @@
-// AMQP plumbing for the oslo.messaging "rabbit" driver, on amqplib.
+// The live AMQP connection of the oslo.messaging "rabbit" driver, on amqplib: what
+// oslo.messaging's _drivers/impl_rabbit.py Connection does (ensure_connection, ensure and its
+// on_reconnection, declare_consumer, _publish). The options and URL are in transport-options.ts, the
+// declarations in topology.ts, the interface the RPC layer uses in transport-api.ts.
 //
 // - One AMQP connection (heartbeat 60, TCP_NODELAY) with one confirm channel for every publish
 //   (each publish waits for its Basic.Ack, like kombu's confirm_publish) and one channel per
 //   consumer group (an RPC server target, or the client's reply queue). oslo uses separate
 //   connections for these; the broker only sees channels, so one connection is enough.
-// - Declarations copy oslo's flags exactly: RabbitMQ answers 406 PRECONDITION_FAILED when two
-//   parties declare the same entity differently, so durable/auto_delete/x-args must match.
 // - Consumer groups are declarative (queues + bindings), so after a connection loss the
 //   connection is re-opened (oslo's rabbit_retry_interval/backoff/interval_max = 1/2/30 s) and
 //   every group is re-declared and re-consumed, as oslo does on reconnect.
 import { basename } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { connect, type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Message, type Options } from 'amqplib';
+import { connect, type Channel, type ChannelModel, type ConfirmChannel, type Message } from 'amqplib';
 import pino from 'pino';
 import type { Logger } from '../common/log.js';
-import { hexId } from './ids.js';
 import { brokerConnected, brokerReconnects } from '../common/metrics.js';
-
-export interface TransportOptions {
-  /** rabbit://user:pass@host:port[,user:pass@host2:port]/vhost (amqp:// accepted too). */
-  url: string;
-  /** heartbeat_timeout_threshold (s). */
-  heartbeat?: number;
-  /** [DEFAULT] control_exchange. */
-  controlExchange?: string;
-  /** amqp_durable_queues: durable topic exchange and topic queues. */
-  durableQueues?: boolean;
-  /** amqp_auto_delete: auto_delete on the topic exchange and topic queues. */
-  autoDelete?: boolean;
-  /** rabbit_quorum_queue: topic queues durable with x-queue-type quorum (exchange durable). */
-  quorumQueues?: boolean;
-  /** rabbit_ha_queues: x-ha-policy all on every queue. */
-  haQueues?: boolean;
-  /** rabbit_transient_queues_ttl (s): x-expires of reply and fanout queues. */
-  transientQueuesTtl?: number;
-  /** rabbit_retry_interval / rabbit_retry_backoff / rabbit_interval_max (s). */
-  retryInterval?: number;
-  retryBackoff?: number;
-  intervalMax?: number;
-  /** TCP connect timeout (ms). */
-  connectTimeoutMs?: number;
-}
-
-export interface ResolvedTransportOptions {
-  heartbeat: number;
-  controlExchange: string;
-  durableQueues: boolean;
-  autoDelete: boolean;
-  quorumQueues: boolean;
-  haQueues: boolean;
-  transientQueuesTtl: number;
-  retryInterval: number;
-  retryBackoff: number;
-  intervalMax: number;
-  connectTimeoutMs: number;
-}
-
-/** Defaults are oslo.messaging 14's. */
-export function resolveTransportOptions(opts: Omit<TransportOptions, 'url'> = {}): ResolvedTransportOptions {
-  return {
-    heartbeat: opts.heartbeat ?? 60,
-    controlExchange: opts.controlExchange ?? 'openstack',
-    durableQueues: opts.durableQueues ?? false,
-    autoDelete: opts.autoDelete ?? false,
-    quorumQueues: opts.quorumQueues ?? false,
-    haQueues: opts.haQueues ?? false,
-    transientQueuesTtl: opts.transientQueuesTtl ?? 1800,
-    retryInterval: opts.retryInterval ?? 1,
-    retryBackoff: opts.retryBackoff ?? 2,
-    intervalMax: opts.intervalMax ?? 30,
-    connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
-  };
-}
-
-export interface ExchangeDecl {
-  name: string;
-  type: 'topic' | 'fanout' | 'direct';
-  options: Options.AssertExchange;
-}
-
-export interface QueueDecl {
-  name: string;
-  options: Options.AssertQueue;
-  bindings: { exchange: ExchangeDecl; routingKey: string }[];
-}
-
-/** The declarations oslo makes, derived from the options that change them (spec §2, §13). */
-export class Topology {
-  constructor(private readonly o: ResolvedTransportOptions) {}
-
-  private haArgs(): Record<string, unknown> {
-    return this.o.haQueues ? { 'x-ha-policy': 'all' } : {};
-  }
-
-  /** `openstack` topic exchange: durable only with amqp_durable_queues / rabbit_quorum_queue. */
-  controlExchange(): ExchangeDecl {
-    return {
-      name: this.o.controlExchange,
-      type: 'topic',
-      options: { durable: this.o.durableQueues || this.o.quorumQueues, autoDelete: this.o.autoDelete },
-    };
-  }
-
-  /** `<topic>_fanout`: never durable, always auto-delete. */
-  fanoutExchange(topic: string): ExchangeDecl {
-    return { name: `${topic}_fanout`, type: 'fanout', options: { durable: false, autoDelete: true } };
-  }
-
-  /** `<topic>` or `<topic>.<server>`, bound to the control exchange under its own name. */
-  topicQueue(name: string): QueueDecl {
-    const args: Record<string, unknown> = { ...this.haArgs() };
-    if (this.o.quorumQueues) args['x-queue-type'] = 'quorum';
-    return {
-      name,
-      options: {
-        durable: this.o.durableQueues || this.o.quorumQueues,
-        autoDelete: this.o.autoDelete,
-        exclusive: false,
-        arguments: args,
-      },
-      bindings: [{ exchange: this.controlExchange(), routingKey: name }],
-    };
-  }
-
-  private transient(name: string): Options.AssertQueue {
-    return {
-      durable: false,
-      autoDelete: false,
-      exclusive: false,
-      // A JS integer below 2^31 is encoded as a signed int, which is what oslo sends.
-      arguments: { 'x-expires': this.o.transientQueuesTtl * 1000, ...this.haArgs() },
-    };
-  }
-
-  /** `<topic>_fanout_<hex>` bound to `<topic>_fanout` with the topic as key (ignored by fanout). */
-  fanoutQueue(topic: string, suffix: string = hexId()): QueueDecl {
-    const name = `${topic}_fanout_${suffix}`;
-    return { name, options: this.transient(name), bindings: [{ exchange: this.fanoutExchange(topic), routingKey: topic }] };
-  }
-
-  /** `reply_<hex>`: reached through the default exchange by name, so no binding. */
-  replyQueue(suffix: string = hexId()): QueueDecl {
-    const name = `reply_${suffix}`;
-    return { name, options: this.transient(name), bindings: [] };
-  }
-}
-
-/** A received message, with ack/reject bound to the channel it came on. */
-export interface Delivery {
-  queue: string;
-  content: Buffer;
-  properties: ConsumeMessage['properties'];
-  fields: ConsumeMessage['fields'];
-  ack(): void;
-  reject(requeue?: boolean): void;
-}
-
-export interface ConsumerSpec {
-  /** For logs. */
-  name: string;
-  /** Declared (exchange, queue, bindings) in order, then consumed in order. */
-  queues: QueueDecl[];
-  onMessage(d: Delivery): void;
-}
-
-export interface ConsumerHandle {
-  /** Stop consuming; optionally delete queues first (an RPC server's fanout queues). */
-  close(opts?: { deleteQueues?: string[] }): Promise<void>;
-}
-
-export interface PublishRequest {
-  exchange: string;
-  routingKey: string;
-  body: Buffer;
-  /** Declared on the publish channel before its first use there (oslo declares before publishing). */
-  declare?: ExchangeDecl;
-  /** A queue declared and bound (once per channel) before the publish: impl_rabbit's
-   * _publish_and_creates_default_queue for notifications, so none is lost before a listener binds. */
-  declareQueue?: QueueDecl;
-  /** Per-message TTL in ms, as a string: calls only. */
-  expiration?: string;
-  /** true for replies only. */
-  mandatory?: boolean;
-  /** Epoch ms after which the message must not be sent any more (a call that already timed out
-   * while the connection was being re-established). */
-  deadline?: number;
-}
-
-/** 'returned': a mandatory message was unroutable (Basic.Return), e.g. the reply queue is gone. */
-export type PublishOutcome = 'ok' | 'returned';
-
-/** What the RPC client and server need from a transport (the unit tests fake this). */
-export interface RpcTransport {
-  readonly topology: Topology;
-  publish(req: PublishRequest): Promise<PublishOutcome>;
-  consume(spec: ConsumerSpec): Promise<ConsumerHandle>;
-}
-
-/** Publish properties, exactly as kombu sends them (spec §4): no correlation_id, reply_to, etc. */
-export function publishProperties(req: Pick<PublishRequest, 'expiration' | 'mandatory'>): Options.Publish {
-  const p: Options.Publish = {
-    contentType: 'application/json',
-    contentEncoding: 'utf-8',
-    headers: {},
-    deliveryMode: 2,
-    priority: 0,
-    mandatory: req.mandatory === true,
-  };
-  if (req.expiration !== undefined) p.expiration = req.expiration;
-  return p;
-}
-
-export interface BrokerAddress {
-  hostname: string;
-  port: number;
-  username: string;
-  password: string;
-}
-
-/** Parse an oslo transport URL (several comma-separated hosts allowed). `vhost` stays escaped. */
-export function parseTransportUrl(url: string): { hosts: BrokerAddress[]; vhost: string } {
-  const m = /^(rabbit|amqp):\/\/([^/?#]*)(\/[^?#]*)?(?:\?[^#]*)?$/.exec(url.trim());
-  if (!m) throw new Error(`unsupported transport URL (expected rabbit://...): ${url.replace(/:[^:@/]*@/, ':***@')}`);
-  const hosts = m[2].split(',').map((part): BrokerAddress => {
-    const at = part.lastIndexOf('@');
-    const cred = at >= 0 ? part.slice(0, at) : '';
-    const hostport = at >= 0 ? part.slice(at + 1) : part;
-    const colon = cred.indexOf(':');
-    const username = at >= 0 ? decodeURIComponent(colon >= 0 ? cred.slice(0, colon) : cred) : 'guest';
-    const password = at >= 0 ? decodeURIComponent(colon >= 0 ? cred.slice(colon + 1) : '') : 'guest';
-    const hp = /^(\[[^\]]+\]|[^:]*)(?::(\d+))?$/.exec(hostport);
-    const hostname = (hp?.[1] ?? hostport).replace(/^\[|\]$/g, '') || 'localhost';
-    return { hostname, port: hp?.[2] ? Number(hp[2]) : 5672, username, password };
-  });
-  return { hosts, vhost: (m[3] ?? '/').slice(1) };
-}
+import { declareQueue, Topology } from './topology.js';
+import { publishProperties, type ConsumerHandle, type ConsumerSpec, type PublishOutcome, type PublishRequest, type RpcTransport } from './transport-api.js';
+import { parseTransportUrl, resolveTransportOptions, type BrokerAddress, type ResolvedTransportOptions, type TransportOptions } from './transport-options.js';
 
 interface Group {
   spec: ConsumerSpec;
@@ -453,11 +237,7 @@ export class Transport implements RpcTransport {
       this.log.warn({ consumer: g.spec.name }, 'AMQP consumer channel closed; re-declaring');
       setTimeout(() => this.ensureGroup(g), this.o.retryInterval * 1000).unref();
     });
-    for (const q of g.spec.queues) {
-      for (const b of q.bindings) await ch.assertExchange(b.exchange.name, b.exchange.type, b.exchange.options);
-      await ch.assertQueue(q.name, q.options);
-      for (const b of q.bindings) await ch.bindQueue(q.name, b.exchange.name, b.routingKey);
-    }
+    for (const q of g.spec.queues) await declareQueue(ch, q);
     for (const q of g.spec.queues) {
       await ch.consume(
         q.name,
@@ -528,9 +308,7 @@ export class Transport implements RpcTransport {
         }
         if (req.declareQueue && !s.declared.has(`queue:${req.declareQueue.name}`)) {
           const q = req.declareQueue;
-          for (const b of q.bindings) await s.ch.assertExchange(b.exchange.name, b.exchange.type, b.exchange.options);
-          await s.ch.assertQueue(q.name, q.options);
-          for (const b of q.bindings) await s.ch.bindQueue(q.name, b.exchange.name, b.routingKey);
+          await declareQueue(s.ch, q);
           s.declared.add(`queue:${q.name}`);
         }
         return await this.publishOn(s, req);

@@ -13,7 +13,7 @@ import { QuotaEngine, quotaConfigOf } from '../quota/index.js';
 import { MessageApi } from '../message/api.js';
 import { RpcClient } from '../rpc/client.js';
 import { RpcServer } from '../rpc/server.js';
-import type { RpcTransport } from '../rpc/transport.js';
+import type { RpcTransport } from '../rpc/transport-api.js';
 import type { Volume } from '../objects/volume.js';
 import { SCHEDULER_RPC_API_VERSION, SCHEDULER_TOPIC } from '../rpc/scheduler-rpcapi.js';
 import { VolumeRpcApi } from '../rpc/volume-rpcapi.js';

@@ -6,7 +6,9 @@ import { OsloNotifier, pyUtcNowStr } from '../../src/notifier/notifier.js';
 import { notificationSettings, notificationsEnabled } from '../../src/notifier/options.js';
 import { maskDictPassword } from '../../src/notifier/mask.js';
 import { createNotifier } from '../../src/notifier/index.js';
-import { Topology, resolveTransportOptions, type PublishRequest, type RpcTransport } from '../../src/rpc/transport.js';
+import { Topology } from '../../src/rpc/topology.js';
+import type { PublishRequest, RpcTransport } from '../../src/rpc/transport-api.js';
+import { resolveTransportOptions } from '../../src/rpc/transport-options.js';
 import { capturingLogger } from '../support/lvm-manager.js';
 import { loggedNotifications } from '../support/notifications.js';
 

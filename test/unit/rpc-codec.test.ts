@@ -33,17 +33,16 @@ import {
   type WireVolume,
 } from '../../src/rpc/ovo.js';
 import { RpcServer, type Endpoint } from '../../src/rpc/server.js';
+import { Topology } from '../../src/rpc/topology.js';
 import {
-  parseTransportUrl,
   publishProperties,
-  resolveTransportOptions,
-  Topology,
   type ConsumerHandle,
   type ConsumerSpec,
   type PublishOutcome,
   type PublishRequest,
   type RpcTransport,
-} from '../../src/rpc/transport.js';
+} from '../../src/rpc/transport-api.js';
+import { parseTransportUrl, resolveTransportOptions } from '../../src/rpc/transport-options.js';
 import { versionIsCompatible } from '../../src/rpc/version.js';
 import { VolumeRpcApi } from '../../src/rpc/volume-rpcapi.js';
 
