@@ -111,17 +111,12 @@ async function runOne(outageS: number, o: OutageOptions): Promise<OutageFigures>
     let brokerBackAt: number | null = null;
     const deadline = t0 + outageEnd + 240_000;
 
-    const chaos = (async () => {
-      await sleep(outageAt - 1000);
-      // One terminate_connection is slow, so that a call is in the manager's hands when the
-      // broker goes: its reply is lost, the API must time out, and Nova's retry must converge.
-      cluster.injectFailure('once hang=3 cinder-rtstool delete-initiator');
-      await sleep(Math.max(0, t0 + outageAt - Date.now()));
-      await proxy.stop();
-      await sleep(Math.max(0, t0 + outageEnd - Date.now()));
-      await proxy.start();
-      brokerBackAt = Date.now();
-    })();
+    // One terminate_connection is slow, so that a call is in the manager's hands when the broker
+    // goes: its reply is lost, the API must time out, and Nova's retry must converge.
+    const slow = { leadMs: 1000, run: () => cluster.injectFailure('once hang=3 cinder-rtstool delete-initiator') };
+    const chaos = proxy.outage(t0, outageAt, outageEnd, slow).then((t) => {
+      brokerBackAt = t;
+    });
     // Rolled back (or refused): the user asks again a little after the broker is back.
     const [, detaches] = await Promise.all([
       chaos,

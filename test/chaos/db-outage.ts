@@ -82,17 +82,12 @@ export async function run(opts: Partial<DbOutageOptions> = {}): Promise<DbOutage
     const span = outageEnd + 3000;
     const schedule = vols.map((v, i) => ({ v, at: Math.round((i * span) / vols.length) }));
     let backAt: number | null = null;
-    const chaos = (async () => {
-      await sleep(outageAt - 1500);
-      // One target removal is slow, so that an os-detach is in the manager's hands, past its
-      // storage commands, when the database goes: its DB writes must wait, or fail recoverably.
-      cluster.injectFailure('once hang=3 cinder-rtstool delete');
-      await sleep(Math.max(0, t0 + outageAt - Date.now()));
-      await proxy.stop();
-      await sleep(Math.max(0, t0 + outageEnd - Date.now()));
-      await proxy.start();
-      backAt = Date.now();
-    })();
+    // One target removal is slow, so that an os-detach is in the manager's hands, past its storage
+    // commands, when the database goes: its DB writes must wait, or fail recoverably.
+    const slow = { leadMs: 1500, run: () => cluster.injectFailure('once hang=3 cinder-rtstool delete') };
+    const chaos = proxy.outage(t0, outageAt, outageEnd, slow).then((t) => {
+      backAt = t;
+    });
     // The reader: a volume list every 500 ms from before the outage until 3 s after it.
     const reads: { at: number; a: Answer }[] = [];
     const reader = (async () => {

@@ -6,6 +6,7 @@
 // same port or path.
 import fs from 'node:fs';
 import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Where the proxy forwards to: a TCP port (and host) or a unix socket's path. */
 export type Upstream = { port: number; host?: string } | { path: string };
@@ -53,6 +54,22 @@ export class TcpProxy {
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /**
+   * A hard outage from t0 + fromMs to t0 + toMs (Date.now() clock); `before` runs leadMs ahead of
+   * it (a chaos script slows a storage command there). Resolves with when the proxy reopened.
+   */
+  async outage(t0: number, fromMs: number, toMs: number, before?: { leadMs: number; run: () => void }): Promise<number> {
+    if (before) {
+      await sleep(Math.max(0, t0 + fromMs - before.leadMs - Date.now()));
+      before.run();
+    }
+    await sleep(Math.max(0, t0 + fromMs - Date.now()));
+    await this.stop();
+    await sleep(Math.max(0, t0 + toMs - Date.now()));
+    await this.start();
+    return Date.now();
   }
 
   private onClient(client: net.Socket): void {
