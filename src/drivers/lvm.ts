@@ -13,7 +13,8 @@ import type { Logger } from '../common/log.js';
 import type { Connector, Volume } from '../objects/volume.js';
 import { volumeName } from '../objects/volume.js';
 import { LioAdm } from '../targets/lio.js';
-import { PyError, pyGetItem, pyTruthy } from '../targets/py.js';
+import { pyTruthy } from '../common/python.js';
+import { PyError, pyGetItem } from '../targets/py.js';
 import { BrickLVM, lvmCmdPrefix, pyRound, type Sleep, realSleep } from './brick-lvm.js';
 import {
   type Capabilities,

@@ -11,7 +11,8 @@ import type { Logger } from '../common/log.js';
 import type { BackendConfig } from '../common/config.js';
 import type { ConnectionInfo } from '../drivers/driver.js';
 import { type Volume, volumeName } from '../objects/volume.js';
-import { pyContains, pyDictGet, pyIndex, pyInt, pySplit, pySplitWs, pyTruthy, pyUnpack } from './py.js';
+import { pyTruthy } from '../common/python.js';
+import { pyContains, pyDictGet, pyIndex, pyInt, pySplit, pySplitWs, pyUnpack } from './py.js';
 
 /** The volume fields a target reads. */
 export type TargetVolume = Pick<

@@ -21,14 +21,6 @@ export function pyTypeName(v: unknown): string {
   return 'dict';
 }
 
-/** Python truthiness (None, False, 0, '', [] and {} are false). */
-export function pyTruthy(v: unknown): boolean {
-  if (v === null || v === undefined || v === false || v === 0 || v === '') return false;
-  if (Array.isArray(v)) return v.length > 0;
-  if (typeof v === 'object') return Object.keys(v as object).length > 0;
-  return true;
-}
-
 function pyRepr(key: string): string {
   return `'${key}'`;
 }
