@@ -22,6 +22,12 @@ export async function openMysql(spec: Extract<ConnectionSpec, { dialect: 'mysql'
     flags: ['FOUND_ROWS'],
     // oslo.db's mysql_sql_mode default, and UTC as Cinder writes its naive datetimes.
     timezone: 'Z',
+    // DATE/DATETIME/TIMESTAMP read as their text, as drizzle's per-query typeCast (field.string())
+    // would; see untypedClient for why that typeCast is dropped.
+    dateStrings: true,
+    // No Error.captureStackTrace per statement (mysql2's async stack for a failed query): it was
+    // ~4% of the API's CPU per detach; a failure still carries the server's code, errno and text.
+    trace: false,
   });
   boundAcquire(pool, cfg);
   pool.on('connection', (conn) => {
@@ -42,7 +48,7 @@ export async function openMysql(spec: Extract<ConnectionSpec, { dialect: 'mysql'
       await sleep(cfg.retry_interval * 1000);
     }
   }
-  const q = drizzleMysql({ client: pool, schema: mysqlSchema, mode: 'default' }) as unknown as Q;
+  const q = drizzleMysql({ client: untypedClient(pool) as unknown as mysql.Pool, schema: mysqlSchema, mode: 'default' }) as unknown as Q;
   let db!: Db;
   const engine: Engine = {
     once(fn, tx) {
@@ -113,6 +119,40 @@ function boundAcquire(pool: mysql.Pool, cfg: DatabaseConfig): void {
       cb(e);
     }, timeout * 1000);
     getConnection(waiter);
+  };
+}
+
+type QueryOptions = { sql: string; typeCast?: unknown };
+type Queryable = Pick<mysql.PoolConnection, 'query' | 'execute'>;
+
+/**
+ * drizzle's mysql2 session passes every query a typeCast function (DATE/DATETIME/TIMESTAMP as
+ * text, everything else as mysql2 reads it). With a typeCast function mysql2's row parser calls it
+ * for every field of every row, through a per-field wrapper and a fresh closure: on MariaDB that and
+ * the garbage it makes cost the API and the volume-manager more than drizzle itself. The pool's
+ * dateStrings gives the same values from mysql2's generated parser, so the function is taken off the
+ * query (drizzle keeps one options object per prepared query; it is cleared once).
+ */
+function untyped(o: unknown): unknown {
+  if (typeof o === 'object' && o !== null && (o as QueryOptions).typeCast !== undefined) (o as QueryOptions).typeCast = undefined;
+  return o;
+}
+
+function untypedQueryable<C extends Queryable>(c: C) {
+  return {
+    query: (o: unknown, p?: unknown[]) => c.query(untyped(o) as string, p),
+    execute: (o: unknown, p?: unknown[]) => c.execute(o as string, p as never),
+  };
+}
+
+/** The pool as drizzle sees it (a pool: it has getConnection, for a transaction's own connection). */
+function untypedClient(pool: mysql.Pool) {
+  return {
+    ...untypedQueryable(pool),
+    async getConnection() {
+      const c = await pool.getConnection();
+      return { ...untypedQueryable(c), release: () => c.release(), connection: c.connection };
+    },
   };
 }
 
