@@ -6,7 +6,8 @@ import { int, interpolate, sectionOf } from './oslo-config.js';
 /**
  * [database], oslo.db's options where a Node pool has them (oslo_db/options.py): the pool of each
  * process (max_pool_size + max_overflow connections at most, idle ones closed after
- * connection_recycle_time), and how often and how far apart the first connection is tried at start.
+ * connection_recycle_time, a checkout waiting at most pool_timeout seconds, SQLAlchemy's 30 when
+ * unset), and how often and how far apart the first connection is tried at start.
  */
 const databaseSectionSchema = z.object({
   connection: z.string().optional(),
