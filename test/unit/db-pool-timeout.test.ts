@@ -19,12 +19,12 @@ describe('mysql pool_timeout', () => {
     if (name) dropDatabase(name);
   });
 
-  it('a statement waiting for the only connection fails with QueuePool\'s TimeoutError; after release the pool works and has not grown', async () => {
+  /** A transaction holding the pool's only connection until release(); resolves once it holds it. */
+  async function holdOnlyConnection(): Promise<{ tx: Promise<string>; release: () => void }> {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     let inTx!: () => void;
     const entered = new Promise<void>((r) => (inTx = r));
-    // The one connection, held by a transaction until the waiter has given up.
     const tx = db.tx(async (q) => {
       await q.select().from(db.t.services).limit(1);
       inTx();
@@ -32,6 +32,12 @@ describe('mysql pool_timeout', () => {
       return 'committed';
     });
     await entered;
+    return { tx, release };
+  }
+
+  it('a statement waiting for the only connection fails with QueuePool\'s TimeoutError; after release the pool works and has not grown', async () => {
+    // The one connection, held by a transaction until the waiter has given up.
+    const { tx, release } = await holdOnlyConnection();
 
     const err = await db.run((q) => q.select().from(db.t.services).limit(1)).then(
       () => null,
@@ -57,16 +63,7 @@ describe('mysql pool_timeout', () => {
     // Release the holder right at the timeout, many times: whichever way the race goes, the next
     // statement still gets the one connection.
     for (let round = 0; round < 3; round++) {
-      let release!: () => void;
-      const held = new Promise<void>((r) => (release = r));
-      let inTx!: () => void;
-      const entered = new Promise<void>((r) => (inTx = r));
-      const tx = db.tx(async (q) => {
-        await q.select().from(db.t.services).limit(1);
-        inTx();
-        await held;
-      });
-      await entered;
+      const { tx, release } = await holdOnlyConnection();
       const waiter = db.run((q) => q.select().from(db.t.services).limit(1)).then(
         () => 'ok',
         (e: Error) => e.message,
